@@ -1,0 +1,3 @@
+from backworks_cli.cli import main
+
+main()

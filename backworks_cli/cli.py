@@ -1,0 +1,295 @@
+"""The `backworks` command. Each command parses its options, makes one call into a core module
+and renders the result; the only `except` here turns a BackworksError into a message on stderr
+and an exit code. Core modules are imported inside the commands so that `backworks --help`
+stays fast."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from backworks_cli.errors import BackworksError, ExitCode
+
+app = typer.Typer(
+    name="backworks",
+    help="Record, learn, replay and evolve HTTP APIs you do not control.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+recordings_app = typer.Typer(
+    help="Inspect, export, import and prune recorded exchanges.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(recordings_app, name="recordings")
+
+DEFAULT_STORE = Path("recordings/backworks.db")
+
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config", "-c", dir_okay=False, help="backworks.yaml to read (default: ./backworks.yaml if present)."
+    ),
+]
+StoreOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--store", dir_okay=False, help="Recordings store (default: from backworks.yaml, else recordings/backworks.db)."
+    ),
+]
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _load_config(path: Path | None):
+    from backworks_cli.config import load_config_or_default
+
+    config = load_config_or_default(path)
+    for warning in config.warnings:
+        _err(f"Warning: {warning}")
+    return config
+
+
+def _store_path(store: Path | None, config) -> Path:
+    return store if store is not None else config.recordings.path
+
+
+# --- capture -------------------------------------------------------------------------------
+
+
+@app.command()
+def capture(
+    upstream: Annotated[
+        Optional[str],
+        typer.Option(help="Reverse-proxy to this URL, e.g. https://api.example.com (default: from backworks.yaml)."),
+    ] = None,
+    listen: Annotated[str, typer.Option(help="HOST:PORT to listen on.")] = "127.0.0.1:8080",
+    forward: Annotated[
+        bool,
+        typer.Option(
+            "--forward",
+            help="Run as an explicit HTTP/HTTPS proxy (clients set HTTPS_PROXY) with TLS interception.",
+        ),
+    ] = False,
+    store: StoreOpt = None,
+    session: Annotated[Optional[str], typer.Option(help="Name of this capture session.")] = None,
+    include: Annotated[
+        Optional[list[str]], typer.Option(help="Record only paths matching this glob (repeatable).")
+    ] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Do not record paths matching this glob (repeatable).")] = None,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Store secrets as they are. Off by default, on purpose.")
+    ] = False,
+    upstream_ca: Annotated[
+        Optional[Path],
+        typer.Option(exists=True, dir_okay=False, help="PEM file of a CA to trust for the upstream's certificate."),
+    ] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the upstream's certificate.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Record real traffic through a proxy; secrets are redacted before anything is written."""
+    from backworks_cli.capture import CaptureOptions, parse_listen, run_capture
+
+    cfg = _load_config(config)
+    host, port = parse_listen(listen)
+    options = CaptureOptions(
+        upstream=upstream or cfg.upstream,
+        forward=forward,
+        listen_host=host,
+        listen_port=port,
+        store_path=_store_path(store, cfg),
+        session=session or cfg.recordings.session,
+        include=tuple(include or cfg.recordings.include),
+        exclude=tuple(exclude or cfg.recordings.exclude),
+        redact=None if no_redact else cfg.redact,
+        upstream_ca=upstream_ca,
+        insecure=insecure,
+    )
+    summary = run_capture(options, log=_err)
+    _err(summary.render())
+
+
+@app.command()
+def certs() -> None:
+    """Show where the capture CA certificate is and how to trust it (for --forward)."""
+    from backworks_cli.capture import ensure_ca
+
+    info = ensure_ca()
+    print(info.render())
+
+
+# --- recordings -----------------------------------------------------------------------------
+
+
+class Format(str, Enum):
+    har = "har"
+    jsonl = "jsonl"
+
+
+@recordings_app.command("list")
+def recordings_list(
+    store: StoreOpt = None,
+    method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
+    path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob, e.g. '/users/*'.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")] = None,
+    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 100,
+    config: ConfigOpt = None,
+) -> None:
+    """List recorded exchanges as a table."""
+    from backworks_cli.render import exchanges_table
+    from backworks_cli.store import Filter, Store
+
+    with Store.open(_store_path(store, _load_config(config))) as db:
+        rows = db.query(Filter.build(method=method, path=path, status=status, session=session), limit=limit or None)
+        print(exchanges_table(rows), end="")
+
+
+@recordings_app.command("show")
+def recordings_show(
+    exchange_id: Annotated[int, typer.Argument(help="Id of the exchange, as `recordings list` shows it.")],
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show one exchange: request, response, headers and pretty-printed bodies."""
+    from backworks_cli.render import exchange_detail
+    from backworks_cli.store import Store
+
+    with Store.open(_store_path(store, _load_config(config))) as db:
+        print(exchange_detail(db.get(exchange_id)), end="")
+
+
+@recordings_app.command("stats")
+def recordings_stats(
+    store: StoreOpt = None,
+    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Count exchanges by session, method, status and path."""
+    from backworks_cli.render import stats_report
+    from backworks_cli.store import Filter, Store
+
+    with Store.open(_store_path(store, _load_config(config))) as db:
+        print(stats_report(db.stats(Filter.build(session=session))), end="")
+
+
+@recordings_app.command("export")
+def recordings_export(
+    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False, help="File to write ('-' for stdout).")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="har (HAR 1.2) or jsonl (one exchange a line).")] = Format.har,
+    store: StoreOpt = None,
+    method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
+    path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")] = None,
+    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export exchanges as HAR 1.2 or JSON lines (secrets redacted again on the way out)."""
+    from backworks_cli.formats import export_exchanges
+    from backworks_cli.store import Filter, Store
+
+    cfg = _load_config(config)
+    with Store.open(_store_path(store, cfg)) as db:
+        rows = db.query(Filter.build(method=method, path=path, status=status, session=session))
+        count = export_exchanges(rows, output, format.value, redact=cfg.redact, key=db.redaction_key())
+    _err(f"Exported {count} exchange(s) to {output}.")
+
+
+@recordings_app.command("import")
+def recordings_import(
+    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="HAR or JSON lines file.")],
+    store: StoreOpt = None,
+    session: Annotated[Optional[str], typer.Option(help="Session name for the imported exchanges.")] = None,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="Import secrets as they are.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Import a HAR file (browser devtools, mitmproxy) or JSON lines into the store."""
+    from backworks_cli.formats import read_exchanges
+    from backworks_cli.redact import Redactor
+    from backworks_cli.store import Store
+
+    cfg = _load_config(config)
+    with Store.open(_store_path(store, cfg), create=True) as db:
+        redactor = None if no_redact else Redactor(db.redaction_key(), cfg.redact)
+        count = db.add_many(read_exchanges(source, session=session), redactor=redactor)
+    _err(f"Imported {count} exchange(s) from {source}.")
+
+
+@recordings_app.command("prune")
+def recordings_prune(
+    store: StoreOpt = None,
+    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
+    path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")] = None,
+    older_than: Annotated[
+        Optional[str], typer.Option(help="Only exchanges older than this, e.g. 7d, 12h, 30m.")
+    ] = None,
+    keep_last: Annotated[
+        Optional[int], typer.Option(help="Keep the newest N exchanges of each method and path.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Delete exchanges matching the filters (at least one filter is required)."""
+    from backworks_cli.store import Filter, Store
+
+    flt = Filter.build(method=method, path=path, status=status, session=session, older_than=older_than)
+    with Store.open(_store_path(store, _load_config(config))) as db:
+        count = db.prune(flt, keep_last=keep_last, dry_run=dry_run)
+    _err(f"{'Would delete' if dry_run else 'Deleted'} {count} exchange(s).")
+
+
+# --- config and demo ------------------------------------------------------------------------
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of backworks.yaml, for editor completion and validation."""
+    import json
+
+    from backworks_cli.config import config_schema
+
+    print(json.dumps(config_schema(), indent=2, sort_keys=True))
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Optional[Path],
+        typer.Option("--dir", file_okay=False, help="Keep the demo's files here (default: a temporary directory)."),
+    ] = None,
+) -> None:
+    """Run the whole journey on a built-in sample shop API: no network, under a minute."""
+    from backworks_cli.demo import run_demo
+
+    run_demo(directory, out=print, log=_err)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from backworks_cli import __version__
+
+    print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except BackworksError as error:
+        _err(f"Error: {error.message}")
+        if error.hint:
+            _err(f"Hint: {error.hint}")
+        sys.exit(int(error.exit_code))
+    except KeyboardInterrupt:
+        _err("Interrupted.")
+        sys.exit(int(ExitCode.INTERRUPTED))
