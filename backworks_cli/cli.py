@@ -34,13 +34,18 @@ DEFAULT_STORE = Path("recordings/backworks.db")
 ConfigOpt = Annotated[
     Optional[Path],
     typer.Option(
-        "--config", "-c", dir_okay=False, help="backworks.yaml to read (default: ./backworks.yaml if present)."
+        "--config",
+        "-c",
+        dir_okay=False,
+        help="backworks.yaml to read (default: ./backworks.yaml if present).",
     ),
 ]
 StoreOpt = Annotated[
     Optional[Path],
     typer.Option(
-        "--store", dir_okay=False, help="Recordings store (default: from backworks.yaml, else recordings/backworks.db)."
+        "--store",
+        dir_okay=False,
+        help="Recordings store (default: from backworks.yaml, else recordings/backworks.db).",
     ),
 ]
 
@@ -69,7 +74,9 @@ def _store_path(store: Path | None, config) -> Path:
 def capture(
     upstream: Annotated[
         Optional[str],
-        typer.Option(help="Reverse-proxy to this URL, e.g. https://api.example.com (default: from backworks.yaml)."),
+        typer.Option(
+            help="Reverse-proxy to this URL, e.g. https://api.example.com (default: from backworks.yaml)."
+        ),
     ] = None,
     listen: Annotated[str, typer.Option(help="HOST:PORT to listen on.")] = "127.0.0.1:8080",
     forward: Annotated[
@@ -84,15 +91,25 @@ def capture(
     include: Annotated[
         Optional[list[str]], typer.Option(help="Record only paths matching this glob (repeatable).")
     ] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Do not record paths matching this glob (repeatable).")] = None,
+    exclude: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Do not record paths matching this glob (repeatable)."),
+    ] = None,
     no_redact: Annotated[
-        bool, typer.Option("--no-redact", help="Store secrets as they are. Off by default, on purpose.")
+        bool,
+        typer.Option("--no-redact", help="Store secrets as they are. Off by default, on purpose."),
     ] = False,
     upstream_ca: Annotated[
         Optional[Path],
-        typer.Option(exists=True, dir_okay=False, help="PEM file of a CA to trust for the upstream's certificate."),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="PEM file of a CA to trust for the upstream's certificate.",
+        ),
     ] = None,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the upstream's certificate.")] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify the upstream's certificate.")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Record real traffic through a proxy; secrets are redacted before anything is written."""
@@ -138,8 +155,12 @@ class Format(str, Enum):
 def recordings_list(
     store: StoreOpt = None,
     method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
-    path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob, e.g. '/users/*'.")] = None,
-    status: Annotated[Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")] = None,
+    path: Annotated[
+        Optional[str], typer.Option(help="Only paths matching this glob, e.g. '/users/*'.")
+    ] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")
+    ] = None,
     session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 100,
     config: ConfigOpt = None,
@@ -149,13 +170,18 @@ def recordings_list(
     from backworks_cli.store import Filter, Store
 
     with Store.open(_store_path(store, _load_config(config))) as db:
-        rows = db.query(Filter.build(method=method, path=path, status=status, session=session), limit=limit or None)
+        rows = db.query(
+            Filter.build(method=method, path=path, status=status, session=session),
+            limit=limit or None,
+        )
         print(exchanges_table(rows), end="")
 
 
 @recordings_app.command("show")
 def recordings_show(
-    exchange_id: Annotated[int, typer.Argument(help="Id of the exchange, as `recordings list` shows it.")],
+    exchange_id: Annotated[
+        int, typer.Argument(help="Id of the exchange, as `recordings list` shows it.")
+    ],
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -183,12 +209,18 @@ def recordings_stats(
 
 @recordings_app.command("export")
 def recordings_export(
-    output: Annotated[Path, typer.Option("--output", "-o", dir_okay=False, help="File to write ('-' for stdout).")],
-    format: Annotated[Format, typer.Option("--format", "-f", help="har (HAR 1.2) or jsonl (one exchange a line).")] = Format.har,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", dir_okay=False, help="File to write ('-' for stdout).")
+    ],
+    format: Annotated[
+        Format, typer.Option("--format", "-f", help="har (HAR 1.2) or jsonl (one exchange a line).")
+    ] = Format.har,
     store: StoreOpt = None,
     method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
     path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob.")] = None,
-    status: Annotated[Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")
+    ] = None,
     session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -199,16 +231,24 @@ def recordings_export(
     cfg = _load_config(config)
     with Store.open(_store_path(store, cfg)) as db:
         rows = db.query(Filter.build(method=method, path=path, status=status, session=session))
-        count = export_exchanges(rows, output, format.value, redact=cfg.redact, key=db.redaction_key())
+        count = export_exchanges(
+            rows, output, format.value, redact=cfg.redact, key=db.redaction_key()
+        )
     _err(f"Exported {count} exchange(s) to {output}.")
 
 
 @recordings_app.command("import")
 def recordings_import(
-    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="HAR or JSON lines file.")],
+    source: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="HAR or JSON lines file.")
+    ],
     store: StoreOpt = None,
-    session: Annotated[Optional[str], typer.Option(help="Session name for the imported exchanges.")] = None,
-    no_redact: Annotated[bool, typer.Option("--no-redact", help="Import secrets as they are.")] = False,
+    session: Annotated[
+        Optional[str], typer.Option(help="Session name for the imported exchanges.")
+    ] = None,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Import secrets as they are.")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Import a HAR file (browser devtools, mitmproxy) or JSON lines into the store."""
@@ -229,20 +269,26 @@ def recordings_prune(
     session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
     method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
     path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob.")] = None,
-    status: Annotated[Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")
+    ] = None,
     older_than: Annotated[
         Optional[str], typer.Option(help="Only exchanges older than this, e.g. 7d, 12h, 30m.")
     ] = None,
     keep_last: Annotated[
         Optional[int], typer.Option(help="Keep the newest N exchanges of each method and path.")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Delete exchanges matching the filters (at least one filter is required)."""
     from backworks_cli.store import Filter, Store
 
-    flt = Filter.build(method=method, path=path, status=status, session=session, older_than=older_than)
+    flt = Filter.build(
+        method=method, path=path, status=status, session=session, older_than=older_than
+    )
     with Store.open(_store_path(store, _load_config(config))) as db:
         count = db.prune(flt, keep_last=keep_last, dry_run=dry_run)
     _err(f"{'Would delete' if dry_run else 'Deleted'} {count} exchange(s).")
@@ -265,7 +311,11 @@ def schema() -> None:
 def demo(
     directory: Annotated[
         Optional[Path],
-        typer.Option("--dir", file_okay=False, help="Keep the demo's files here (default: a temporary directory)."),
+        typer.Option(
+            "--dir",
+            file_okay=False,
+            help="Keep the demo's files here (default: a temporary directory).",
+        ),
     ] = None,
 ) -> None:
     """Run the whole journey on a built-in sample shop API: no network, under a minute."""
