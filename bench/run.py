@@ -1,0 +1,305 @@
+"""Benchmarks for backworks, each reported as a ratio against a baseline measured in the same run.
+
+    python3 bench/run.py                    # everything
+    python3 bench/run.py --only capture     # capture vs. plain mitmdump
+    python3 bench/run.py --quick            # shorter runs, for a smoke check
+
+Sections:
+- capture: `backworks capture` in front of a loopback upstream vs. `mitmdump --mode reverse:`
+  in front of the same upstream, same wrk load, runs interleaved; throughput ratio and added
+  latency.
+- memory: capture's resident memory while it records --exchanges exchanges (flat = no flows kept).
+- help: median wall time of `backworks --help`.
+
+Needs wrk (Debian package `wrk`). Results are printed as Markdown and written to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+ENDPOINTS = {
+    "GET /users/1": ("GET", "/users/1"),
+    "GET /users": ("GET", "/users"),
+    "POST /users": ("POST", "/users"),
+}
+POST_BODY = json.dumps({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited early ({proc.returncode}): {proc.args}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} not ready after {timeout}s")
+
+
+@contextmanager
+def running(args: list[str], port: int, **kwargs):
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs
+    )
+    try:
+        wait_port(port, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, method: str, seconds: int, connections: int, threads: int) -> dict:
+    """One wrk run; returns req/s, latency percentiles (ms) and error count."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    script = None
+    if method == "POST":
+        body = POST_BODY.replace('"', '\\"')
+        script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        script.write_text(
+            f'wrk.method = "POST"\nwrk.body = "{body}"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        args += ["-s", str(script)]
+    try:
+        out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        if script:
+            script.unlink()
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "errors": 0}
+    for pct, value, unit in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\b", out, re.M):
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        result[f"p{pct}"] = float(value) * scale
+    for kind in ("connect", "read", "write", "timeout"):
+        found = re.search(rf"{kind} (\d+)", out)
+        if found and "Socket errors" in out:
+            result["errors"] += int(found.group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] += int(non2xx.group(1)) if non2xx else 0
+    return result
+
+
+def bench_capture(args) -> dict:
+    """Throughput of capture vs. plain mitmdump, interleaved rounds, medians reported."""
+    upstream_port = free_port()
+    upstream = subprocess.Popen(
+        [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
+    )
+    wait_port(upstream_port, upstream)
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    mitmdump = shutil.which("mitmdump") or "mitmdump"
+    runs: dict[str, dict[str, list[dict]]] = {"mitmdump": {}, "capture": {}}
+    try:
+        for _round in range(args.rounds):
+            for target in ("mitmdump", "capture"):
+                port = free_port()
+                with tempfile.TemporaryDirectory() as tmp:
+                    if target == "mitmdump":
+                        cmd = [mitmdump, "--mode", f"reverse:{upstream_url}", "-p", str(port), "-q"]
+                        cmd += ["--set", f"confdir={tmp}"]
+                    else:
+                        cmd = [sys.executable, "-m", "backworks_cli", "capture", "--upstream"]
+                        cmd += [upstream_url, "--listen", f"127.0.0.1:{port}"]
+                        cmd += ["--store", f"{tmp}/b.db", "--session", "bench"]
+                    env = {**os.environ, "BACKWORKS_HOME": tmp}
+                    with running(cmd, port, env=env) as proc:
+                        for name, (method, path) in ENDPOINTS.items():
+                            url = f"http://127.0.0.1:{port}{path}"
+                            wrk(url, method, args.warmup, args.connections, args.threads)
+                            cpu0 = cpu_seconds(proc.pid)
+                            result = wrk(url, method, args.seconds, args.connections, args.threads)
+                            result["cpu"] = (cpu_seconds(proc.pid) - cpu0) / args.seconds
+                            result["rss_mib"] = rss_mib(proc.pid)
+                            runs[target].setdefault(name, []).append(result)
+    finally:
+        upstream.terminate()
+        upstream.wait()
+    summary = {}
+    for name in ENDPOINTS:
+        row = {}
+        for target in runs:
+            samples = runs[target][name]
+            row[target] = {
+                key: statistics.median(s[key] for s in samples)
+                for key in ("rps", "p50", "p90", "p99", "cpu", "rss_mib", "errors")
+            }
+            row[target]["all_rps"] = sorted(s["rps"] for s in samples)
+        row["ratio"] = row["capture"]["rps"] / row["mitmdump"]["rps"]
+        summary[name] = row
+    return summary
+
+
+def bench_memory(args) -> dict:
+    """Capture RSS as the store grows to --exchanges exchanges."""
+    upstream_port = free_port()
+    upstream = subprocess.Popen(
+        [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
+    )
+    wait_port(upstream_port, upstream)
+    samples = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            store = Path(tmp) / "b.db"
+            cmd = [sys.executable, "-m", "backworks_cli", "capture", "--upstream"]
+            cmd += [f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{port}"]
+            cmd += ["--store", str(store), "--session", "memory"]
+            env = {**os.environ, "BACKWORKS_HOME": tmp}
+            with running(cmd, port, env=env) as proc:
+                count = 0
+                samples.append({"exchanges": 0, "rss_mib": rss_mib(proc.pid)})
+                paths = ["/users/1", "/users", "/users/2"]
+                chunk = 0
+                while count < args.exchanges:
+                    url = f"http://127.0.0.1:{port}{paths[chunk % len(paths)]}"
+                    wrk(url, "GET", args.memory_chunk, args.connections, args.threads)
+                    chunk += 1
+                    with sqlite3.connect(store) as db:
+                        count = db.execute("select count(*) from exchanges").fetchone()[0]
+                    samples.append({"exchanges": count, "rss_mib": rss_mib(proc.pid)})
+                    print(f"  memory: {count} exchanges, {samples[-1]['rss_mib']:.1f} MiB")
+    finally:
+        upstream.terminate()
+        upstream.wait()
+    return {
+        "samples": samples,
+        "store_bytes": None,
+        "first_10k_mib": next(s["rss_mib"] for s in samples if s["exchanges"] >= 10_000)
+        if any(s["exchanges"] >= 10_000 for s in samples)
+        else samples[-1]["rss_mib"],
+        "final_mib": samples[-1]["rss_mib"],
+        "final_exchanges": samples[-1]["exchanges"],
+    }
+
+
+def bench_help(args) -> dict:
+    times = []
+    for _ in range(args.help_runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [shutil.which("backworks") or "backworks", "--help"], capture_output=True, check=True
+        )
+        times.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+
+
+def report(results: dict) -> str:
+    lines = []
+    if "capture" in results:
+        lines += [
+            "### capture vs. mitmdump --mode reverse (same upstream, same load, same run)",
+            "",
+            "| endpoint | mitmdump req/s | capture req/s | ratio | mitmdump p50/p99 ms "
+            "| capture p50/p99 ms | added p50 ms | capture CPU | capture RSS MiB |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for name, row in results["capture"].items():
+            m, c = row["mitmdump"], row["capture"]
+            lines.append(
+                f"| {name} | {m['rps']:,.0f} | {c['rps']:,.0f} | {row['ratio']:.2f}x "
+                f"| {m['p50']:.1f}/{m['p99']:.1f} | {c['p50']:.1f}/{c['p99']:.1f} "
+                f"| {c['p50'] - m['p50']:+.1f} | {c['cpu']:.2f} | {c['rss_mib']:.0f} |"
+            )
+        lines.append("")
+    if "memory" in results:
+        mem = results["memory"]
+        lines += [
+            "### capture memory while recording",
+            "",
+            "| exchanges | RSS MiB |",
+            "|--:|--:|",
+            *[f"| {s['exchanges']:,} | {s['rss_mib']:.1f} |" for s in mem["samples"]],
+            "",
+            f"RSS after 10k: {mem['first_10k_mib']:.1f} MiB; after {mem['final_exchanges']:,}: "
+            f"{mem['final_mib']:.1f} MiB.",
+            "",
+        ]
+    if "help" in results:
+        h = results["help"]
+        lines += [
+            "### backworks --help",
+            "",
+            f"median {h['median_s'] * 1000:.0f} ms (min {h['min_s'] * 1000:.0f}, "
+            f"max {h['max_s'] * 1000:.0f}) over the runs",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--only", default="capture,memory,help", help="comma-separated sections")
+    parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--memory-chunk", type=int, default=10, help="seconds of load per sample")
+    parser.add_argument("--help-runs", type=int, default=21)
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.warmup = 1, 3, 1
+        args.exchanges, args.memory_chunk, args.help_runs = 3000, 3, 5
+    if not shutil.which("wrk") and {"capture", "memory"} & set(args.only.split(",")):
+        sys.exit("wrk is needed: apt-get install wrk")
+    sections = {"capture": bench_capture, "memory": bench_memory, "help": bench_help}
+    results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
+    for name in args.only.split(","):
+        print(f"running {name}...", file=sys.stderr)
+        results[name] = sections[name](args)
+    text = report(results)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / f"{stamp}.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
