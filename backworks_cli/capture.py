@@ -16,7 +16,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,7 +34,6 @@ from backworks_cli.store import Store
 logger = logging.getLogger("backworks.capture")
 
 MAX_BODY = 64 * 1024 * 1024  # bytes kept per body; the rest is counted and noted, never silent
-STREAM_ABOVE = "16m"  # bodies larger than this are streamed to the client while being recorded
 DRAIN_SECONDS = 10.0  # how long a graceful stop waits for in-flight exchanges
 
 
@@ -134,7 +133,7 @@ def to_request(flow: http.HTTPFlow) -> Request:
         path=r.path.split("?", 1)[0],
         query=tuple(r.query.items(multi=True)),
         headers=_pairs(r.headers),
-        body=_body(r, flow.metadata.get("backworks_req_tee")),
+        body=_body(r, None),
         scheme=r.scheme,
         host=r.host,
         port=r.port,
@@ -197,16 +196,16 @@ class Recorder:
             return False
         return not any(fnmatch.fnmatchcase(path, g) for g in self.exclude)
 
-    def _tee(self, flow: http.HTTPFlow, key: str) -> Callable[[bytes], bytes]:
-        buffer = flow.metadata[key] = bytearray()
+    def _tee(self, flow: http.HTTPFlow) -> Callable[[bytes], bytes]:
+        """Pass a streamed response body through to the client while keeping a copy."""
+        buffer = flow.metadata["backworks_resp_tee"] = bytearray()
 
         def tee(data: bytes) -> bytes:
             room = self.max_body - len(buffer)
-            if room > 0:
-                buffer.extend(data[:room])
+            buffer.extend(data[: max(room, 0)])
             if len(data) > room:
-                flow.metadata[key + "_dropped"] = (
-                    flow.metadata.get(key + "_dropped", 0) + len(data) - max(room, 0)
+                flow.metadata["backworks_dropped"] = (
+                    flow.metadata.get("backworks_dropped", 0) + len(data) - max(room, 0)
                 )
             return data
 
@@ -225,18 +224,15 @@ class Recorder:
             return
         self.in_flight += 1
         flow.metadata["backworks_live"] = True
-        if flow.request.stream:
-            flow.request.stream = self._tee(flow, "backworks_req_tee")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.metadata.get("backworks_skip"):
-            return
+        # Event streams must reach the client as they come; everything else is buffered so that
+        # it is recorded before the client sees it.
         response = flow.response
-        if response is None:
+        if flow.metadata.get("backworks_skip") or response is None:
             return
-        event_stream = "text/event-stream" in response.headers.get("content-type", "")
-        if event_stream or response.stream:
-            response.stream = self._tee(flow, "backworks_resp_tee")
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            response.stream = self._tee(flow)
 
     def response(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get("backworks_skip"):
@@ -276,18 +272,29 @@ class Recorder:
         if flow.metadata.pop("backworks_live", False):
             self.in_flight -= 1
 
+    def _cap(self, request, response, notes, flow):
+        """Bodies over max_body are cut there; how much was left out is noted, never silent."""
+        if len(request.body) > self.max_body:
+            notes.append(self._cut_note("request", len(request.body)))
+            request = replace(request, body=request.body[: self.max_body])
+        if response is not None and len(response.body) > self.max_body:
+            notes.append(self._cut_note("response", len(response.body)))
+            response = replace(response, body=response.body[: self.max_body])
+        elif "backworks_dropped" in flow.metadata:
+            seen = self.max_body + flow.metadata["backworks_dropped"]
+            notes.append(self._cut_note("response", seen))
+        return request, response
+
+    def _cut_note(self, side: str, size: int) -> str:
+        return f"{side} body truncated: {size} bytes seen, first {self.max_body} kept"
+
     def exchange(self, flow: http.HTTPFlow, kind: str) -> Exchange:
         request = to_request(flow)
         response = to_response(flow)
         notes = []
         if flow.error and not (kind == "websocket" and response is not None):
             notes.append(flow.error.msg)
-        for key, side in (("backworks_req_tee", "request"), ("backworks_resp_tee", "response")):
-            dropped = flow.metadata.get(key + "_dropped")
-            if dropped:
-                notes.append(
-                    f"{side} body truncated: {dropped} byte(s) over {self.max_body} not kept"
-                )
+        request, response = self._cap(request, response, notes, flow)
         messages: tuple[Message, ...] = ()
         if kind == "websocket" and flow.websocket is not None:
             messages = tuple(
@@ -395,7 +402,6 @@ def _configure(master: Master, options: CaptureOptions) -> None:
     """Set the options that mitmproxy's addons declare; call after the addons are added."""
     master.options.update(
         connection_strategy="lazy",
-        stream_large_bodies=STREAM_ABOVE,
         ssl_insecure=options.insecure,
     )
     if options.upstream_ca:

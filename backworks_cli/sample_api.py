@@ -696,11 +696,12 @@ def create_app(seed: int = 7) -> SampleApi:
 
 @contextmanager
 def serve_sample_api(
-    host: str = "127.0.0.1", port: int = 0, *, seed: int = 7, app: Any = None
+    host: str = "127.0.0.1", port: int = 0, *, seed: int = 7, app: Any = None, **options: Any
 ) -> Iterator[str]:
     """Serve the sample API (or `app`) with uvicorn in a background thread; yields its base URL.
 
     With port 0 the system picks a free port. The server is stopped when the block exits.
+    `options` go to uvicorn.Config, e.g. ssl_certfile/ssl_keyfile to serve HTTPS.
     """
     import uvicorn
 
@@ -711,6 +712,7 @@ def serve_sample_api(
         log_level="warning",
         lifespan="off",
         timeout_graceful_shutdown=5,
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="sample-api", daemon=True)
@@ -728,7 +730,8 @@ def serve_sample_api(
     bound_port = server.servers[0].sockets[0].getsockname()[1]
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     try:
-        yield f"http://{shown_host}:{bound_port}"
+        scheme = "https" if options.get("ssl_certfile") else "http"
+        yield f"{scheme}://{shown_host}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
