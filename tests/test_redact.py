@@ -1,0 +1,887 @@
+"""Redaction: secrets never survive, placeholders are stable and keyed, everything else is kept
+byte for byte. Property tests plant random secrets everywhere a rule covers; examples pin each
+rule down."""
+
+from __future__ import annotations
+
+import base64
+import json
+import string
+from typing import NamedTuple
+from urllib.parse import quote_plus
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backworks_cli.config import RedactConfig
+from backworks_cli.errors import ConfigError
+from backworks_cli.exchange import Exchange, Message, Request, Response
+from backworks_cli.redact import Redactor, is_placeholder
+
+KEY = b"test-key"
+R = Redactor(KEY)
+USER_RULES = RedactConfig(
+    headers=("X-Tenant",),
+    query=("tenantRef",),
+    fields=("customer_ref",),
+    patterns=(r"ZZ-[0-9]{6}",),
+)
+RU = Redactor(KEY, USER_RULES)
+PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --- strategies ------------------------------------------------------------------------------
+
+# Secrets start with "S3": an upper-case letter, so no placeholder (lower-case hex) and no plain
+# value (the alphabet below) can contain one by chance, and a digit, so "Bearer <secret>" counts.
+secrets_st = st.text(string.ascii_letters + string.digits, min_size=8, max_size=24).map(
+    lambda s: "S3" + s
+)
+# Plain data: no 'b' (no accidental "bearer"), no upper case (no "eyJ", no secret).
+PLAIN_ALPHABET = "acdefghijklmnopqrstuvwxyz0123456789 .,é€"
+plain_st = st.text(PLAIN_ALPHABET, max_size=12)
+
+SECRET_FIELDS = [
+    ["password"],
+    ["passwd"],
+    ["pwd"],
+    ["pass"],
+    ["secret"],
+    ["token"],
+    ["access", "token"],
+    ["refresh", "token"],
+    ["id", "token"],
+    ["api", "key"],
+    ["apikey"],
+    ["client", "secret"],
+    ["private", "key"],
+    ["secret", "key"],
+    ["auth"],
+    ["authorization"],
+    ["session", "id"],
+    ["credit", "card"],
+    ["card", "number"],
+    ["cvv"],
+    ["ssn"],
+    ["stripe", "secret", "key"],
+    ["db", "password"],
+    ["x", "auth", "token"],
+]
+PLAIN_FIELDS = [
+    ["id"],
+    ["name"],
+    ["title"],
+    ["email"],
+    ["city"],
+    ["count"],
+    ["created", "at"],
+    ["items"],
+    ["price"],
+    ["description"],
+    ["tags"],
+    ["user"],
+    ["token", "type"],
+    ["max", "tokens"],
+    ["expires", "in"],
+    ["author"],
+    ["status"],
+]
+SECRET_QUERY = [
+    ["token"],
+    ["access", "token"],
+    ["refresh", "token"],
+    ["id", "token"],
+    ["api", "key"],
+    ["apikey"],
+    ["key"],
+    ["secret"],
+    ["client", "secret"],
+    ["password"],
+    ["passwd"],
+    ["pwd"],
+    ["signature"],
+    ["sig"],
+    ["auth"],
+    ["session"],
+    ["code"],
+    ["x", "amz", "signature"],
+    ["x", "amz", "credential"],
+    ["x", "amz", "security", "token"],
+]
+PLAIN_QUERY = [["page"], ["sort"], ["q"], ["state"], ["redirect", "uri"], ["limit"]]
+
+
+def styled(words: list[str], style: str) -> str:
+    if style == "snake":
+        return "_".join(words)
+    if style == "kebab":
+        return "-".join(words)
+    if style == "camel":
+        return words[0] + "".join(w.capitalize() for w in words[1:])
+    if style == "pascal":
+        return "".join(w.capitalize() for w in words)
+    if style == "upper":
+        return "_".join(words).upper()
+    return "".join(words)
+
+
+STYLES = ["snake", "kebab", "camel", "pascal", "upper", "flat"]
+
+
+def names(words_list: list[list[str]]) -> st.SearchStrategy[str]:
+    return st.builds(styled, st.sampled_from(words_list), st.sampled_from(STYLES))
+
+
+secret_field_st = names(SECRET_FIELDS)
+plain_field_st = names(PLAIN_FIELDS)
+
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    plain_st,
+)
+json_tree = st.recursive(
+    json_leaf,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4), st.dictionaries(plain_field_st, kids, max_size=4)
+    ),
+    max_leaves=15,
+)
+FORMATS = [
+    {},
+    {"indent": 2},
+    {"separators": (",", ":")},
+    {"indent": "\t", "ensure_ascii": False},
+    {"separators": (" , ", " : "), "sort_keys": True},
+]
+
+
+def dict_nodes(value, out):
+    if isinstance(value, dict):
+        out.append(value)
+        for v in value.values():
+            dict_nodes(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            dict_nodes(v, out)
+    return out
+
+
+def expected_tree(value, secret_names: set[str], redactor: Redactor, under_secret=False):
+    """What the redactor should make of a tree: planted secrets replaced, nothing else."""
+    if isinstance(value, dict):
+        return {
+            k: expected_tree(v, secret_names, redactor, k in secret_names) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [expected_tree(v, secret_names, redactor, under_secret) for v in value]
+    if under_secret and isinstance(value, str) and value.startswith("S3"):
+        return redactor.placeholder(value)
+    return value
+
+
+@st.composite
+def json_with_secrets(draw, field_names=secret_field_st):
+    """(document, secrets, formatting): secrets planted at random depths, some in lists."""
+    tree = draw(json_tree)
+    root = tree if isinstance(tree, dict) else {"data": tree}
+    nodes = dict_nodes(root, [])
+    secret_names = set()
+    for _ in range(draw(st.integers(1, 4))):
+        node = draw(st.sampled_from(nodes))
+        name = draw(field_names)
+        secret_names.add(name)
+        if draw(st.booleans()):
+            node[name] = draw(secrets_st)
+        else:
+            node[name] = draw(st.lists(secrets_st, min_size=1, max_size=3))
+    secrets = [s for s in json.dumps(root).split('"') if s.startswith("S3")]
+    return root, secret_names, secrets, draw(st.sampled_from(FORMATS))
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+jwt_st = st.builds(
+    lambda sub, sig: b64url(b'{"alg":"HS256"}') + "." + b64url(sub.encode()) + "." + b64url(sig),
+    secrets_st,
+    st.binary(min_size=8, max_size=32),
+)
+
+
+def everything(ex: Exchange) -> str:
+    """Every string an exchange carries, for "the secret appears nowhere" checks."""
+    parts = [ex.request.path, ex.error or ""]
+    parts += [f"{k}: {v}" for k, v in ex.request.headers + ex.request.query]
+    parts.append(ex.request.body.decode("latin-1"))
+    if ex.response is not None:
+        parts += [f"{k}: {v}" for k, v in ex.response.headers]
+        parts.append(ex.response.body.decode("latin-1"))
+    parts += [m.content.decode("latin-1") for m in ex.messages]
+    return "\n".join(parts)
+
+
+class Case(NamedTuple):
+    exchange: Exchange
+    secrets: list[str]  # every secret planted, each a whole value some rule replaces
+    plain_headers: list[tuple[str, str]]
+    expected_body: bytes  # the request body as redaction must leave it
+
+
+@st.composite
+def exchanges(draw) -> Case:
+    """An exchange with secrets planted by every rule, in random places and spellings."""
+    secrets: list[str] = []
+
+    def secret() -> str:
+        value = draw(secrets_st)
+        secrets.append(value)
+        return value
+
+    plain_headers = [
+        ("Accept", "application/json"),
+        ("X-Request-Id", draw(plain_st)),
+        ("X-Authenticated-User", draw(plain_st)),
+        ("User-Agent", "test/1.0 " + draw(plain_st)),
+    ]
+    scheme = draw(st.sampled_from(["Bearer", "Basic", "Token"]))
+    custom = names([["x", "stripe", "secret"], ["x", "session", "id"], ["x", "upstream", "auth"]])
+    makers = [
+        lambda: ("Authorization", f"{scheme} {secret()}"),
+        lambda: ("Cookie", "; ".join(f"c{i}={secret()}" for i in range(draw(st.integers(1, 3))))),
+        lambda: (draw(st.sampled_from(["X-Api-Key", "x-goog-api-key", "X-CSRF-Token"])), secret()),
+        lambda: (draw(custom), secret()),
+        lambda: ("X-Tenant", secret()),  # a user rule
+        lambda: ("X-Note", f"see {secret_pattern()} please"),  # a user pattern
+    ]
+
+    def secret_pattern() -> str:
+        value = f"ZZ-{draw(st.integers(100000, 999999))}"
+        secrets.append(value)
+        return value
+
+    credential_headers = [make() for make in makers if draw(st.booleans())]
+    query = [
+        (styled(w, "snake"), draw(plain_st))
+        for w in draw(st.lists(st.sampled_from(PLAIN_QUERY), max_size=3))
+    ]
+    query += [(draw(names(SECRET_QUERY)), secret()) for _ in range(draw(st.integers(0, 3)))]
+    if draw(st.booleans()):
+        query.append(("tenantRef", secret()))
+    query = draw(st.permutations(query))
+
+    if draw(st.booleans()):
+        doc, secret_names, body_secrets, fmt = draw(
+            json_with_secrets(secret_field_st | st.just("customer_ref"))
+        )
+        secrets += body_secrets
+        body = json.dumps(doc, **fmt).encode()
+        expected_body = json.dumps(expected_tree(doc, secret_names, RU), **fmt).encode()
+        content_type = "application/json"
+    else:
+        fields = [(styled(w, "snake"), draw(plain_st)) for w in PLAIN_FIELDS[:3]]
+        fields += [(draw(names(SECRET_FIELDS + SECRET_QUERY)), secret()) for _ in range(2)]
+        fields = draw(st.permutations(fields))
+        body = "&".join(f"{k}={quote_plus(v)}" for k, v in fields).encode()
+        expected_body = "&".join(
+            f"{k}={RU.placeholder(v) if v.startswith('S3') else quote_plus(v)}" for k, v in fields
+        ).encode()
+        content_type = "application/x-www-form-urlencoded"
+
+    jwt = draw(jwt_st)
+    secrets.append(jwt)
+    bearer = secret()
+    request = Request(
+        "POST",
+        "/api/" + draw(st.text(string.ascii_lowercase, max_size=8)),
+        query=tuple(query),
+        headers=tuple(draw(st.permutations(plain_headers + credential_headers)))
+        + (("Content-Type", content_type),),
+        body=body,
+    )
+    location = f"https://example.test/cb?code={secret()}&state=plain#access_token={secret()}"
+    response = Response(
+        200,
+        headers=(
+            ("Set-Cookie", f"sid={secret()}; Path=/; HttpOnly; SameSite=Lax"),
+            ("Location", location),
+            ("Content-Type", "text/plain; charset=utf-8"),
+        ),
+        body=f"issued {jwt} to you; retry with Bearer {bearer} soon".encode(),
+    )
+    binary = draw(st.binary(min_size=1, max_size=16)) + b"\xff"
+    messages = (
+        Message("client", json.dumps({"type": "auth", "accessToken": secret()}).encode()),
+        Message("server", f"welcome, Bearer {bearer}".encode()),
+        Message("server", binary, is_text=False),
+    )
+    ex = Exchange(request, response, kind="websocket", messages=messages)
+    return Case(ex, secrets, plain_headers, expected_body)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+
+@settings(PROPS, max_examples=200)
+@given(exchanges())
+def test_exchange_redaction(case: Case):
+    """No planted secret survives anywhere; each is replaced by its stable placeholder; all
+    else is kept; redacting again changes nothing."""
+    ex = case.exchange
+    red = RU.exchange(ex)
+    blob = everything(red)
+    for secret in case.secrets:
+        assert secret not in blob
+        assert RU.placeholder(secret) in blob
+
+    for header in case.plain_headers:
+        assert header in red.request.headers
+    assert [n for n, _ in red.request.headers] == [n for n, _ in ex.request.headers]
+    assert [n for n, _ in red.request.query] == [n for n, _ in ex.request.query]
+    assert red.request.body == case.expected_body
+    assert red.messages[2] == ex.messages[2]
+    set_cookie = red.response.header("set-cookie")
+    assert set_cookie.startswith("sid=redacted:")
+    assert set_cookie.endswith("; Path=/; HttpOnly; SameSite=Lax")
+    assert "&state=plain#access_token=redacted:" in red.response.header("location")
+
+    assert RU.exchange(red) is red
+
+
+@PROPS
+@given(json_with_secrets())
+def test_json_bodies_stay_valid_and_keep_their_formatting(case):
+    doc, secret_names, secrets, fmt = case
+    body = json.dumps(doc, **fmt).encode()
+    red = R.request(Request("POST", "/", body=body)).body
+    assert red == json.dumps(expected_tree(doc, secret_names, R), **fmt).encode()
+    for secret in secrets:
+        assert secret.encode() not in red
+
+
+@PROPS
+@given(secrets_st, st.sampled_from(["header", "cookie", "query", "json", "text", "message"]))
+def test_same_secret_same_placeholder_across_exchanges(secret, where):
+    first = Exchange(Request("GET", "/", headers=(("Authorization", f"Bearer {secret}"),)))
+    placements = {
+        "header": Request("GET", "/", headers=(("X-Api-Key", secret),)),
+        "cookie": Request("GET", "/", headers=(("Cookie", f"a=b; token={secret}"),)),
+        "query": Request("GET", "/", query=(("access_token", secret),)),
+        "json": Request("POST", "/", body=json.dumps({"auth": {"token": secret}}).encode()),
+        "text": Request("POST", "/", body=f"Authorization: Bearer {secret}".encode()),
+        "message": Request("GET", "/"),
+    }
+    messages = (
+        (Message("client", f'{{"apiKey": "{secret}"}}'.encode()),) if where == "message" else ()
+    )
+    second = Exchange(placements[where], messages=messages)
+    placeholder = R.placeholder(secret)
+    assert placeholder in everything(R.exchange(first))
+    assert placeholder in everything(R.exchange(second))
+    assert secret not in everything(R.exchange(second))
+
+
+@PROPS
+@given(st.text(min_size=1, max_size=40))
+def test_placeholders_are_keyed_and_deterministic(secret):
+    ph = R.placeholder(secret)
+    assert ph == Redactor(KEY).placeholder(secret)
+    assert is_placeholder(ph)
+    assert ph != Redactor(b"another key").placeholder(secret)
+
+
+@PROPS
+@given(
+    json_tree, st.sampled_from(FORMATS), st.lists(st.tuples(plain_field_st, plain_st), max_size=4)
+)
+def test_nothing_to_redact_means_identical_bytes(tree, fmt, headers):
+    body = json.dumps(tree, **fmt).encode()
+    ex = Exchange(
+        Request("POST", "/x", query=(("page", "2"),), headers=tuple(headers), body=body),
+        Response(200, headers=(("Content-Type", "application/json"),), body=body),
+        messages=(Message("server", body),),
+    )
+    assert R.exchange(ex) is ex
+    assert RU.exchange(ex) is ex
+
+
+@PROPS
+@given(st.binary(max_size=200))
+def test_binary_bodies_are_left_alone(data):
+    data = b"\xff\xfe" + data  # never UTF-8
+    ex = Exchange(
+        Request("POST", "/", headers=(("Content-Type", "application/octet-stream"),), body=data),
+        Response(200, body=data),
+    )
+    red = R.exchange(ex)
+    assert red.request.body is data
+    assert red.response.body is data
+
+
+@PROPS
+@given(secrets_st, plain_st, st.sampled_from(["password", "client_secret", "code", "apiKey"]))
+def test_form_bodies(secret, plain, name):
+    body = f"user=bob&{name}={secret}&note={plain.replace(' ', '+')}".encode()
+    red = R.request(
+        Request(
+            "POST", "/", headers=(("Content-Type", "application/x-www-form-urlencoded"),), body=body
+        )
+    )
+    expected = f"user=bob&{name}={R.placeholder(secret)}&note={plain.replace(' ', '+')}"
+    assert red.body.decode() == expected
+
+
+# --- headers ---------------------------------------------------------------------------------
+
+CREDENTIAL_HEADERS = [
+    "Authorization",
+    "Proxy-Authorization",
+    "X-Api-Key",
+    "Api-Key",
+    "X-Auth-Token",
+    "X-Access-Token",
+    "X-CSRF-Token",
+    "X-XSRF-Token",
+    "X-Amz-Security-Token",
+    "X-Goog-Api-Key",
+    "X-Session-Id",
+    "X-Client-Secret",
+    "X-Db-Password",
+    "X-Hub-Signature-256",
+    "X-Upstream-Auth",
+    "x_custom_apikey",
+    "Ocp-Apim-Subscription-Key",
+]
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_HEADERS)
+def test_credential_headers(name):
+    req = R.request(Request("GET", "/", headers=((name, "s3cr3t-value"),)))
+    assert req.headers == ((name, R.placeholder("s3cr3t-value")),)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("Content-Length", "123"),
+        ("Content-Type", "application/json"),
+        ("X-Authenticated-User", "alice@example.com"),
+        ("WWW-Authenticate", 'Bearer realm="api", error="invalid_token", error_description="x"'),
+        ("Proxy-Authenticate", 'Basic realm="proxy"'),
+        (":authority", "api.example.com"),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Access-Control-Allow-Headers", "Authorization, X-Api-Key"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("X-Token-Type", "bearer"),
+        ("X-Author", "jane"),
+    ],
+)
+def test_harmless_headers_are_kept(name, value):
+    req = Request("GET", "/", headers=((name, value),))
+    assert R.request(req) is req
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("Bearer abc.def-123", "Bearer {}"),
+        ("Basic dXNlcjpwYXNz", "Basic {}"),
+        ("bearer  abc.def-123", "bearer  {}"),
+        ("Token abc.def-123", "Token {}"),
+        ('Digest username="u", response="abc.def-123"', "Digest {}"),
+        ("AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=abc.def-123", "AWS4-HMAC-SHA256 {}"),
+        ("abc.def-123", "{}"),
+    ],
+)
+def test_authorization_keeps_its_scheme(value, expected):
+    red = R.request(Request("GET", "/", headers=(("Authorization", value),)))
+    secret = value.split(None, 1)[1] if " " in value else value
+    assert red.header("authorization") == expected.format(R.placeholder(secret.strip()))
+
+
+def test_other_credential_headers_keep_only_known_schemes():
+    red = R.request(
+        Request("GET", "/", headers=(("X-Api-Key", "Bearer abc"), ("X-Auth-Token", "ab cd")))
+    )
+    assert red.headers == (
+        ("X-Api-Key", f"Bearer {R.placeholder('abc')}"),
+        ("X-Auth-Token", R.placeholder("ab cd")),
+    )
+
+
+def test_cookies_keep_names_and_attributes():
+    red = R.exchange(
+        Exchange(
+            Request("GET", "/", headers=(("Cookie", 'sid=abc; theme="dark"; empty=; bare'),)),
+            Response(
+                200,
+                headers=(
+                    (
+                        "Set-Cookie",
+                        "sid=abc; Path=/; HttpOnly; Expires=Wed, 21 Oct 2015 07:28:00 GMT",
+                    ),
+                    ("Set-Cookie", "pref=; Max-Age=0"),
+                ),
+            ),
+        )
+    )
+    ph = R.placeholder
+    assert (
+        red.request.header("cookie")
+        == f'sid={ph("abc")}; theme="{ph("dark")}"; empty=; {ph("bare")}'
+    )
+    assert red.response.headers == (
+        ("Set-Cookie", f"sid={ph('abc')}; Path=/; HttpOnly; Expires=Wed, 21 Oct 2015 07:28:00 GMT"),
+        ("Set-Cookie", "pref=; Max-Age=0"),
+    )
+
+
+def test_folded_set_cookie_lines_are_each_redacted():
+    red = R.response(Response(200, headers=(("set-cookie", "a=1; Path=/\nb=2; Secure"),)))
+    assert red.headers[0][1] == f"a={R.placeholder('1')}; Path=/\nb={R.placeholder('2')}; Secure"
+
+
+def test_jwts_and_bearer_tokens_in_any_header():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+    red = R.request(
+        Request(
+            "GET",
+            "/",
+            headers=(("X-Forwarded-Client", f"id={jwt}"), ("X-Debug", "was Bearer abcdef12345")),
+        )
+    )
+    assert red.headers == (
+        ("X-Forwarded-Client", f"id={R.placeholder(jwt)}"),
+        ("X-Debug", f"was Bearer {R.placeholder('abcdef12345')}"),
+    )
+
+
+# --- query parameters and URLs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("words", SECRET_QUERY)
+@pytest.mark.parametrize("style", ["snake", "kebab", "camel", "upper"])
+def test_secret_query_parameters(words, style):
+    name = styled(words, style)
+    red = R.request(Request("GET", "/", query=((name, "v4lue"), ("page", "2"))))
+    assert red.query == ((name, R.placeholder("v4lue")), ("page", "2"))
+
+
+def test_query_in_path_and_url_headers():
+    red = R.exchange(
+        Exchange(
+            Request(
+                "GET",
+                "/cb?code=abc&state=xyz&x=a%20b",
+                headers=(("Referer", "https://app.test/login?api_key=k%2B1&lang=en"),),
+            ),
+            Response(
+                302,
+                headers=(
+                    ("Location", "https://app.test/done#access_token=tok&token_type=bearer"),
+                    ("Content-Location", "/r?Signature=sig&X-Amz-Credential=cred"),
+                ),
+            ),
+        )
+    )
+    ph = R.placeholder
+    assert red.request.path == f"/cb?code={ph('abc')}&state=xyz&x=a%20b"
+    assert red.request.header("referer") == f"https://app.test/login?api_key={ph('k+1')}&lang=en"
+    assert (
+        red.response.header("location")
+        == f"https://app.test/done#access_token={ph('tok')}&token_type=bearer"
+    )
+    assert (
+        red.response.header("content-location")
+        == f"/r?Signature={ph('sig')}&X-Amz-Credential={ph('cred')}"
+    )
+
+
+def test_jwt_in_a_plain_query_value_and_path():
+    jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."
+    red = R.request(Request("GET", f"/verify/{jwt}", query=(("state", jwt),)))
+    assert red.path == f"/verify/{R.placeholder(jwt)}"
+    assert red.query == (("state", R.placeholder(jwt)),)
+
+
+# --- JSON bodies -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "words", SECRET_FIELDS + [["credit", "card", "number"], ["session"], ["jwt"]]
+)
+@pytest.mark.parametrize("style", STYLES)
+def test_secret_json_fields(words, style):
+    name = styled(words, style)
+    body = json.dumps({"user": "bob", "deep": [{"x": {name: "v4lue"}}]}).encode()
+    red = R.request(Request("POST", "/", body=body))
+    assert json.loads(red.body) == {"user": "bob", "deep": [{"x": {name: R.placeholder("v4lue")}}]}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "token_type",
+        "max_tokens",
+        "tokenType",
+        "expires_in",
+        "secretName",
+        "password_hint",
+        "author",
+        "key",
+    ],
+)
+def test_fields_that_describe_secrets_are_kept(name):
+    req = Request("POST", "/", body=json.dumps({name: "bearer", "n": 1}).encode())
+    assert R.request(req) is req
+
+
+def test_json_values_by_type():
+    body = (
+        b'{"auth": {"user": "bob", "password": "p"}, "pin": 1234, "cvv": 1.5e3, "token": null,'
+        b' "secret": true, "password": "", "api_keys": [["a", 7], {"name": "n"}]}'
+    )
+    red = json.loads(R.request(Request("POST", "/", body=body)).body)
+    ph = R.placeholder
+    assert red == {
+        "auth": {"user": "bob", "password": ph("p")},  # an object under a secret name is walked
+        "pin": ph("1234"),
+        "cvv": ph("1.5e3"),  # numbers are replaced by the placeholder of their text
+        "token": None,
+        "secret": True,
+        "password": "",
+        "api_keys": [[ph("a"), ph("7")], {"name": "n"}],  # list items are secrets, objects decide
+    }
+
+
+def test_json_formatting_and_escapes_are_preserved():
+    body = (
+        b'{\n  "name" : "caf\\u00e9 \\/ \xc3\xa9",\n\t"password":"p\\"w",\r\n'
+        b'  "n": 1.50, "list": [ 1 , 2 ]  }  '
+    )
+    red = R.request(Request("POST", "/", body=body)).body
+    expected = body.replace(b'"p\\"w"', json.dumps(R.placeholder('p"w')).encode())
+    assert red == expected
+
+
+def test_escaped_keys_are_recognised():
+    body = b'{"pass\\u0077ord": "hunter2"}'
+    red = R.request(Request("POST", "/", body=body)).body
+    assert json.loads(red) == {"password": R.placeholder("hunter2")}
+
+
+def test_duplicate_keys_are_all_redacted():
+    red = R.request(Request("POST", "/", body=b'{"token": "a", "token": "b"}')).body
+    assert red == f'{{"token": "{R.placeholder("a")}", "token": "{R.placeholder("b")}"}}'.encode()
+
+
+def test_bom_and_non_standard_numbers():
+    body = '\ufeff{"x": NaN, "y": -Infinity, "token": "t"}'.encode()
+    red = R.request(Request("POST", "/", body=body)).body
+    assert red == f'\ufeff{{"x": NaN, "y": -Infinity, "token": "{R.placeholder("t")}"}}'.encode()
+
+
+def test_json_string_values_are_scanned_for_tokens():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+    # "\\/" is JSON for "/": patterns see the decoded value, so the whole token goes.
+    body = b'{"note": "use\\t%s", "header": "Bearer abc\\/def12345"}' % jwt.encode()
+    red = json.loads(R.request(Request("POST", "/", body=body)).body)
+    assert red == {
+        "note": "use\t" + R.placeholder(jwt),
+        "header": "Bearer " + R.placeholder("abc/def12345"),
+    }
+
+
+def test_invalid_json_falls_back_to_text_rules():
+    body = b'{"password": "p", broken eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln'
+    red = R.request(Request("POST", "/", body=body)).body
+    assert (
+        red
+        == b'{"password": "p", broken '
+        + R.placeholder("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln").encode()
+    )
+
+
+def test_deeply_nested_json_does_not_crash():
+    body = b"[" * 100_000 + b"]" * 100_000
+    req = Request("POST", "/", body=body)
+    assert R.request(req) is req
+
+
+def test_ndjson_lines():
+    body = b'{"id": 1, "token": "a"}\n{"id": 2}\n\n{"id": 3, "token": "b"}\n'
+    red = R.request(
+        Request("POST", "/", headers=(("Content-Type", "application/x-ndjson"),), body=body)
+    )
+    ph = R.placeholder
+    lines = [
+        f'{{"id": 1, "token": "{ph("a")}"}}',
+        '{"id": 2}',
+        "",
+        f'{{"id": 3, "token": "{ph("b")}"}}',
+    ]
+    assert red.body == ("\n".join(lines) + "\n").encode()
+
+
+def test_large_bodies():
+    rows = [{"id": i, "name": f"user{i}", "tags": ["a", "b"]} for i in range(20_000)]
+    clean = json.dumps(rows).encode()
+    req = Request("POST", "/", body=clean)
+    assert R.request(req) is req
+    rows[-1]["refresh_token"] = "r3fresh"
+    red = R.request(Request("POST", "/", body=json.dumps(rows).encode())).body
+    assert b"r3fresh" not in red
+    assert json.loads(red)[-1]["refresh_token"] == R.placeholder("r3fresh")
+
+
+# --- text bodies, messages, errors -----------------------------------------------------------
+
+
+def test_free_text_tokens():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+    jwe = "eyJhbGciOiJSU0EtT0FFUCJ9.a2V5.aXY.Y2lwaGVy.dGFn"
+    prose = "Bearer token required. Bearer abcdef12345=, BEARER XyZ_1234567"
+    body = f"a {jwt}. b {jwe} c\n{prose}".encode()
+    red = R.response(Response(401, body=body)).body.decode()
+    ph = R.placeholder
+    assert red == (
+        f"a {ph(jwt)}. b {ph(jwe)} c\nBearer token required. "
+        f"Bearer {ph('abcdef12345=')}, BEARER {ph('XyZ_1234567')}"
+    )
+
+
+def test_event_stream_and_messages():
+    stream = (
+        b'event: token\ndata: {"access_token": "a1", "n": 1}\n\ndata: plain Bearer abcdef12345\n\n'
+    )
+    ex = Exchange(
+        Request("GET", "/events"),
+        Response(200, headers=(("Content-Type", "text/event-stream"),), body=stream),
+        kind="sse",
+        messages=(
+            Message("server", b'{"access_token": "a1", "n": 1}'),
+            Message("client", b"\xff\x00token", is_text=False),
+            Message("client", b"\xff\xfe not utf-8 eyJhbGciOiJ9.eyJzdWIiOiIxIn0.c2ln"),
+        ),
+        error="upstream said: Bearer abcdef12345 expired",
+    )
+    red = R.exchange(ex)
+    ph = R.placeholder
+    assert (
+        red.response.body
+        == (
+            f'event: token\ndata: {{"access_token": "{ph("a1")}", "n": 1}}\n\n'
+            f"data: plain Bearer {ph('abcdef12345')}\n\n"
+        ).encode()
+    )
+    assert red.messages[0].content == f'{{"access_token": "{ph("a1")}", "n": 1}}'.encode()
+    assert red.messages[1:] == ex.messages[1:]
+    assert red.error == f"upstream said: Bearer {ph('abcdef12345')} expired"
+
+
+def test_content_length_follows_a_changed_body():
+    body = b'{"password": "hunter2"}'
+    req = R.request(
+        Request(
+            "POST", "/", headers=(("Content-Length", str(len(body))), ("X-Other", "1")), body=body
+        )
+    )
+    assert req.header("content-length") == str(len(req.body))
+    stale = R.request(Request("POST", "/", headers=(("Content-Length", "7"),), body=body))
+    assert stale.header("content-length") == "7"
+
+
+# --- user rules, disabling, errors -----------------------------------------------------------
+
+
+def test_user_rules_add_to_the_defaults():
+    req = Request(
+        "POST",
+        "/orders/ZZ-123456",
+        query=(("tenant-ref", "t1"), ("token", "t2"), ("page", "ZZ-654321")),
+        headers=(("x-tenant", "acme"), ("X-Api-Key", "k"), ("X-Note", "ref ZZ-111111 ok")),
+        body=json.dumps(
+            {"customerRef": "c1", "password": "p", "card": 4111111111111111, "ok": "ZZ-1"}
+        ).encode(),
+    )
+    red = RU.request(req)
+    ph = RU.placeholder
+    assert red.path == f"/orders/{ph('ZZ-123456')}"
+    assert red.query == (("tenant-ref", ph("t1")), ("token", ph("t2")), ("page", ph("ZZ-654321")))
+    assert red.headers == (
+        ("x-tenant", ph("acme")),
+        ("X-Api-Key", ph("k")),
+        ("X-Note", f"ref {ph('ZZ-111111')} ok"),
+    )
+    assert json.loads(red.body) == {
+        "customerRef": ph("c1"),
+        "password": ph("p"),
+        "card": 4111111111111111,
+        "ok": "ZZ-1",
+    }
+    assert R.request(req).headers[0] == ("x-tenant", "acme")  # not a default rule
+
+
+def test_user_patterns_reach_json_numbers():
+    r = Redactor(KEY, RedactConfig(patterns=(r"4[0-9]{15}",)))
+    red = r.request(Request("POST", "/", body=b'{"card": 4111111111111111, "n": 4}')).body
+    assert red == f'{{"card": "{r.placeholder("4111111111111111")}", "n": 4}}'.encode()
+
+
+def test_user_patterns_do_not_touch_placeholders():
+    r = Redactor(KEY, RedactConfig(patterns=(r"[0-9a-f]{4,}", r"redacted")))
+    once = r.request(
+        Request("POST", "/", headers=(("Authorization", "Bearer 1234abcd"),), body=b"id beef01")
+    )
+    assert once.body == f"id {r.placeholder('beef01')}".encode()
+    assert once.header("authorization") == f"Bearer {r.placeholder('1234abcd')}"
+    assert r.request(once) is once
+
+
+@pytest.mark.parametrize(
+    "pattern, words", [("([a-z", "not a valid regular expression"), ("x*", "empty string")]
+)
+def test_bad_user_patterns_are_config_errors(pattern, words):
+    with pytest.raises(ConfigError) as info:
+        Redactor(KEY, RedactConfig(patterns=(pattern,)))
+    assert words in info.value.message
+    assert repr(pattern) in info.value.message
+    assert info.value.hint
+
+
+def test_disabled_rules_redact_nothing():
+    r = Redactor(KEY, RedactConfig(enabled=False, patterns=("x",)))
+    ex = Exchange(
+        Request("GET", "/", headers=(("Authorization", "Bearer abc"),), body=b'{"password": "p"}'),
+        Response(200, headers=(("Set-Cookie", "a=b"),)),
+    )
+    assert r.exchange(ex) is ex
+    assert r.request(ex.request) is ex.request
+    assert r.response(ex.response) is ex.response
+    assert r.placeholder("abc") == R.placeholder("abc")
+
+
+def test_str_keys_and_repeat_redaction_of_examples():
+    r = Redactor("test-key")  # type: ignore[arg-type]
+    assert r.placeholder("x") == R.placeholder("x")
+    ex = Exchange(
+        Request("GET", "/?token=a", headers=(("Cookie", "a=1"),), body=b'{"pwd": 5}'),
+        Response(200, body=b"Bearer abcdef12345"),
+    )
+    once = r.exchange(ex)
+    assert once != ex
+    assert r.exchange(once) is once
+
+
+def test_escaped_strings_stay_valid_when_rewritten():
+    jwt = b"eyJhbGciOiJ9.eyJzdWIiOiIxIn0.c2ln"
+    body = b'{"note": "\\ud800 \\u00e9 Bearer abcdef12345", "raw": "\xc3\xa9 %s"}' % jwt
+    red = R.request(Request("POST", "/", body=body)).body
+    assert red == (
+        b'{"note": "\\ud800 \\u00e9 Bearer ' + R.placeholder("abcdef12345").encode() + b'", '
+        b'"raw": "\xc3\xa9 ' + R.placeholder(jwt.decode()).encode() + b'"}'
+    )
+    red.decode("utf-8")
