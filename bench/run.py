@@ -130,15 +130,18 @@ def bench_capture(args) -> dict:
     wait_port(upstream_port, upstream)
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     mitmdump = shutil.which("mitmdump") or "mitmdump"
-    runs: dict[str, dict[str, list[dict]]] = {"mitmdump": {}, "capture": {}}
+    runs: dict[str, dict[str, list[dict]]] = {"mitmdump": {}, "proxy": {}, "capture": {}}
     try:
         for _round in range(args.rounds):
-            for target in ("mitmdump", "capture"):
+            for target in runs:
                 port = free_port()
                 with tempfile.TemporaryDirectory() as tmp:
                     if target == "mitmdump":
                         cmd = [mitmdump, "--mode", f"reverse:{upstream_url}", "-p", str(port), "-q"]
                         cmd += ["--set", f"confdir={tmp}"]
+                    elif target == "proxy":
+                        cmd = [sys.executable, str(HERE / "bare_proxy.py"), "--upstream"]
+                        cmd += [upstream_url, "--port", str(port)]
                     else:
                         cmd = [sys.executable, "-m", "backworks_cli", "capture", "--upstream"]
                         cmd += [upstream_url, "--listen", f"127.0.0.1:{port}"]
@@ -167,6 +170,7 @@ def bench_capture(args) -> dict:
             }
             row[target]["all_rps"] = sorted(s["rps"] for s in samples)
         row["ratio"] = row["capture"]["rps"] / row["mitmdump"]["rps"]
+        row["recording_cost"] = 1 - row["capture"]["rps"] / row["proxy"]["rps"]
         summary[name] = row
     return summary
 
@@ -232,15 +236,17 @@ def report(results: dict) -> str:
             "### capture vs. mitmdump --mode reverse (same upstream, same load, same run)",
             "",
             "| endpoint | mitmdump req/s | capture req/s | ratio | mitmdump p50/p99 ms "
-            "| capture p50/p99 ms | added p50 ms | capture CPU | capture RSS MiB |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "| capture p50/p99 ms | added p50 ms | capture CPU | capture RSS MiB "
+            "| same proxy, no recording, req/s | recording + redaction cost |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for name, row in results["capture"].items():
             m, c = row["mitmdump"], row["capture"]
             lines.append(
                 f"| {name} | {m['rps']:,.0f} | {c['rps']:,.0f} | {row['ratio']:.2f}x "
                 f"| {m['p50']:.1f}/{m['p99']:.1f} | {c['p50']:.1f}/{c['p99']:.1f} "
-                f"| {c['p50'] - m['p50']:+.1f} | {c['cpu']:.2f} | {c['rss_mib']:.0f} |"
+                f"| {c['p50'] - m['p50']:+.1f} | {c['cpu']:.2f} | {c['rss_mib']:.0f} "
+                f"| {row['proxy']['rps']:,.0f} | {row['recording_cost']:.0%} |"
             )
         lines.append("")
     if "memory" in results:
