@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from backworks_cli.errors import BackworksError, ExitCode, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
 from backworks_cli.store import FORMAT_VERSION, Filter, Store
+from tests.strategies import exchanges
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = time.time()
@@ -137,53 +137,6 @@ def test_text_that_is_not_utf8_is_kept(store):
     # mitmproxy surrogate-escapes undecodable bytes in paths and headers; nothing is lost.
     request = Request("GET", "/caf\udce9", (("q", "\udcfe"),), (("x-raw", "\udcff"),))
     roundtrip(store, Exchange(request, Response(200, reason="\udc80"), started_at=NOW))
-
-
-texts = st.text(max_size=20)
-odd_texts = st.text(st.characters(codec=None, exclude_categories=()), max_size=10)
-any_text = st.one_of(texts, odd_texts)
-pairs = st.lists(st.tuples(any_text, any_text), max_size=4).map(tuple)
-encodings = st.sampled_from([None, "gzip", "deflate", "br", "zstd"])
-finite = st.floats(allow_nan=False, allow_infinity=False)
-messages = st.builds(
-    Message,
-    direction=st.sampled_from(["client", "server"]),
-    content=st.binary(max_size=40),
-    is_text=st.booleans(),
-    timestamp=finite,
-)
-exchanges = st.builds(
-    Exchange,
-    request=st.builds(
-        Request,
-        method=st.sampled_from(["GET", "POST", "delete", "PATCH"]),
-        path=any_text,
-        query=pairs,
-        headers=pairs,
-        body=st.one_of(st.binary(max_size=64), texts.map(str.encode)),
-        scheme=st.sampled_from(["http", "https", "ws"]),
-        host=any_text,
-        port=st.integers(0, 65535),
-        http_version=st.sampled_from(["HTTP/1.1", "HTTP/2.0"]),
-        encoding=encodings,
-    ),
-    response=st.none()
-    | st.builds(
-        Response,
-        status=st.integers(100, 599),
-        headers=pairs,
-        body=st.one_of(st.binary(max_size=64), texts.map(str.encode)),
-        reason=any_text,
-        http_version=st.sampled_from(["HTTP/1.1", "HTTP/2.0"]),
-        encoding=encodings,
-    ),
-    started_at=finite,
-    duration_ms=st.none() | finite,
-    session=any_text,
-    error=st.none() | any_text,
-    kind=st.sampled_from(["http", "websocket", "sse"]),
-    messages=st.lists(messages, max_size=3).map(tuple),
-)
 
 
 @pytest.fixture(scope="module")
