@@ -1,0 +1,706 @@
+"""Replay matching: each matcher and its failure sentence, ignore rules, header rules, repeats
+in the three sequence modes, miss explanations, rules from backworks.yaml blocks; property
+tests that equivalent requests hit, changed ones miss naming what changed, ignored values never
+count and arbitrary input never raises."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from backworks_cli import matching
+from backworks_cli.errors import ConfigError
+from backworks_cli.exchange import Exchange, Request, Response
+from backworks_cli.matching import (
+    ANY,
+    Candidate,
+    MatchRules,
+    Miss,
+    ReplayIndex,
+    parse_json_path,
+)
+
+JSON = (("Content-Type", "application/json"),)
+FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def req(method="GET", path="/api/items", query=(), headers=(), body=b"") -> Request:
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        headers = (*JSON, *headers)
+    return Request(method, path, tuple(query), tuple(headers), body)
+
+
+def ex(id: int, request: Request) -> Exchange:
+    return Exchange(request, Response(200, body=f"response {id}".encode()), id=id)
+
+
+def index(*requests: Request, **rules) -> ReplayIndex:
+    idx = ReplayIndex(MatchRules(**rules))
+    for i, r in enumerate(requests, start=1):
+        idx.add(ex(i, r))
+    return idx
+
+
+def hit_id(idx: ReplayIndex, request: Request) -> int:
+    found = idx.lookup(request)
+    assert isinstance(found, Exchange), found.describe()
+    return found.id
+
+
+def miss(idx: ReplayIndex, request: Request) -> Miss:
+    found = idx.lookup(request)
+    assert isinstance(found, Miss), f"unexpected hit on #{found.id}"
+    return found
+
+
+def failed(m: Miss, n: int = 0) -> dict[str, str]:
+    """The failing matchers of the n-th nearest candidate, name -> sentence."""
+    return {r.name: r.why for r in m.candidates[n].results if not r.ok}
+
+
+# --- method and path ------------------------------------------------------------------------
+
+
+def test_method_matcher():
+    idx = index(req("GET"))
+    assert hit_id(idx, req("get")) == 1
+    assert failed(miss(idx, req("POST"))) == {"method": "method: expected GET, got POST"}
+
+
+def test_path_matcher_is_exact_after_percent_decoding():
+    idx = index(req(path="/files/a b/ü"))
+    assert hit_id(idx, req(path="/files/a%20b/%C3%BC")) == 1
+    assert failed(miss(idx, req(path="/files/a b/"))) == {
+        "path": "path: expected '/files/a b/ü', got '/files/a b/'"
+    }
+
+
+# --- query ----------------------------------------------------------------------------------
+
+
+def test_query_is_an_order_insensitive_multiset():
+    idx = index(req(query=[("page", "2"), ("tag", "a"), ("tag", "b")]))
+    assert hit_id(idx, req(query=[("tag", "b"), ("page", "2"), ("tag", "a")])) == 1
+    m = miss(idx, req(query=[("tag", "a"), ("page", "2")]))
+    assert failed(m) == {"query": "query tag: expected ['a', 'b'], got 'a'"}
+
+
+def test_query_failure_sentences():
+    idx = index(req(query=[("page", "2"), ("size", "20")]))
+    assert failed(miss(idx, req(query=[("page", "3"), ("size", "20")]))) == {
+        "query": "query page: expected '2', got '3'"
+    }
+    assert failed(miss(idx, req(query=[("page", "2")]))) == {
+        "query": "query size: expected '20', got absent"
+    }
+    assert failed(miss(idx, req(query=[("page", "2"), ("size", "20"), ("x", "1")]))) == {
+        "query": "query x: expected absent, got '1'"
+    }
+    assert failed(miss(idx, req(query=[("page", "9"), ("size", "9")]))) == {
+        "query": "query page: expected '2', got '9' (and 1 more)"
+    }
+
+
+def test_ignore_query():
+    idx = index(req(query=[("page", "2"), ("ts", "1")]), ignore_query=frozenset({"ts", "nonce"}))
+    assert hit_id(idx, req(query=[("ts", "99"), ("page", "2")])) == 1
+    assert hit_id(idx, req(query=[("page", "2")])) == 1
+    assert hit_id(idx, req(query=[("page", "2"), ("nonce", "z"), ("ts", "3"), ("ts", "4")])) == 1
+    assert failed(miss(idx, req(query=[("page", "3"), ("ts", "1")]))) == {
+        "query": "query page: expected '2', got '3'"
+    }
+
+
+# --- body -----------------------------------------------------------------------------------
+
+
+def test_json_bodies_compare_as_data():
+    recorded = b'{"sku": "A-1", "items": [{"quantity": 2, "price": 1.5}], "gift": false}'
+    idx = index(Request("POST", "/api/orders", (), JSON, recorded))
+    same = (
+        b'{\n  "gift": false,\n  "items": [ {"price": 1.50, "quantity": 2.0} ],\n  "sku": "A-1"\n}'
+    )
+    assert hit_id(idx, Request("POST", "/api/orders", (), JSON, same)) == 1
+    changed = json.dumps({"sku": "A-1", "items": [{"quantity": 5, "price": 1.5}], "gift": False})
+    m = miss(idx, Request("POST", "/api/orders", (), JSON, changed.encode()))
+    assert failed(m) == {"body": "body $.items[0].quantity: expected 2, got 5"}
+
+
+@pytest.mark.parametrize(
+    "got, why",
+    [
+        ({"a": 1}, "body $.b: expected [1, 2], got absent"),
+        ({"a": 1, "b": [1, 2], "c": None}, "body $.c: expected absent, got null"),
+        ({"a": 1, "b": [1]}, "body $.b: expected 2 items, got 1 items"),
+        ({"a": True, "b": [1, 2]}, "body $.a: expected 1, got true"),
+        ({"a": "1", "b": [1, 2]}, "body $.a: expected 1, got '1'"),
+        ([1], 'body $: expected {"a": 1, "b": [1, 2]}, got [1]'),
+    ],
+)
+def test_json_body_failure_sentences(got, why):
+    idx = index(req("POST", body={"a": 1, "b": [1, 2]}))
+    assert failed(miss(idx, req("POST", body=got))) == {"body": why}
+
+
+def test_json_key_paths_quote_odd_keys():
+    idx = index(req("POST", body={"odd key": {"x-y": 1}}))
+    m = miss(idx, req("POST", body={"odd key": {"x-y": 2}}))
+    assert failed(m) == {"body": 'body $["odd key"]["x-y"]: expected 1, got 2'}
+
+
+def test_json_is_sniffed_without_content_type_and_bad_json_is_bytes():
+    idx = index(
+        Request("POST", "/a", body=b'{"a": 1, "b": 2}'), Request("POST", "/b", (), JSON, b"{oops")
+    )
+    assert hit_id(idx, Request("POST", "/a", body=b' {"b":2,"a":1}')) == 1
+    assert hit_id(idx, Request("POST", "/b", (), JSON, b"{oops")) == 2
+    assert failed(miss(idx, Request("POST", "/b", (), JSON, b"{oopz"))) == {
+        "body": "body: expected 5 bytes, got 5, differing from byte 4"
+    }
+
+
+def test_form_bodies_compare_as_multisets():
+    idx = index(Request("POST", "/f", (), FORM, b"qty=2&tag=a&tag=b&note=hi+there"))
+    assert hit_id(idx, Request("POST", "/f", (), FORM, b"tag=a&note=hi%20there&qty=2&tag=b")) == 1
+    m = miss(idx, Request("POST", "/f", (), FORM, b"qty=3&tag=a&tag=b&note=hi+there"))
+    assert failed(m) == {"body": "body field qty: expected '2', got '3'"}
+
+
+def test_other_bodies_compare_as_bytes():
+    binary = (("Content-Type", "application/octet-stream"),)
+    idx = index(Request("PUT", "/blob", (), binary, b"\x00\x01\x02"))
+    assert hit_id(idx, Request("PUT", "/blob", (), binary, b"\x00\x01\x02")) == 1
+    m = miss(idx, Request("PUT", "/blob", (), binary, b"\x00\x01\x02\x03"))
+    assert failed(m) == {"body": "body: expected 3 bytes, got 4, differing from byte 3"}
+
+
+def test_body_kind_and_emptiness_failures():
+    idx = index(req("POST", body={"a": 1}))
+    assert failed(miss(idx, req("POST"))) == {
+        "body": "body: expected a JSON body, got an empty body"
+    }
+    assert failed(miss(idx, Request("POST", "/api/items", (), FORM, b"a=1"))) == {
+        "body": "body: expected a JSON body, got form data"
+    }
+
+
+def test_large_bodies_are_digested_in_the_key():
+    big = {"rows": [{"n": i, "text": "x" * 50} for i in range(200)]}
+    idx = index(req("POST", body=big))
+    key = idx.key(req("POST", body=big))
+    assert len(key[3][2]) == 16  # a blake2b digest, not the 12 kB body
+    assert hit_id(idx, req("POST", body=dict(reversed(list(big.items()))))) == 1
+    big["rows"][150]["n"] = -1
+    assert failed(miss(idx, req("POST", body=big))) == {
+        "body": "body $.rows[150].n: expected 150, got -1"
+    }
+
+
+def test_empty_bodies_are_never_parsed(monkeypatch):
+    idx = index(req(query=[("a", "1")]), req("POST", body={"a": 1}))
+
+    def explode(body):
+        raise AssertionError("JSON parsed for an empty body")
+
+    monkeypatch.setattr(matching, "_load_json", explode)
+    assert hit_id(idx, Request("GET", "/api/items", (("a", "1"),), JSON)) == 1
+    assert isinstance(idx.lookup(Request("DELETE", "/api/items", (), JSON)), Miss)
+
+
+def test_deeply_nested_json_does_not_raise():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    idx = index(Request("POST", "/d", (), JSON, deep))
+    assert hit_id(idx, Request("POST", "/d", (), JSON, deep)) == 1
+    assert "body" in failed(miss(idx, Request("POST", "/d", (), JSON, deep + b" ")))
+
+
+# --- ignore_json ----------------------------------------------------------------------------
+
+
+def test_ignore_json_paths():
+    rules = {"ignore_json": ("$.timestamp", "$.meta.nonce", "$.items[*].nonce", "$['odd key']")}
+    recorded = {
+        "timestamp": 1,
+        "meta": {"nonce": "a", "page": 1},
+        "items": [{"id": 1, "nonce": "x"}, {"id": 2, "nonce": "y"}],
+        "odd key": 0,
+    }
+    idx = index(req("POST", body=recorded), **rules)
+    live = {
+        "timestamp": 2,
+        "meta": {"nonce": "b", "page": 1},
+        "items": [{"id": 1, "nonce": "p"}, {"id": 2}],
+    }
+    assert hit_id(idx, req("POST", body=live)) == 1
+    live["items"][1]["id"] = 3
+    assert failed(miss(idx, req("POST", body=live))) == {
+        "body": "body $.items[1].id: expected 2, got 3"
+    }
+    live["items"][1]["id"] = 2
+    live["meta"]["page"] = 2
+    assert failed(miss(idx, req("POST", body=live))) == {
+        "body": "body $.meta.page: expected 1, got 2"
+    }
+
+
+def test_ignore_json_array_items_keep_the_length():
+    idx = index(req("POST", body={"ids": [1, 2, 3]}), ignore_json=("$.ids[0]",))
+    assert hit_id(idx, req("POST", body={"ids": [9, 2, 3]})) == 1
+    assert failed(miss(idx, req("POST", body={"ids": [9, 2]}))) == {
+        "body": "body $.ids: expected 3 items, got 2 items"
+    }
+    last = index(req("POST", body={"ids": [1, 2, 3]}), ignore_json=("$.ids[-1]",))
+    assert hit_id(last, req("POST", body={"ids": [1, 2, 7]})) == 1
+    assert failed(miss(last, req("POST", body={"ids": [1, 2]}))) == {
+        "body": "body $.ids[1]: expected 2, got (ignored)"
+    }
+
+
+def test_ignore_json_wildcards_and_root():
+    idx = index(req("POST", body={"a": {"x": 1, "y": 2}}), ignore_json=("$.a.*",))
+    assert hit_id(idx, req("POST", body={"a": {"z": 3}})) == 1
+    assert "body" in failed(miss(idx, req("POST", body={"a": 1})))
+    whole = index(req("POST", body={"a": 1}), ignore_json=("$",))
+    assert hit_id(whole, req("POST", body=[1, 2, {"b": None}])) == 1
+
+
+@pytest.mark.parametrize(
+    "path, steps",
+    [
+        ("$", ()),
+        ("$.a", ("a",)),
+        ("$.items[*].nonce", ("items", ANY, "nonce")),
+        ("$.a.*", ("a", ANY)),
+        ("$['odd key'][0]", ("odd key", 0)),
+        ('$["x.y"][-1]', ("x.y", -1)),
+    ],
+)
+def test_parse_json_path(path, steps):
+    assert parse_json_path(path) == steps
+
+
+@pytest.mark.parametrize("path", ["timestamp", "$.", "$..a", "$[a]", "$.a[", "$.a]"])
+def test_parse_json_path_rejects(path):
+    with pytest.raises(ValueError):
+        parse_json_path(path)
+
+
+# --- headers --------------------------------------------------------------------------------
+
+
+def test_header_rules():
+    recorded = req(headers=[("X-Tenant", "acme"), ("X-Trace", "1")])
+    idx = index(recorded, headers=("x-tenant",))
+    assert hit_id(idx, req(headers=[("x-tenant", "acme"), ("X-Trace", "2")])) == 1
+    assert failed(miss(idx, req(headers=[("X-Tenant", "other")]))) == {
+        "header:x-tenant": "header x-tenant: expected 'acme', got 'other'"
+    }
+    assert failed(miss(idx, req())) == {
+        "header:x-tenant": "header x-tenant: expected 'acme', got absent"
+    }
+    absent = index(req(), headers=("X-Tenant",))
+    assert failed(miss(absent, req(headers=[("X-Tenant", "acme")]))) == {
+        "header:x-tenant": "header x-tenant: expected absent, got 'acme'"
+    }
+    assert hit_id(absent, req()) == 1
+
+
+def test_headers_not_named_are_not_compared():
+    idx = index(req(headers=[("Authorization", "Bearer a")]))
+    assert hit_id(idx, req(headers=[("Authorization", "Bearer b"), ("Accept", "*/*")])) == 1
+
+
+def test_redaction_placeholders_compare_as_strings():
+    token = "Bearer redacted:3f9a0c7d2e11"
+    body = {"card": "redacted:9e107d9d372b", "qty": 1}
+    recorded = req("POST", headers=[("Authorization", token)], body=body)
+    idx = index(recorded, headers=("Authorization",))
+    again = req("POST", headers=[("authorization", token)], body={"qty": 1, "card": body["card"]})
+    assert hit_id(idx, again) == 1
+    other = req("POST", headers=[("Authorization", "Bearer redacted:000000000000")], body=body)
+    assert set(failed(miss(idx, other))) == {"header:authorization"}
+
+
+# --- sequencing -----------------------------------------------------------------------------
+
+
+def _repeats(sequence: str) -> ReplayIndex:
+    return index(req(), req(), req(), req(path="/other"), sequence=sequence)
+
+
+@pytest.mark.parametrize(
+    "sequence, served",
+    [
+        ("repeat_last", [1, 2, 3, 3, 3]),
+        ("cycle", [1, 2, 3, 1, 2]),
+        ("first", [1, 1, 1, 1, 1]),
+    ],
+)
+def test_sequence_modes_and_reset(sequence, served):
+    idx = _repeats(sequence)
+    assert [hit_id(idx, req()) for _ in range(5)] == served
+    assert hit_id(idx, req(path="/other")) == 4  # groups keep their own position
+    miss(idx, req(path="/nowhere"))
+    idx.reset()
+    assert [hit_id(idx, req()) for _ in range(5)] == served
+
+
+def test_repeats_group_by_key_not_by_identity():
+    idx = index(req(body=b""), req(query=[("a", "1")]), req(), sequence="repeat_last")
+    assert [hit_id(idx, req()) for _ in range(3)] == [1, 3, 3]
+    assert hit_id(idx, req(query=[("a", "1")])) == 2
+    assert len(idx) == 3
+
+
+# --- misses ---------------------------------------------------------------------------------
+
+
+def test_miss_lists_nearest_first_with_every_matcher():
+    idx = index(
+        req("POST", "/api/orders", body={"sku": "A"}),
+        req("GET", "/api/users"),
+        req("GET", "/api/orders", query=[("page", "1")]),
+        req("GET", "/api/orders", query=[("page", "2")]),
+    )
+    m = miss(idx, req("GET", "/api/orders", query=[("page", "3")]))
+    assert [c.exchange_id for c in m.candidates] == [3, 4, 2, 1]
+    best = m.candidates[0]
+    assert isinstance(best, Candidate)
+    assert best.score == 0.75
+    assert [(r.name, r.ok) for r in best.results] == [
+        ("method", True),
+        ("path", True),
+        ("query", False),
+        ("body", True),
+    ]
+    assert best.failed[0].why == "query page: expected '1', got '3'"
+    assert m.candidates[2].score == 0.5  # GET /api/users: path and query differ
+    assert failed(m, 3) == {
+        "method": "method: expected POST, got GET",
+        "query": "query page: expected absent, got '3'",
+        "body": "body: expected a JSON body, got an empty body",
+    }
+    assert m.describe() == (
+        "no recording matches GET /api/orders?page=3; nearest is #3 GET /api/orders?page=1: "
+        "query page: expected '1', got '3'"
+    )
+
+
+def test_miss_to_json():
+    idx = index(req(query=[("page", "1")]))
+    body = miss(idx, req(query=[("page", "2")])).to_json()
+    assert body == {
+        "error": "no recording matches",
+        "request": {"method": "GET", "target": "/api/items?page=2"},
+        "nearest": [
+            {
+                "id": 1,
+                "method": "GET",
+                "target": "/api/items?page=1",
+                "score": 0.75,
+                "matchers": [
+                    {"name": "method", "ok": True, "why": "method GET, as recorded"},
+                    {"name": "path", "ok": True, "why": "path /api/items, as recorded"},
+                    {"name": "query", "ok": False, "why": "query page: expected '1', got '2'"},
+                    {"name": "body", "ok": True, "why": "body empty, as recorded"},
+                ],
+            }
+        ],
+    }
+    json.dumps(body)
+    empty = ReplayIndex().lookup(req())
+    assert empty.to_json()["nearest"] == [] and empty.describe() == (
+        "no recording matches GET /api/items"
+    )
+
+
+def test_miss_keeps_five_and_examines_a_bounded_number():
+    idx = ReplayIndex(max_examined=10)
+    for i in range(1000):
+        idx.add(ex(i, req(path=f"/noise/{i}")))
+    for i in range(1000, 1008):
+        idx.add(ex(i, req(path="/target", query=[("n", str(i))])))
+    m = miss(idx, req(path="/target"))
+    assert len(m.candidates) == 5
+    assert {c.exchange_id for c in m.candidates} <= set(range(1000, 1008))
+    # Same path comes first even when recorded last; the rest of the store is cut off.
+    m = miss(idx, req("DELETE", "/target"))
+    assert all(c.target.startswith("/target") for c in m.candidates)
+
+
+# --- rules from backworks.yaml --------------------------------------------------------------
+
+
+def test_rules_from_config():
+    assert MatchRules.from_config(None) == MatchRules()
+    rules = MatchRules.from_config(
+        {"ignore_json": ["$.meta.nonce"], "sequence": "cycle"},
+        {"ignore_query": ["ts"], "ignore_json": ["$.timestamp"], "headers": ["X-Tenant"]},
+    )
+    assert rules == MatchRules(
+        ignore_query=frozenset({"ts"}),
+        ignore_json=("$.meta.nonce",),
+        headers=("X-Tenant",),
+        sequence="cycle",
+    )
+    assert MatchRules.from_config(
+        {"ignore_query": None, "sequence": None}, {"ignore_query": ["a"]}
+    ) == (MatchRules())
+
+
+@pytest.mark.parametrize(
+    "block, message, hint",
+    [
+        ("yes", "endpoint replay must be a mapping", "replay: {"),
+        ({"ignore_querys": ["a"]}, "unknown key 'ignore_querys'", "Did you mean 'ignore_query'?"),
+        ({"ignore_query": "ts"}, "endpoint replay.ignore_query must be a list", "[ts]"),
+        ({"headers": [1]}, "endpoint replay.headers[0] must be a non-empty string", "Quote"),
+        ({"headers": ["X-Tenant: a"]}, "'X-Tenant: a' is not a header name", "bare header"),
+        ({"ignore_json": ["$.a", "a.b"]}, "ignore_json[1] 'a.b' is not a JSON path", "$.meta"),
+        ({"sequence": "cycles"}, "'cycles', which is not a sequence mode", "'cycle'"),
+    ],
+)
+def test_rules_from_config_errors(block, message, hint):
+    with pytest.raises(ConfigError) as e:
+        MatchRules.from_config(block)
+    assert message in e.value.message
+    assert hint in e.value.hint
+
+
+def test_rules_from_config_names_the_block():
+    with pytest.raises(ConfigError, match=r"^endpoints\.get_users\.replay\.sequence is 'x'"):
+        MatchRules.from_config({"sequence": "x"}, where="endpoints.get_users.replay")
+    with pytest.raises(ConfigError, match=r"^replay\.sequence is 'x'"):
+        MatchRules.from_config({}, {"sequence": "x"})
+
+
+def test_index_rejects_bad_rules_built_directly():
+    with pytest.raises(ConfigError):
+        ReplayIndex(MatchRules(ignore_json=("nonce",)))
+    with pytest.raises(ConfigError):
+        ReplayIndex(MatchRules(sequence="random"))
+
+
+# --- properties -----------------------------------------------------------------------------
+
+names = st.text("abcdefghij_-", min_size=1, max_size=6)
+values = st.text(max_size=8)
+query_st = st.lists(st.tuples(names, values), max_size=6)
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+)
+json_st = st.recursive(
+    leaves,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+path_st = st.text(max_size=12).map(lambda s: "/" + s)
+
+
+def reserialise(data, rnd: random.Random) -> bytes:
+    """The same JSON data with shuffled key order and different whitespace."""
+
+    def shuffle(node):
+        if isinstance(node, dict):
+            items = list(node.items())
+            rnd.shuffle(items)
+            return {k: shuffle(v) for k, v in items}
+        if isinstance(node, list):
+            return [shuffle(v) for v in node]
+        return node
+
+    indent = rnd.choice([None, 0, 1, 4])
+    separators = rnd.choice([(",", ":"), (", ", ": "), (" ,", " : ")])
+    text = json.dumps(shuffle(data), indent=indent, separators=separators)
+    return (rnd.choice(["", " ", "\n"]) + text + rnd.choice(["", "\n", "\t"])).encode()
+
+
+def recorded_exchange(method, path, query, data) -> Request:
+    body = b"" if data is None else json.dumps(data).encode()
+    return Request(method, path, tuple(query), JSON if body else (), body)
+
+
+@st.composite
+def stores(draw):
+    """(index, the target request): the target among noise recordings on other paths."""
+    target = recorded_exchange(
+        draw(st.sampled_from(["GET", "POST", "PUT"])),
+        draw(path_st),
+        draw(query_st),
+        draw(st.none() | json_st),
+    )
+    idx = ReplayIndex()
+    noise = draw(st.lists(st.tuples(query_st, json_st), max_size=3))
+    for i, (query, data) in enumerate(noise):
+        idx.add(ex(100 + i, recorded_exchange("POST", f"/noise/{i}", query, data)))
+    idx.add(ex(1, target))
+    return idx, target
+
+
+def leaf_paths(data, where=()):
+    """Every (path, value) of a non-container or empty container in data."""
+    if isinstance(data, dict) and data:
+        for k, v in data.items():
+            yield from leaf_paths(v, (*where, k))
+    elif isinstance(data, list) and data:
+        for i, v in enumerate(data):
+            yield from leaf_paths(v, (*where, i))
+    else:
+        yield where, data
+
+
+def replaced(data, path, value):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    out = dict(data) if isinstance(data, dict) else list(data)
+    out[head] = replaced(data[head], rest, value)
+    return out
+
+
+def rendered(path) -> str:
+    out = "$"
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", step):
+            out += f".{step}"
+        else:
+            out += f"[{json.dumps(step)}]"
+    return out
+
+
+@PROPS
+@given(stores(), st.randoms(use_true_random=False))
+def test_equivalent_requests_find_their_recording(store, rnd):
+    idx, target = store
+    query = list(target.query)
+    rnd.shuffle(query)
+    body = reserialise(json.loads(target.body), rnd) if target.body else b""
+    live = Request(target.method.lower(), target.path, tuple(query), target.headers, body)
+    assert hit_id(idx, live) == 1
+
+
+@PROPS
+@given(stores(), st.data())
+def test_a_changed_query_value_misses_and_says_so(store, data):
+    idx, target = store
+    assume(target.query)
+    i = data.draw(st.integers(0, len(target.query) - 1))
+    name, value = target.query[i]
+    query = list(target.query)
+    query[i] = (name, value + "~")
+    m = miss(idx, Request(target.method, target.path, tuple(query), target.headers, target.body))
+    assert m.candidates[0].exchange_id == 1
+    assert set(failed(m)) == {"query"}
+    assert failed(m)["query"].startswith(f"query {name}: expected ")
+
+
+@PROPS
+@given(stores(), st.data())
+def test_a_changed_json_leaf_misses_and_says_where(store, data):
+    idx, target = store
+    assume(target.body)
+    original = json.loads(target.body)
+    path, leaf = data.draw(st.sampled_from(list(leaf_paths(original))))
+    new = "☃" if leaf != "☃" else 0
+    body = json.dumps(replaced(original, path, new)).encode()
+    m = miss(idx, Request(target.method, target.path, target.query, target.headers, body))
+    assert m.candidates[0].exchange_id == 1
+    assert set(failed(m)) == {"body"}
+    assert failed(m)["body"].startswith(f"body {rendered(path)}: expected ")
+
+
+ignored_st = st.none() | json_st  # None: the key is left out
+
+
+@st.composite
+def noisy_bodies(draw, core):
+    """A body around `core` whose ignored parts ($.timestamp, $.meta.nonce, $.items[*].nonce)
+    are random or absent."""
+    body = {"core": core, "meta": {"page": 1}, "items": [{"id": i} for i in range(3)]}
+    for where, key in (
+        (body, "timestamp"),
+        (body["meta"], "nonce"),
+        *((it, "nonce") for it in body["items"]),
+    ):
+        value = draw(ignored_st)
+        if value is not None:
+            where[key] = value
+    return body
+
+
+@PROPS
+@given(json_st, query_st, st.data(), st.randoms(use_true_random=False))
+def test_ignored_values_never_count(core, query, data, rnd):
+    rules = MatchRules(
+        ignore_query=frozenset({"ts", "nonce"}),
+        ignore_json=("$.timestamp", "$.meta.nonce", "$.items[*].nonce"),
+    )
+    noise = st.lists(st.tuples(st.sampled_from(["ts", "nonce"]), values), max_size=3)
+    idx = ReplayIndex(rules)
+    recorded = [p for p in query if p[0] not in rules.ignore_query] + data.draw(noise)
+    idx.add(ex(1, req("POST", query=recorded, body=data.draw(noisy_bodies(core)))))
+    live_query = [p for p in query if p[0] not in rules.ignore_query] + data.draw(noise)
+    rnd.shuffle(live_query)
+    live = req("POST", query=live_query, body=data.draw(noisy_bodies(core)))
+    assert hit_id(idx, live) == 1
+
+
+# Any code point, lone surrogates included, and the characters URLs treat specially.
+odd_chars = st.characters(exclude_categories=()) | st.sampled_from("\udcff\ud800%?&=/+")
+odd_text = st.text(odd_chars, max_size=8)
+odd_requests = st.builds(
+    Request,
+    method=odd_text,
+    path=odd_text | st.sampled_from(["/%", "/%zz", "/%ff%fe", "//a/../b", "/a?b"]),
+    query=st.lists(st.tuples(odd_text, odd_text), max_size=4).map(tuple),
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from(["Content-Type", "x-tenant", "X-Other"]),
+            st.sampled_from(["application/json", "application/x-www-form-urlencoded", ""])
+            | odd_text,
+        ),
+        max_size=3,
+    ).map(tuple),
+    body=st.binary(max_size=64)
+    | st.binary(max_size=16).map(lambda b: b"{" + b)
+    | st.binary(max_size=16).map(lambda b: b"[" + b)
+    | json_st.map(lambda d: json.dumps(d).encode())
+    | st.integers(0, 50).map(lambda n: b"[" * n * 100),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(odd_requests, max_size=4), odd_requests)
+def test_lookup_never_raises(recorded, request):
+    idx = ReplayIndex(
+        MatchRules(
+            ignore_query=frozenset({"ts"}),
+            ignore_json=("$.a", "$[*].b", "$.c[0]"),
+            headers=("X-Tenant",),
+            sequence="cycle",
+        )
+    )
+    for i, r in enumerate(recorded):
+        idx.add(ex(i, r))
+    found = idx.lookup(request)
+    if isinstance(found, Miss):
+        json.dumps(found.to_json())
+        found.describe()
+        assert len(found.candidates) == min(len(recorded), 5)
+    else:
+        assert idx.key(found.request) == idx.key(request)
