@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,16 @@ DEFAULT_CONFIG = Path("backworks.yaml")
 DEFAULT_STORE = Path("recordings/backworks.db")
 
 MODES = ("replay", "mock", "proxy", "runtime", "database")
+DEFAULT_MODE = "mock"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT")
+# What an endpoint without `methods` answers: every method but the proxy-only ones.
+DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+SEQUENCES = ("repeat_last", "cycle", "first")
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+DEFAULT_CONTENT_TYPE = "application/json"
+PARAMETER = re.compile(r"\{([^{}/]*)\}")  # a {name} segment (or part of one) of a path
+_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_STATUS = r"^[1-5][0-9][0-9]$"
 
 # Blueprint keys backworks accepts but does not act on, with what to do instead.
 BLUEPRINT_TOP_KEYS = {
@@ -85,15 +95,107 @@ class RedactConfig:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """One endpoint of backworks.yaml with every default filled in; see endpoints-spec keys.
+
+    `params` has an entry for every {name} of the path ({"type": "string"} unless given);
+    `responses` is keyed by status as a string, each {"content_type", "schema", "headers"};
+    `replay` and `mock` are the endpoint's blocks over the top-level ones (see `merge_mock`);
+    `raw` is the mapping as written, for the keys of modes that read their own block.
+    """
+
+    name: str
+    path: str
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    mode: str = DEFAULT_MODE
+    params: dict[str, dict] = field(default_factory=dict)
+    query: dict[str, dict] = field(default_factory=dict)
+    request: dict | None = None  # {"content_type", "schema"}
+    responses: dict[str, dict] = field(default_factory=dict)
+    latency: dict | None = None  # {"p50", "p95"} in milliseconds, learned from recordings
+    examples: tuple[int, ...] = ()
+    replay: dict = field(default_factory=dict)
+    mock: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return path_params(self.path)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "backworks"
     server: ServerConfig = field(default_factory=ServerConfig)
     upstream: str | None = None
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     redact: RedactConfig = field(default_factory=RedactConfig)
-    endpoints: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, Any] = field(default_factory=dict)  # name -> the mapping as written
     path: Path | None = None  # the file it came from, None for defaults
     warnings: tuple[str, ...] = ()
+    mock: dict[str, Any] = field(default_factory=dict)  # defaults for every endpoint's `mock:`
+    replay: dict[str, Any] = field(default_factory=dict)  # defaults for every `replay:`
+
+    def endpoint_list(self) -> list[Endpoint]:
+        """The endpoints as typed records, in file order, top-level defaults applied."""
+        return [
+            make_endpoint(name, spec, mock=self.mock, replay=self.replay)
+            for name, spec in self.endpoints.items()
+        ]
+
+
+def path_params(path: str) -> tuple[str, ...]:
+    """Names of the {name} parameters of a path template, in order."""
+    return tuple(PARAMETER.findall(path))
+
+
+def merge_mock(defaults: dict | None, block: dict | None) -> dict:
+    """An endpoint's `mock:` block over the top-level one: keys replace defaults whole, except
+    `faults`, whose keys are merged one by one."""
+    defaults, block = defaults or {}, block or {}
+    merged = {**defaults, **block}
+    if isinstance(defaults.get("faults"), dict) and isinstance(block.get("faults"), dict):
+        merged["faults"] = {**defaults["faults"], **block["faults"]}
+    return merged
+
+
+def make_endpoint(
+    name: str, spec: dict, *, mock: dict | None = None, replay: dict | None = None
+) -> Endpoint:
+    """The typed endpoint for one validated `endpoints:` entry, over top-level defaults."""
+    path = spec["path"]
+    params = {p: {"type": "string"} for p in path_params(path)}
+    params.update({str(k): dict(v or {}) for k, v in (spec.get("params") or {}).items()})
+    request = spec.get("request")
+    if request is not None:
+        request = {
+            "content_type": request.get("content_type", DEFAULT_CONTENT_TYPE),
+            "schema": request.get("schema"),
+        }
+    responses = {
+        str(status): {
+            "content_type": (answer or {}).get("content_type", DEFAULT_CONTENT_TYPE),
+            "schema": (answer or {}).get("schema"),
+            "headers": dict((answer or {}).get("headers") or {}),
+        }
+        for status, answer in (spec.get("responses") or {}).items()
+    }
+    methods = spec.get("methods")
+    return Endpoint(
+        name=name,
+        path=path,
+        methods=tuple(dict.fromkeys(m.upper() for m in methods)) if methods else DEFAULT_METHODS,
+        mode=spec.get("mode", DEFAULT_MODE),
+        params=params,
+        query={str(k): dict(v or {}) for k, v in (spec.get("query") or {}).items()},
+        request=request,
+        responses=responses,
+        latency=dict(spec["latency"]) if spec.get("latency") else None,
+        examples=tuple(spec.get("examples") or ()),
+        replay={**(replay or {}), **(spec.get("replay") or {})},
+        mock=merge_mock(mock, spec.get("mock")),
+        raw=spec,
+    )
 
 
 # --- the schema ----------------------------------------------------------------------------
@@ -127,6 +229,168 @@ def _mode_block(mode: str, what: str) -> dict[str, Any]:
     }
 
 
+def _json_schema(description: str) -> dict[str, Any]:
+    """A place for a JSON Schema the user writes, checked against the Draft 2020-12 dialect."""
+    return {"$ref": JSON_SCHEMA_DIALECT, "description": description}
+
+
+def _milliseconds(description: str) -> dict[str, Any]:
+    return {"type": "number", "minimum": 0, "description": description}
+
+
+def _rate(description: str) -> dict[str, Any]:
+    return {"type": "number", "minimum": 0, "maximum": 1, "default": 0, "description": description}
+
+
+def _status_keys() -> dict[str, Any]:
+    return {
+        "pattern": _STATUS,
+        "patternErrorMessage": 'must be a status code from 100 to 599, e.g. "200"',
+        "description": 'An HTTP status code, quoted: "200".',
+    }
+
+
+def _replay_block() -> dict[str, Any]:
+    # Keys other than these are accepted (and reported by the engine), so that older files load.
+    return {
+        "type": "object",
+        "description": "How requests are matched with recordings.",
+        "additionalProperties": True,
+        "default": {},
+        "properties": {
+            "ignore_query": _strings(
+                "Query parameters not compared, e.g. [ts, nonce].", "A query parameter name."
+            ),
+            "ignore_json": {
+                "type": "array",
+                "description": "JSON paths in request bodies not compared, e.g. "
+                "[$.timestamp, $.items[*].nonce].",
+                "items": {
+                    "type": "string",
+                    "pattern": r"^\$",
+                    "patternErrorMessage": "must be a JSON path starting with $, e.g. $.meta.nonce",
+                    "description": "A JSON path: $.name, $['odd key'], $.items[0], $.items[*].",
+                },
+                "default": [],
+            },
+            "headers": _strings(
+                "Request headers that must match as recorded (default: none).", "A header name."
+            ),
+            "sequence": {
+                "enum": list(SEQUENCES),
+                "default": SEQUENCES[0],
+                "description": "Requests recorded several times are answered in recorded "
+                "order; after the last: repeat_last keeps the last, cycle starts over, first "
+                "always answers with the first.",
+            },
+        },
+    }
+
+
+def _mock_block() -> dict[str, Any]:
+    latency_object = {
+        "type": "object",
+        "description": "One of fixed, uniform or lognormal.",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": 1,
+        "properties": {
+            "fixed": _milliseconds("Always this many milliseconds."),
+            "uniform": {
+                "type": "array",
+                "description": "[min, max] milliseconds, uniformly distributed.",
+                "items": _milliseconds("Milliseconds."),
+                "minItems": 2,
+                "maxItems": 2,
+            },
+            "lognormal": {
+                "type": "object",
+                "description": "A log-normal distribution given by its median and 95th "
+                "percentile in milliseconds.",
+                "required": ["p50", "p95"],
+                "additionalProperties": False,
+                "properties": {
+                    "p50": _milliseconds("Median latency, milliseconds."),
+                    "p95": _milliseconds("95th percentile latency, milliseconds."),
+                },
+            },
+        },
+    }
+    return {
+        "type": "object",
+        "description": "How mock answers: in-memory state, latency, faults, validation.",
+        "additionalProperties": True,
+        "default": {},
+        "properties": {
+            "state": {
+                "type": "boolean",
+                "default": False,
+                "description": "true: the collection path and its item path share an in-memory "
+                "store seeded from recordings (POST creates, GET reads, PUT/PATCH change, "
+                "DELETE removes).",
+            },
+            "latency": {
+                "type": ["string", "object"],
+                "description": "Delay before answering: none, recorded (as learned from the "
+                "recordings), {fixed: ms}, {uniform: [min, max]} or "
+                "{lognormal: {p50: ms, p95: ms}}.",
+                "default": "none",
+                "if": {"type": "string"},
+                "then": {
+                    "enum": ["none", "recorded"],
+                    "description": "none, or recorded for the latency learned from recordings.",
+                },
+                "else": latency_object,
+            },
+            "faults": {
+                "type": "object",
+                "description": "Failures injected on purpose, to test clients.",
+                "additionalProperties": False,
+                "default": {},
+                "properties": {
+                    "error_rate": _rate("Fraction of requests answered with error_status."),
+                    "error_status": {
+                        "type": "integer",
+                        "minimum": 100,
+                        "maximum": 599,
+                        "default": 500,
+                        "description": "Status of the injected errors.",
+                    },
+                    "reset_rate": _rate(
+                        "Fraction of requests whose connection is reset instead of answered."
+                    ),
+                    "slow_body": {
+                        "type": ["object", "null"],
+                        "description": "Send the body slowly: {bytes_per_second: N}.",
+                        "required": ["bytes_per_second"],
+                        "additionalProperties": False,
+                        "default": None,
+                        "properties": {
+                            "bytes_per_second": {
+                                "type": "number",
+                                "exclusiveMinimum": 0,
+                                "description": "Body bytes sent per second.",
+                            }
+                        },
+                    },
+                },
+            },
+            "validate": {
+                "type": "boolean",
+                "default": False,
+                "description": "true: request bodies that do not match request.schema are "
+                "answered 422 with the violations.",
+            },
+            "seed": {
+                "type": ["integer", "null"],
+                "default": None,
+                "description": "Seed of generated data for this endpoint (default: the "
+                "command's --seed).",
+            },
+        },
+    }
+
+
 def config_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of backworks.yaml."""
     endpoint = {
@@ -144,8 +408,10 @@ def config_schema() -> dict[str, Any]:
             },
             "methods": {
                 "type": "array",
+                "minItems": 1,
+                "default": list(DEFAULT_METHODS),
                 "description": "HTTP methods this endpoint answers, in upper or lower case, "
-                "e.g. [GET, POST].",
+                "e.g. [GET, POST] (default: all but TRACE and CONNECT).",
                 "items": {
                     "enum": [*HTTP_METHODS, *(m.lower() for m in HTTP_METHODS)],
                     "description": "An HTTP method name, such as GET or POST.",
@@ -153,12 +419,111 @@ def config_schema() -> dict[str, Any]:
             },
             "mode": {
                 "enum": list(MODES),
+                "default": DEFAULT_MODE,
                 "description": "How the endpoint answers: replay (recorded responses), mock "
                 "(generated data), proxy (the upstream), runtime (a handler) or database "
                 "(CRUD over SQLite).",
             },
-            "replay": _mode_block("replay", "answer with recorded responses"),
-            "mock": _mode_block("mock", "answer with data generated from the schema"),
+            "params": {
+                "type": "object",
+                "description": "Path parameters: a JSON Schema for each {name} of the path "
+                "(default {type: string}); integer and number parameters are converted.",
+                "propertyNames": {"pattern": _IDENTIFIER},
+                "additionalProperties": _json_schema("JSON Schema of the path parameter."),
+                "default": {},
+            },
+            "query": {
+                "type": "object",
+                "description": "Query parameters: a JSON Schema for each name, plus "
+                "`required: true` for those that must be present.",
+                "additionalProperties": {
+                    "type": "object",
+                    "description": "JSON Schema of the query parameter, with `required`.",
+                    "additionalProperties": True,
+                    "properties": {
+                        "required": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "true: requests without this parameter are invalid.",
+                        }
+                    },
+                },
+                "default": {},
+            },
+            "request": {
+                "type": "object",
+                "description": "The request body (absent for GET).",
+                "additionalProperties": False,
+                "properties": {
+                    "content_type": {
+                        "type": "string",
+                        "default": DEFAULT_CONTENT_TYPE,
+                        "description": "Media type of the body.",
+                    },
+                    "schema": _json_schema(
+                        "JSON Schema (Draft 2020-12) of the body; fields may carry x-semantic."
+                    ),
+                },
+            },
+            "responses": {
+                "type": "object",
+                "description": 'Responses by status code, quoted: "200", "404".',
+                "propertyNames": _status_keys(),
+                "additionalProperties": {
+                    "type": "object",
+                    "description": "One response: its media type, body schema and headers.",
+                    "additionalProperties": False,
+                    "properties": {
+                        "content_type": {
+                            "type": "string",
+                            "default": DEFAULT_CONTENT_TYPE,
+                            "description": "Media type of the body.",
+                        },
+                        "schema": _json_schema(
+                            "JSON Schema (Draft 2020-12) of the body; fields may carry "
+                            "x-semantic (email, name, ...) to generate realistic values."
+                        ),
+                        "headers": {
+                            "type": "object",
+                            "description": "Response headers: a JSON Schema for each name.",
+                            "additionalProperties": _json_schema("JSON Schema of the header."),
+                        },
+                    },
+                },
+                "default": {},
+            },
+            "status_mix": {
+                "type": "object",
+                "description": "Share of each status in the recordings (learned by infer); "
+                "mock answers with the most common 2xx.",
+                "propertyNames": _status_keys(),
+                "additionalProperties": _rate("Share of this status, from 0 to 1."),
+            },
+            "latency": {
+                "type": "object",
+                "description": "Latency learned from recordings, in milliseconds; used by "
+                "`mock.latency: recorded`.",
+                "additionalProperties": False,
+                "properties": {
+                    "p50": _milliseconds("Median latency, milliseconds."),
+                    "p95": _milliseconds("95th percentile latency, milliseconds."),
+                },
+            },
+            "examples": {
+                "type": "array",
+                "description": "Ids of recorded exchanges this endpoint was learned from.",
+                "items": {"type": "integer", "minimum": 1, "description": "An exchange id."},
+                "default": [],
+            },
+            "replay": {
+                "$ref": "#/$defs/replay",
+                "description": "Settings for mode `replay` (and the replay half of mock): how "
+                "requests are matched with recordings.",
+            },
+            "mock": {
+                "$ref": "#/$defs/mock",
+                "description": "Settings for mode `mock`: state, latency, faults, validation.",
+            },
             "proxy": _mode_block("proxy", "forward requests to the upstream"),
             "runtime": _mode_block("runtime", "answer with a handler"),
             "database": _mode_block("database", "CRUD over a SQLite table"),
@@ -172,7 +537,11 @@ def config_schema() -> dict[str, Any]:
         "recordings are kept and redacted, and every endpoint with the mode it runs in.",
         "type": "object",
         "additionalProperties": False,
-        "$defs": {"endpoint": endpoint},
+        "$defs": {
+            "endpoint": endpoint,
+            "replay": _replay_block(),
+            "mock": _mock_block(),
+        },
         "properties": {
             "name": {
                 "type": "string",
@@ -270,6 +639,16 @@ def config_schema() -> dict[str, Any]:
                     },
                 },
             },
+            "replay": {
+                "$ref": "#/$defs/replay",
+                "description": "Matching rules for every endpoint; the keys of an endpoint's own "
+                "`replay:` block replace these.",
+            },
+            "mock": {
+                "$ref": "#/$defs/mock",
+                "description": "Mock settings for every endpoint; the keys of an endpoint's own "
+                "`mock:` block replace these (`faults` key by key).",
+            },
             "endpoints": {
                 "type": "object",
                 "description": "Every endpoint, by a stable name such as `users` or `get_order`.",
@@ -320,6 +699,7 @@ def load_config(path: Path) -> Config:
                 hint=_SCHEMA_HINT,
             )
         problems += _validate(schema, data, marks)
+        problems += _endpoint_problems(data, marks)
     except RecursionError:
         raise ConfigError(
             f"{file}: nested too deeply to read (a YAML alias that contains itself?).",
@@ -466,6 +846,11 @@ def _translate(error: Any, marks: dict[tuple, int]) -> list[_Problem]:
     where = _dotted(path) or "the top level"
     description = sub.get("description") if isinstance(sub, dict) else None
 
+    if kind in ("anyOf", "oneOf") and error.context:
+        # The alternative that came closest says more than "not valid under any of ...".
+        from jsonschema.exceptions import best_match
+
+        return _translate(best_match(error.context), marks)
     if kind == "additionalProperties" and isinstance(value, dict):
         known = list(sub.get("properties", {}))
         allowed = [k for k in known if not sub["properties"][k].get("deprecated")]
@@ -516,6 +901,128 @@ def _translate(error: Any, marks: dict[tuple, int]) -> list[_Problem]:
     else:
         text = error.message
     return [_Problem(line, key, text, description)]
+
+
+def _endpoint_problems(data: dict, marks: dict[tuple, int]) -> list[_Problem]:
+    """What the schema cannot say: malformed {name} parameters, `params` naming none of them,
+    two endpoints answering the same method and path, and latency ranges upside down."""
+    problems: list[_Problem] = []
+    routes: dict[tuple[str, str], str] = {}
+    endpoints = data.get("endpoints")
+    for name, spec in (endpoints if isinstance(endpoints, dict) else {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            continue
+        at = ("endpoints", name)
+        path = spec["path"]
+        problem = _path_problem(path)
+        if problem:
+            where = (*at, "path")
+            problems.append(
+                _Problem(
+                    _line(marks, where),
+                    _dotted(where),
+                    f"{_show(path)} {problem}",
+                    "Write path parameters as whole {name} parts, e.g. /users/{id} or "
+                    "/avatars/{id}.png; names are letters, digits and _.",
+                )
+            )
+            continue
+        names = path_params(path)
+        params = spec.get("params")
+        params = params if isinstance(params, dict) else {}
+        for param in params:
+            if param not in names:
+                where = (*at, "params", param)
+                known = ", ".join(f"{{{n}}}" for n in names) or "no parameters"
+                text = f"the path {path} has no {{{param}}}"
+                if isinstance(param, bool):
+                    text += " (YAML reads on/off/yes/no/true/false as true or false)"
+                problems.append(
+                    _Problem(
+                        _line(marks, where),
+                        _dotted(where),
+                        text + _did_you_mean(str(param), list(names)),
+                        f"`params` describes parameters of the path, which has {known}; "
+                        "quote a name YAML could read as something else, e.g. 'on'.",
+                    )
+                )
+        # Templates of one shape differ when their parameters have different types.
+        template = _typed_shape(path, params)
+        methods = spec.get("methods") or DEFAULT_METHODS
+        for method in dict.fromkeys(str(m).upper() for m in methods):
+            other = routes.setdefault((method, template), str(name))
+            if other != str(name):
+                where = (*at, "path")
+                problems.append(
+                    _Problem(
+                        _line(marks, where),
+                        _dotted(where),
+                        f"{method} {path} is already answered by endpoint {other}",
+                        "Give each method and path to one endpoint: merge the two, or list "
+                        "distinct `methods` on each.",
+                    )
+                )
+        problems += _latency_problems(spec.get("mock"), (*at, "mock"), marks)
+    problems += _latency_problems(data.get("mock"), ("mock",), marks)
+    return problems
+
+
+def _typed_shape(path: str, params: dict) -> str:
+    """/users/{id} with id an integer -> /users/{integer}."""
+    shape = path.rstrip("/") or "/"
+    return PARAMETER.sub(lambda m: "{" + _param_type(params.get(m[1])) + "}", shape)
+
+
+def _param_type(schema: Any) -> str:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind if kind in ("integer", "number", "boolean") else "string"
+
+
+def _path_problem(path: str) -> str | None:
+    names = []
+    for segment in path.split("/"):
+        rest = PARAMETER.sub("", segment)
+        if "{" in rest or "}" in rest:
+            return "has a { or } that is not part of a {name} parameter"
+        for name in PARAMETER.findall(segment):
+            if not re.match(_IDENTIFIER, name):
+                return f"has a parameter {{{name}}} whose name is not letters, digits and _"
+            names.append(name)
+        if re.search(r"\}\{", segment):
+            return "has two parameters side by side, which cannot be told apart"
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        return f"names the parameter {{{repeated[0]}}} twice"
+    return None
+
+
+def _latency_problems(block: Any, at: tuple, marks: dict[tuple, int]) -> list[_Problem]:
+    latency = block.get("latency") if isinstance(block, dict) else None
+    if not isinstance(latency, dict):
+        return []
+    found = []
+    uniform = latency.get("uniform")
+    if isinstance(uniform, list) and len(uniform) == 2 and _numbers(uniform):
+        found.append(("uniform", uniform[0], uniform[1], "its minimum is above its maximum"))
+    lognormal = latency.get("lognormal")
+    if isinstance(lognormal, dict) and _numbers([lognormal.get("p50"), lognormal.get("p95")]):
+        found.append(("lognormal", lognormal["p50"], lognormal["p95"], "p50 is above p95"))
+    return [
+        _Problem(
+            _line(marks, (*at, "latency", kind)),
+            _dotted((*at, "latency", kind)),
+            text,
+            "Write the smaller value first.",
+        )
+        for kind, low, high, text in found
+        if low > high
+    ]
+
+
+def _numbers(values: list) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
 def _combine(problems: list[_Problem], file: str) -> ConfigError:
@@ -581,6 +1088,8 @@ def _build(data: dict, path: Path, warnings: tuple[str, ...]) -> Config:
             patterns=tuple(redact.get("patterns", ())),
         ),
         endpoints={str(name): _endpoint(spec) for name, spec in data.get("endpoints", {}).items()},
+        mock=dict(data.get("mock") or {}),
+        replay=dict(data.get("replay") or {}),
         path=path,
         warnings=warnings,
     )

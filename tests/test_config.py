@@ -642,3 +642,285 @@ def test_port_is_accepted_exactly_in_range(tmp_path, port, pad):
         with pytest.raises(ConfigError) as caught:
             load_config(path)
         assert caught.value.message.startswith(f"{path}:{pad + 2}: server.port: {port} ")
+
+
+# --- endpoints: the typed model and the keys of the endpoint spec --------------------------
+
+SPEC = """\
+mock:
+  latency: recorded
+  faults: {error_status: 503}
+replay:
+  ignore_query: [ts]
+endpoints:
+  get_users_id:
+    path: /api/users/{id}
+    methods: [get]
+    mode: mock
+    params:
+      id: {type: integer, minimum: 1}
+    query:
+      page: {type: integer, required: false}
+    responses:
+      200:
+        content_type: application/json
+        schema:
+          type: object
+          properties:
+            email: {type: string, format: email, x-semantic: email}
+        headers: {X-Request-Id: {type: string}}
+      "404":
+        schema: {type: object}
+    status_mix: {"200": 0.9, "404": 0.1}
+    latency: {p50: 12.5, p95: 40.0}
+    examples: [3, 17, 42]
+    replay:
+      ignore_json: ["$.timestamp", "$.meta.nonce"]
+      headers: [X-Tenant]
+      sequence: cycle
+    mock:
+      state: false
+      latency: {lognormal: {p50: 5, p95: 20}}
+      faults:
+        error_rate: 0.1
+        reset_rate: 0.0
+        slow_body: {bytes_per_second: 512}
+      validate: true
+      seed: 4
+  post_orders:
+    path: /api/orders
+    methods: [POST]
+    request:
+      schema: {type: object, required: [user_id]}
+  avatar:
+    path: /api/avatars/{id}.png
+"""
+
+
+def test_every_key_of_the_endpoint_spec_loads_into_typed_endpoints(tmp_path):
+    from backworks_cli.config import DEFAULT_METHODS, Endpoint
+
+    config = load_config(write(tmp_path, SPEC))
+    assert config.warnings == ()
+    assert config.mock == {"latency": "recorded", "faults": {"error_status": 503}}
+    assert config.replay == {"ignore_query": ["ts"]}
+    users, orders, avatar = config.endpoint_list()
+    assert isinstance(users, Endpoint)
+    assert (users.name, users.path, users.methods, users.mode) == (
+        "get_users_id",
+        "/api/users/{id}",
+        ("GET",),
+        "mock",
+    )
+    assert users.params == {"id": {"type": "integer", "minimum": 1}}
+    assert users.query == {"page": {"type": "integer", "required": False}}
+    assert users.request is None
+    assert list(users.responses) == ["200", "404"]  # YAML's integer key 200 becomes "200"
+    assert users.responses["200"]["headers"] == {"X-Request-Id": {"type": "string"}}
+    assert users.responses["404"] == {
+        "content_type": "application/json",
+        "schema": {"type": "object"},
+        "headers": {},
+    }
+    assert users.latency == {"p50": 12.5, "p95": 40.0}
+    assert users.examples == (3, 17, 42)
+    assert users.replay["ignore_query"] == ["ts"] and users.replay["sequence"] == "cycle"
+    assert users.mock["latency"] == {"lognormal": {"p50": 5, "p95": 20}}
+    assert users.mock["faults"] == {
+        "error_status": 503,
+        "error_rate": 0.1,
+        "reset_rate": 0.0,
+        "slow_body": {"bytes_per_second": 512},
+    }
+    assert users.raw["status_mix"] == {"200": 0.9, "404": 0.1}
+    assert orders.request == {
+        "content_type": "application/json",
+        "schema": {"type": "object", "required": ["user_id"]},
+    }
+    assert orders.mock == config.mock and orders.replay == config.replay
+    assert avatar.methods == DEFAULT_METHODS and avatar.mode == "mock"
+    assert avatar.params == {"id": {"type": "string"}}
+    assert avatar.param_names == ("id",)
+
+
+def test_the_schema_describes_every_key_of_the_endpoint_spec():
+    schema = config_schema()
+    endpoint = schema["$defs"]["endpoint"]["properties"]
+    assert {
+        "path", "methods", "mode", "params", "query", "request", "responses", "status_mix",
+        "latency", "examples", "replay", "mock", "proxy", "runtime", "database",
+    } <= set(endpoint)  # fmt: skip
+    assert set(schema["$defs"]["mock"]["properties"]) == {
+        "state", "latency", "faults", "validate", "seed",
+    }  # fmt: skip
+    assert set(schema["$defs"]["replay"]["properties"]) == {
+        "ignore_query", "ignore_json", "headers", "sequence",
+    }  # fmt: skip
+    assert schema["properties"]["mock"]["$ref"] == "#/$defs/mock"
+    assert schema["properties"]["replay"]["$ref"] == "#/$defs/replay"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        (
+            "endpoints:\n  a:\n    path: /a\n    mock:\n      latency: fast\n",
+            5,
+            "endpoints.a.mock.latency",
+            ['"fast" is not one of none, recorded'],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /a\n    mock:\n      latency: {fixd: 3}\n",
+            5,
+            "endpoints.a.mock.latency.fixd",
+            ["unknown key", 'did you mean "fixed"?'],
+        ),
+        (
+            "mock:\n  latency:\n    uniform: [50, 5]\n",
+            3,
+            "mock.latency.uniform",
+            ["minimum is above its maximum"],
+        ),
+        (
+            "mock:\n  latency: {lognormal: {p50: 30, p95: 10}}\n",
+            2,
+            "mock.latency.lognormal",
+            ["p50 is above p95"],
+        ),
+        (
+            "mock:\n  faults:\n    error_rate: 1.5\n",
+            3,
+            "mock.faults.error_rate",
+            ["1.5 is out of range; it must be between 0 and 1"],
+        ),
+        (
+            "mock:\n  faults:\n    eror_rate: 0.5\n",
+            3,
+            "mock.faults.eror_rate",
+            ['unknown key; did you mean "error_rate"?'],
+        ),
+        (
+            "mock:\n  faults: {error_status: 700}\n",
+            2,
+            "mock.faults.error_status",
+            ["between 100 and 599"],
+        ),
+        ("mock:\n  state: yes please\n", 2, "mock.state", ["expected true or false"]),
+        (
+            "replay:\n  sequence: cycl\n",
+            2,
+            "replay.sequence",
+            ['"cycl" is not one of repeat_last, cycle, first', 'did you mean "cycle"?'],
+        ),
+        (
+            "replay:\n  ignore_json: [timestamp]\n",
+            2,
+            "replay.ignore_json[0]",
+            ["must be a JSON path starting with $"],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /a\n    responses:\n      ok: {}\n",
+            4,
+            "endpoints.a.responses",
+            ['"ok" must be a status code from 100 to 599'],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /a\n    responses:\n      '200':\n        schema:\n"
+            "          type: strin\n",
+            7,
+            "endpoints.a.responses.200.schema.type",
+            ['"strin" is not one of', 'did you mean "string"?'],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /a\n    request:\n      body: {}\n",
+            5,
+            "endpoints.a.request.body",
+            ["unknown key"],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /u/{id}\n    params:\n      ident: {type: integer}\n",
+            5,
+            "endpoints.a.params.ident",
+            ["the path /u/{id} has no {ident}"],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /u/{on}\n    params:\n      on: {type: boolean}\n",
+            5,
+            "endpoints.a.params[True]",
+            ["has no {True}", "YAML reads on/off/yes/no/true/false as true or false"],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /u/{id\n",
+            3,
+            "endpoints.a.path",
+            ["has a { or } that is not part of a {name} parameter"],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /u/{id}/{id}\n",
+            3,
+            "endpoints.a.path",
+            ["names the parameter {id} twice"],
+        ),
+        ("endpoints:\n  a:\n    path: /u/{a}{b}\n", 3, "endpoints.a.path", ["side by side"]),
+        ("endpoints:\n  a:\n    path: /u/{1x}\n", 3, "endpoints.a.path", ["{1x}"]),
+        ("endpoints:\n  a:\n    path: /a\n    methods: []\n", 4, "endpoints.a.methods", ["[]"]),
+        (
+            "endpoints:\n  a:\n    path: /a\n    examples: [0]\n",
+            4,
+            "endpoints.a.examples[0]",
+            ["0 is out of range"],
+        ),
+        (
+            "endpoints:\n  a:\n    path: /a\n    status_mix: {'200': 2}\n",
+            4,
+            "endpoints.a.status_mix.200",
+            ["out of range"],
+        ),
+    ],
+)
+def test_invalid_endpoint_keys_name_line_and_key(tmp_path, text, line, key, words):
+    error = error_of(write(tmp_path, text))
+    assert error.message.startswith(f"backworks.yaml:{line}: {key}: "), error.message
+    for word in words:
+        assert word in error.message, error.message
+    assert error.hint
+
+
+def test_two_endpoints_may_not_answer_the_same_method_and_path(tmp_path):
+    text = """\
+    endpoints:
+      user:
+        path: /users/{id}
+        methods: [GET, PUT]
+      user_again:
+        path: /users/{uid}/
+        methods: [GET]
+      user_by_number:
+        path: /users/{n}
+        methods: [GET]
+        params: {n: {type: integer}}
+      everything:
+        path: /other
+      other_post:
+        path: /other
+        methods: [POST]
+    """
+    error = error_of(write(tmp_path, text))
+    lines = error.message.splitlines()[1:]
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "backworks.yaml:6: endpoints.user_again.path: GET /users/{uid}/ is already answered "
+        "by endpoint user"
+    )
+    assert lines[1].endswith(
+        "endpoints.other_post.path: POST /other is already answered by endpoint everything"
+    )
+
+
+def test_paths_with_parameters_inside_segments_load(tmp_path):
+    text = "endpoints:\n  a:\n    path: /avatars/{id}.{ext}\n    params: {id: {type: integer}}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.endpoint_list()[0].params == {
+        "id": {"type": "integer"},
+        "ext": {"type": "string"},
+    }
