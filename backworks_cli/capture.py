@@ -7,12 +7,10 @@ This is the only module that imports mitmproxy.
 from __future__ import annotations
 
 import asyncio
-import errno
 import fnmatch
 import logging
 import os
 import signal
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from mitmproxy.options import Options
 from backworks_cli.config import RedactConfig
 from backworks_cli.errors import BackworksError, NetworkError, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
+from backworks_cli.ports import check_port_free
 from backworks_cli.store import Store
 
 logger = logging.getLogger("backworks.capture")
@@ -363,24 +362,6 @@ class _Lifecycle:
         self.on_running()
 
 
-def _check_port_free(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise NetworkError(
-                    f"Cannot listen on {host}:{port}: the port is already in use.",
-                    "Stop the other process or choose another port with --listen HOST:PORT.",
-                ) from None
-            raise NetworkError(
-                f"Cannot listen on {host}:{port}: {e.strerror}.",
-                "Check the address, or use --listen 127.0.0.1:PORT.",
-            ) from None
-
-
 def _mode(options: CaptureOptions) -> str:
     if options.forward:
         return "regular"
@@ -424,7 +405,7 @@ class _StderrErrors(logging.Handler):
 def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> CaptureSummary:
     """Run the capture proxy until SIGINT/SIGTERM; returns what was recorded."""
     mode = _mode(options)
-    _check_port_free(options.listen_host, options.listen_port)
+    check_port_free(options.listen_host, options.listen_port)
     store = Store.open(options.store_path, create=True)
     try:
         redactor = None

@@ -393,6 +393,72 @@ def modes(config: ConfigOpt = None) -> None:
         _err(f"No endpoints in {cfg.path or 'the configuration'}; run `backworks infer` first.")
 
 
+# --- mock -----------------------------------------------------------------------------------
+
+
+@app.command()
+def mock(
+    config: ConfigOpt = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default: server.host, else 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on (default: server.port, else 3000)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of generated data: the same seed gives the same bytes.")
+    ] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes; each keeps its own admin API counters."),
+    ] = 1,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Never generate: a request no recording matches gets a 404 miss."
+        ),
+    ] = False,
+    edge_cases: Annotated[
+        bool,
+        typer.Option(
+            "--edge-cases", help="Generate boundary values (empty, extreme, odd) instead of data."
+        ),
+    ] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Serve recorded responses offline, and data generated from schemas for the rest."""
+    from backworks_cli.mockserver import create_app, run_mock
+
+    cfg = _load_config(config)
+    host = host or cfg.server.host
+    port = port or cfg.server.port
+    mock_app = create_app(
+        cfg,
+        seed=seed,
+        strict=strict,
+        edge_cases=edge_cases,
+        config_path=cfg.path,
+        store_path=store,
+        log=_err,
+    )
+    for note in mock_app.engine.notes:
+        _err(f"Note: {note}")
+    count = len(mock_app.engine.endpoints())
+    shown = f"[{host}]" if ":" in host else host
+    run_mock(
+        mock_app,
+        host=host,
+        port=port,
+        workers=workers,
+        on_ready=lambda: _err(
+            f"Mock serving {count} endpoints on http://{shown}:{port} (admin: /__backworks/)"
+        ),
+    )
+    _err("Mock stopped.")
+
+
 # --- config and demo ------------------------------------------------------------------------
 
 

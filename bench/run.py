@@ -10,6 +10,8 @@ Sections:
   latency.
 - memory: capture's resident memory while it records --exchanges exchanges (flat = no flows kept).
 - help: median wall time of `backworks --help`.
+- mock: `backworks mock` replaying and generating vs. a bare uvicorn app with the same settings,
+  and start-up/memory with 10 vs. --recordings recordings (bench/mock_bench.py).
 
 Needs wrk (Debian package `wrk`). Results are printed as Markdown and written to bench/results/.
 """
@@ -229,6 +231,12 @@ def bench_help(args) -> dict:
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
 
 
+def bench_mock(args) -> dict:
+    from mock_bench import bench_mock as run_mock_bench
+
+    return run_mock_bench(args)
+
+
 def report(results: dict) -> str:
     lines = []
     if "capture" in results:
@@ -271,6 +279,10 @@ def report(results: dict) -> str:
             f"max {h['max_s'] * 1000:.0f}) over the runs",
             "",
         ]
+    if "mock" in results:
+        from mock_bench import report_mock
+
+        lines += report_mock(results["mock"])
     return "\n".join(lines)
 
 
@@ -278,7 +290,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", default="capture,memory,help", help="comma-separated sections")
+    parser.add_argument(
+        "--only", default="capture,memory,help,mock", help="comma-separated sections"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
@@ -288,13 +302,20 @@ def main() -> None:
     parser.add_argument("--exchanges", type=int, default=100_000)
     parser.add_argument("--memory-chunk", type=int, default=10, help="seconds of load per sample")
     parser.add_argument("--help-runs", type=int, default=21)
+    parser.add_argument("--recordings", type=int, default=100_000, help="mock: the large store")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.warmup = 1, 3, 1
         args.exchanges, args.memory_chunk, args.help_runs = 3000, 3, 5
-    if not shutil.which("wrk") and {"capture", "memory"} & set(args.only.split(",")):
+        args.recordings = 10_000
+    if not shutil.which("wrk") and {"capture", "memory", "mock"} & set(args.only.split(",")):
         sys.exit("wrk is needed: apt-get install wrk")
-    sections = {"capture": bench_capture, "memory": bench_memory, "help": bench_help}
+    sections = {
+        "capture": bench_capture,
+        "memory": bench_memory,
+        "help": bench_help,
+        "mock": bench_mock,
+    }
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
     for name in args.only.split(","):
         print(f"running {name}...", file=sys.stderr)

@@ -1,0 +1,424 @@
+"""The admin API every backworks host answers under /__backworks/, and the counts behind it.
+
+Resources (JSON unless said):
+
+- GET  health     {"status": "ok", "uptime_s", "endpoints", "config", "reloads", "reload_error"}
+- GET  endpoints  each endpoint's name, path, methods, mode, recordings, hits, misses,
+                  generated and errors (5xx answers and dropped connections)
+- GET  requests   the journal of recent requests, newest last (?limit=N for the last N)
+- GET  metrics    Prometheus text: backworks_requests_total{endpoint,method,status,how},
+                  backworks_request_duration_seconds (histogram per endpoint), backworks_up,
+                  backworks_events_dropped_total, backworks_config_reloads_total{result}
+- GET  events     server-sent events: one `data: {json}` line per request as it is answered
+- POST reset      the engine's state back to its start (counters and journal are kept)
+- GET/POST verify how many journaled requests match method, path (glob), status (404 or 4xx),
+                  endpoint and how, given as query parameters or a JSON object
+
+Counting is on the request path, so it is ints in dicts and a bounded deque of tuples, turned
+into JSON only when asked for; events are encoded only while someone subscribes, and a
+subscriber that falls behind loses events (counted) rather than slowing requests down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import re
+import time
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:
+    from backworks_cli.mockserver import MockApp
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+PREFIX = "/__backworks/"
+JOURNAL_SIZE = 1000  # requests kept for /requests and /verify
+QUEUE_SIZE = 512  # events a slow /events subscriber may lag behind before events are dropped
+HEARTBEAT = 15.0  # seconds of silence after which an event stream gets a comment line
+# Upper bounds (seconds) of the request duration histogram's buckets.
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CRITERIA = ("method", "path", "status", "endpoint", "how")
+
+_JSON = [(b"content-type", b"application/json")]
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+async def send_json(send: Send, status: int, data: Any, headers: list | None = None) -> None:
+    body = _dumps(data).encode("utf-8", "surrogateescape") + b"\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON, (b"content-length", b"%d" % len(body)), *(headers or ())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# --- what a host counts ------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One /events client: its queue, and the events it missed while it lagged."""
+
+    queue: asyncio.Queue
+    dropped: int = 0
+
+
+@dataclass
+class Stats:
+    """Requests by label, durations by endpoint, the journal, and the event subscribers.
+
+    A journal row is a tuple: (start as perf_counter, method, path, raw query, endpoint,
+    mode, how, status (0 for a dropped connection), seconds, detail, fault).
+    """
+
+    journal_size: int = JOURNAL_SIZE
+    counts: dict[tuple, int] = field(default_factory=dict)  # (endpoint, method, status, how)
+    # endpoint -> [count per bucket..., count above the last bucket, sum of seconds]
+    durations: dict[str | None, list] = field(default_factory=dict)
+    journal: deque = field(init=False)
+    subscribers: set[Subscriber] = field(default_factory=set)
+    events_dropped: int = 0
+    reloads: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
+    started_wall: float = field(default_factory=time.time)
+    started_perf: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        self.journal = deque(maxlen=self.journal_size)
+
+    def record(self, row: tuple) -> None:
+        """Count one answered request (a journal row, see the class docstring)."""
+        endpoint, seconds = row[4], row[8]
+        key = (endpoint, row[1], row[7], row[6])
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+        hist = self.durations.get(endpoint)
+        if hist is None:
+            hist = self.durations[endpoint] = [0] * (len(BUCKETS) + 1) + [0.0]
+        hist[bisect_left(BUCKETS, seconds)] += 1
+        hist[-1] += seconds
+        self.journal.append(row)
+        if self.subscribers:
+            self.publish({"type": "request", **self.entry(row)})
+
+    def entry(self, row: tuple) -> dict:
+        """A journal row as JSON data."""
+        start, method, path, query, endpoint, mode, how, status, seconds, detail, fault = row
+        data = {
+            "time": round(self.started_wall + (start - self.started_perf), 6),
+            "method": method,
+            "path": path,
+            "query": query.decode("latin-1") if query else "",
+            "endpoint": endpoint,
+            "mode": mode,
+            "how": how,
+            "status": status or None,
+            "latency_ms": round(seconds * 1000, 3),
+        }
+        if fault is not None:
+            data["fault"] = fault
+        if detail is not None:
+            data["detail"] = detail
+        return data
+
+    def publish(self, data: dict) -> None:
+        """Queue one event for every subscriber; a full queue drops it and counts the drop."""
+        line = b"data: " + _dumps(data).encode("utf-8", "surrogateescape") + b"\n\n"
+        for sub in self.subscribers:
+            try:
+                sub.queue.put_nowait(line)
+            except asyncio.QueueFull:
+                sub.dropped += 1
+                self.events_dropped += 1
+
+    def per_endpoint(self) -> dict[str | None, dict[str, int]]:
+        out: dict[str | None, dict[str, int]] = {}
+        for (endpoint, _method, status, how), n in self.counts.items():
+            row = out.setdefault(endpoint, {"hits": 0, "misses": 0, "generated": 0, "errors": 0})
+            row["hits"] += n
+            if how == "miss":
+                row["misses"] += n
+            elif how == "generated":
+                row["generated"] += n
+            if status == 0 or status >= 500:
+                row["errors"] += n
+        return out
+
+
+def _label(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(stats: Stats) -> str:
+    """The Prometheus text exposition format (version 0.0.4) of `stats`."""
+    lines = [
+        "# HELP backworks_up 1 while the host is serving.",
+        "# TYPE backworks_up gauge",
+        "backworks_up 1",
+        "# HELP backworks_requests_total Requests answered, by endpoint, method, status and how "
+        "(replayed, generated, state, miss, not_found, invalid, fault, error).",
+        "# TYPE backworks_requests_total counter",
+    ]
+    for (endpoint, method, status, how), n in sorted(
+        stats.counts.items(), key=lambda kv: tuple(map(str, kv[0]))
+    ):
+        labels = f'endpoint="{_label(endpoint)}",method="{_label(method)}"'
+        lines.append(f'backworks_requests_total{{{labels},status="{status}",how="{how}"}} {n}')
+    lines += [
+        "# HELP backworks_request_duration_seconds From the request to the last byte of the "
+        "answer, by endpoint.",
+        "# TYPE backworks_request_duration_seconds histogram",
+    ]
+    for endpoint, hist in sorted(stats.durations.items(), key=lambda kv: str(kv[0] or "")):
+        label = f'endpoint="{_label(endpoint)}"'
+        cumulative = 0
+        for bound, n in zip(BUCKETS, hist, strict=False):
+            cumulative += n
+            lines.append(
+                f'backworks_request_duration_seconds_bucket{{{label},le="{bound}"}} {cumulative}'
+            )
+        total = cumulative + hist[len(BUCKETS)]
+        lines += [
+            f'backworks_request_duration_seconds_bucket{{{label},le="+Inf"}} {total}',
+            f"backworks_request_duration_seconds_sum{{{label}}} {hist[-1]:.9f}",
+            f"backworks_request_duration_seconds_count{{{label}}} {total}",
+        ]
+    lines += [
+        "# HELP backworks_events_dropped_total Events a lagging /events subscriber did not get.",
+        "# TYPE backworks_events_dropped_total counter",
+        f"backworks_events_dropped_total {stats.events_dropped}",
+        "# HELP backworks_config_reloads_total Reloads of backworks.yaml, by result.",
+        "# TYPE backworks_config_reloads_total counter",
+        *(
+            f'backworks_config_reloads_total{{result="{result}"}} {n}'
+            for result, n in sorted(stats.reloads.items())
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _status_range(value: Any) -> tuple[int, int]:
+    text = str(value).strip().lower()
+    if re.fullmatch(r"[1-5]\d\d", text):
+        return int(text), int(text)
+    if re.fullmatch(r"[1-5]xx", text):
+        return int(text[0]) * 100, int(text[0]) * 100 + 99
+    raise ValueError(f"status {value!r} is neither a code such as 404 nor a class such as 4xx")
+
+
+def verify_count(stats: Stats, criteria: dict[str, Any]) -> int:
+    """How many journaled requests match every given criterion (see CRITERIA): method in any
+    case, path as a glob whose * also matches /, status as 404 or 4xx. ValueError names an
+    unknown criterion or a bad status."""
+    unknown = sorted(set(criteria) - set(CRITERIA))
+    if unknown:
+        raise ValueError(f"unknown criteria {unknown}; use {', '.join(CRITERIA)}")
+    method = str(criteria["method"]).upper() if criteria.get("method") else None
+    glob = criteria.get("path") or None
+    status = _status_range(criteria["status"]) if criteria.get("status") else None
+    endpoint, how = criteria.get("endpoint") or None, criteria.get("how") or None
+    count = 0
+    for row in list(stats.journal):
+        if (
+            (method is None or row[1] == method)
+            and (glob is None or fnmatch.fnmatchcase(row[2], glob))
+            and (status is None or status[0] <= row[7] <= status[1])
+            and (endpoint is None or row[4] == endpoint)
+            and (how is None or row[6] == how)
+        ):
+            count += 1
+    return count
+
+
+# --- the resources -----------------------------------------------------------------------
+
+
+async def answer(host: MockApp, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+    """Answer the admin request for resource `name` (the path after /__backworks/)."""
+    name = name.strip("/")
+    route = ROUTES.get(name)
+    if route is None:
+        await send_json(
+            send,
+            404,
+            {
+                "error": f"no admin resource {PREFIX}{name}",
+                "resources": [f"{PREFIX}{n}" for n in ROUTES],
+            },
+        )
+        return
+    methods, handler = route
+    if scope["method"] not in methods:
+        await send_json(
+            send,
+            405,
+            {"error": f"{PREFIX}{name} answers {', '.join(methods)}"},
+            [(b"allow", ", ".join(methods).encode())],
+        )
+        return
+    await handler(host, scope, receive, send)
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    return dict(parse_qsl(scope["query_string"].decode("latin-1")))
+
+
+async def _health(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    await send_json(
+        send,
+        200,
+        {
+            "status": "ok",
+            "uptime_s": round(time.perf_counter() - host.stats.started_perf, 3),
+            "endpoints": len(host.engine.endpoints()),
+            "config": str(host.config_path) if host.config_path else None,
+            "reloads": dict(host.stats.reloads),
+            "reload_error": host.reload_error,
+        },
+    )
+
+
+async def _endpoints(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    counts = host.stats.per_endpoint()
+    zero = {"hits": 0, "misses": 0, "generated": 0, "errors": 0}
+    rows = [{**ep, **counts.get(ep["name"], zero)} for ep in host.engine.endpoints()]
+    if None in counts:  # requests no endpoint answered
+        rows.append(
+            {"name": None, "path": None, "methods": [], "mode": None, "recordings": 0}
+            | counts[None]
+        )
+    await send_json(send, 200, {"endpoints": rows})
+
+
+async def _requests(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    rows = list(host.stats.journal)
+    try:
+        limit = int(_query(scope).get("limit", len(rows)))
+    except ValueError:
+        await send_json(send, 400, {"error": "limit must be a whole number"})
+        return
+    rows = rows[-limit:] if limit > 0 else []
+    await send_json(
+        send,
+        200,
+        {"requests": [host.stats.entry(r) for r in rows], "kept": host.stats.journal_size},
+    )
+
+
+async def _metrics(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    body = render_metrics(host.stats).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/plain; version=0.0.4; charset=utf-8"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _reset(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    host.engine.reset()
+    await send_json(send, 200, {"status": "ok", "reset": True})
+
+
+async def _verify(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    criteria: dict[str, Any] = _query(scope)
+    if scope["method"] == "POST":
+        body = await host.read_body(receive)
+        if body is False:
+            return
+        if body:
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                await send_json(send, 400, {"error": f"the body is not JSON: {exc}"})
+                return
+            if not isinstance(data, dict):
+                await send_json(send, 400, {"error": "the body must be a JSON object"})
+                return
+            criteria.update(data)
+    try:
+        count = verify_count(host.stats, criteria)
+    except ValueError as exc:
+        await send_json(send, 400, {"error": str(exc)})
+        return
+    await send_json(
+        send, 200, {"count": count, "criteria": criteria, "journal": len(host.stats.journal)}
+    )
+
+
+async def _events(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    sub = Subscriber(asyncio.Queue(QUEUE_SIZE))
+    host.stats.subscribers.add(sub)
+
+    async def until_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    gone = asyncio.ensure_future(until_disconnect())
+    get: asyncio.Future | None = None
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b": connected\n\n", "more_body": True})
+        while True:
+            if get is None:
+                get = asyncio.ensure_future(sub.queue.get())
+            done, _ = await asyncio.wait(
+                {get, gone}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED
+            )
+            if gone in done:
+                break
+            chunk = b": keepalive\n\n"
+            if get in done:
+                parts = [get.result()]
+                get = None
+                while not sub.queue.empty():
+                    parts.append(sub.queue.get_nowait())
+                if sub.dropped:  # tell the subscriber what it missed while it lagged
+                    lost = {"type": "dropped", "count": sub.dropped}
+                    parts.insert(0, b"data: " + _dumps(lost).encode() + b"\n\n")
+                    sub.dropped = 0
+                chunk = b"".join(parts)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        host.stats.subscribers.discard(sub)
+        gone.cancel()
+        if get is not None:
+            get.cancel()
+
+
+ROUTES: dict[str, tuple[tuple[str, ...], Callable]] = {
+    "health": (("GET", "HEAD"), _health),
+    "endpoints": (("GET", "HEAD"), _endpoints),
+    "requests": (("GET", "HEAD"), _requests),
+    "metrics": (("GET", "HEAD"), _metrics),
+    "events": (("GET",), _events),
+    "reset": (("POST",), _reset),
+    "verify": (("GET", "POST"), _verify),
+}

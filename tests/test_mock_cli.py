@@ -1,0 +1,266 @@
+"""`backworks mock` as a user runs it: real subprocesses on loopback ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backworks_cli.exchange import Exchange, Request, Response
+from backworks_cli.store import Store
+
+USER = json.dumps({"id": 1, "name": "Ada"}).encode()
+WIDGET = {
+    "type": "object",
+    "required": ["id", "name", "price", "tags"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "price": {"type": "number"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_project(directory: Path, *, store: bool = True, endpoints: dict | None = None) -> Path:
+    """recordings.db with GET /users/1, and a backworks.yaml over it."""
+    if store:
+        with Store.open(directory / "recordings.db", create=True) as db:
+            db.add(
+                Exchange(
+                    Request("GET", "/users/1", host="api.test"),
+                    Response(200, (("Content-Type", "application/json"),), USER),
+                    started_at=time.time(),
+                )
+            )
+    endpoints = endpoints or {
+        "get_users_id": {"path": "/users/{id}", "methods": ["GET"], "mode": "replay"},
+        "get_widgets_id": {
+            "path": "/widgets/{id}",
+            "methods": ["GET"],
+            "mode": "mock",
+            "responses": {"200": {"content_type": "application/json", "schema": WIDGET}},
+        },
+    }
+    config = directory / "backworks.yaml"
+    config.write_text(
+        json.dumps({"recordings": {"path": "recordings.db"}, "endpoints": endpoints}, indent=2)
+    )
+    return config
+
+
+@dataclass
+class Mock:
+    proc: subprocess.Popen
+    port: int
+    lines: list[str]
+    reader: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=10)
+        return self.proc.returncode, "".join(self.lines)
+
+
+def run_mock(directory: Path, *args: str) -> subprocess.CompletedProcess:
+    """`backworks mock` expected to fail at start-up."""
+    return subprocess.run(
+        [sys.executable, "-m", "backworks_cli", "mock", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def start_mock():
+    """Factory: start_mock(directory, *args) -> Mock, once it says it is serving."""
+    started: list[Mock] = []
+
+    def start(directory: Path, *args: str, port: int | None = None) -> Mock:
+        port = port or free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backworks_cli", "mock", "--port", str(port), *args],
+            cwd=directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        lines: list[str] = []
+        ready = threading.Event()
+
+        def read() -> None:
+            for line in proc.stderr:
+                lines.append(line)
+                if line.startswith("Mock serving"):
+                    ready.set()
+            ready.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        mock = Mock(proc, port, lines, reader)
+        started.append(mock)
+        if not ready.wait(60) or proc.poll() is not None:
+            code, err = mock.stop()
+            raise AssertionError(f"mock did not start (exit {code}):\n{err}")
+        if "--workers" in args:  # the parent announces before its workers have started
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"{mock.url}/__backworks/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+        return mock
+
+    yield start
+    for mock in started:
+        if mock.proc.poll() is None:
+            mock.proc.kill()
+            mock.proc.wait()
+
+
+def test_mock_serves_recordings_and_stops_cleanly(tmp_path, start_mock):
+    config = make_project(tmp_path)
+    mock = start_mock(tmp_path, "-c", str(config))
+    reply = httpx.get(f"{mock.url}/users/1")
+    assert reply.status_code == 200 and reply.content == USER
+    assert reply.headers["content-type"] == "application/json"
+    health = httpx.get(f"{mock.url}/__backworks/health").json()
+    assert health["status"] == "ok" and health["endpoints"] == 2
+    code, stderr = mock.stop(signal.SIGINT)
+    assert code == 0, stderr
+    assert f"Mock serving 2 endpoints on http://127.0.0.1:{mock.port} (admin: /__backworks/)" in (
+        stderr
+    )
+    assert "Mock stopped." in stderr
+    assert "Traceback" not in stderr
+
+
+def test_sigterm_stops_cleanly_too(tmp_path, start_mock):
+    mock = start_mock(tmp_path, "-c", str(make_project(tmp_path)))
+    code, stderr = mock.stop(signal.SIGTERM)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_port_in_use_exits_5_without_traceback(tmp_path):
+    config = make_project(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_mock(tmp_path, "-c", str(config), "--port", str(port))
+    assert result.returncode == 5, result.stderr
+    assert "already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    config = make_project(tmp_path, store=False)
+    result = run_mock(tmp_path, "-c", str(config), "--port", str(free_port()))
+    assert result.returncode == 4, result.stderr
+    assert "recordings.db" in result.stderr
+    assert "Hint:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_yaml_exits_3(tmp_path):
+    config = tmp_path / "backworks.yaml"
+    config.write_text("endpoints:\n  users: [unclosed\n")
+    result = run_mock(tmp_path, "-c", str(config), "--port", str(free_port()))
+    assert result.returncode == 3, result.stderr
+    assert "backworks.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _exchange_raw(port: int, data: bytes) -> bytes:
+    """Send raw bytes; read one response (to its Content-Length, or until the server closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(data)
+        received = b""
+        while True:
+            try:
+                chunk = conn.recv(65536)
+            except ConnectionResetError:
+                return received
+            if not chunk:
+                return received
+            received += chunk
+            head, blank, body = received.partition(b"\r\n\r\n")
+            lengths = [
+                int(line.split(b":", 1)[1])
+                for line in head.lower().split(b"\r\n")
+                if line.startswith(b"content-length:")
+            ]
+            if blank and lengths and len(body) >= lengths[0]:
+                return received
+
+
+def test_malformed_http_gets_400_and_the_mock_keeps_serving(tmp_path, start_mock):
+    mock = start_mock(tmp_path, "-c", str(make_project(tmp_path)))
+    for garbage in (
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET /users/1 HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
+        b"GET /users/1 HTTP/1.1\r\nContent-Length: nope\r\n\r\n",
+    ):
+        reply = _exchange_raw(mock.port, garbage)
+        assert reply.startswith(b"HTTP/1.1 400"), reply
+    good = _exchange_raw(mock.port, b"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert good.startswith(b"HTTP/1.1 200") and good.endswith(USER)
+    code, stderr = mock.stop()
+    assert code == 0 and "Traceback" not in stderr
+
+
+def test_the_same_seed_generates_the_same_bytes_in_every_process(tmp_path, start_mock):
+    config = make_project(tmp_path)
+    bodies = []
+    for seed in ("11", "11"):
+        mock = start_mock(tmp_path, "-c", str(config), "--seed", seed)
+        reply = httpx.get(f"{mock.url}/widgets/42")
+        assert reply.status_code == 200
+        assert reply.json()["id"] == 42
+        bodies.append(reply.content)
+        mock.stop()
+    assert bodies[0] == bodies[1]
+
+
+def test_workers_serve_from_the_same_options(tmp_path, start_mock):
+    config = make_project(tmp_path)
+    mock = start_mock(tmp_path, "-c", str(config), "--workers", "2", "--seed", "5")
+    replies = [httpx.get(f"{mock.url}/widgets/7") for _ in range(4)]
+    assert {r.status_code for r in replies} == {200}
+    assert len({r.content for r in replies}) == 1  # every worker generates the same bytes
+    assert httpx.get(f"{mock.url}/users/1").content == USER
+    code, stderr = mock.stop()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr

@@ -1,0 +1,520 @@
+"""The mock host in process: replay fidelity against a store recorded from the sample API,
+misses, limits, the admin API (Prometheus text read by prometheus_client's parser), server-sent
+events over a real socket, reset, verify, and hot reload of backworks.yaml."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backworks_cli.admin import BUCKETS, Stats, Subscriber, verify_count
+from backworks_cli.config import RedactConfig, load_config
+from backworks_cli.exchange import Exchange, Request, Response
+from backworks_cli.mockserver import create_app, request_path, wire_headers
+from backworks_cli.redact import Redactor
+from backworks_cli.sample_api import DEMO_PASSWORD, serve_sample_api
+from backworks_cli.sample_api import create_app as sample_app
+from backworks_cli.store import Store
+
+ADMIN = "/__backworks"
+WIDGET_SCHEMA = {
+    "type": "object",
+    "required": ["id", "name", "price"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "price": {"type": "number", "minimum": 0},
+    },
+}
+ENDPOINTS = {
+    "get_health": {"path": "/api/health", "methods": ["GET"], "mode": "replay"},
+    "get_users": {"path": "/api/users", "methods": ["GET"], "mode": "replay"},
+    "get_users_me": {"path": "/api/users/me", "methods": ["GET"], "mode": "replay"},
+    "get_users_id": {"path": "/api/users/{id}", "methods": ["GET"], "mode": "replay"},
+    "get_products": {"path": "/api/products", "methods": ["GET"], "mode": "replay"},
+    "get_products_id": {"path": "/api/products/{id}", "methods": ["GET"], "mode": "replay"},
+    "orders": {"path": "/api/orders", "methods": ["GET", "POST"], "mode": "replay"},
+    "get_orders_id": {"path": "/api/orders/{id}", "methods": ["GET"], "mode": "replay"},
+    "post_login": {"path": "/api/login", "methods": ["POST"], "mode": "replay"},
+    "get_reports_daily": {"path": "/api/reports/daily", "methods": ["GET"], "mode": "replay"},
+    "get_avatar": {"path": "/api/avatar/{id}.png", "methods": ["GET"], "mode": "replay"},
+    "get_widgets_id": {
+        "path": "/api/widgets/{id}",
+        "methods": ["GET"],
+        "mode": "mock",
+        "params": {"id": {"type": "integer"}},
+        "responses": {"200": {"content_type": "application/json", "schema": WIDGET_SCHEMA}},
+    },
+}
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+
+
+# --- a store recorded from the sample API -------------------------------------------------------
+
+
+def _exchange(reply: httpx.Response) -> Exchange:
+    sent = reply.request
+    raw_path = sent.url.raw_path.split(b"?", 1)[0]
+    return Exchange(
+        request=Request(
+            method=sent.method,
+            path=raw_path.decode("utf-8", "surrogateescape"),
+            query=tuple(sent.url.params.multi_items()),
+            headers=tuple(sent.headers.multi_items()),
+            body=sent.content,
+            host=sent.url.host,
+        ),
+        response=Response(
+            status=reply.status_code,
+            headers=tuple(reply.headers.multi_items()),
+            body=reply.content,
+            encoding=reply.headers.get("content-encoding"),
+        ),
+        started_at=time.time(),
+        duration_ms=reply.elapsed.total_seconds() * 1000 if hasattr(reply, "_elapsed") else 1.0,
+        session="test",
+    )
+
+
+def live_requests() -> list[dict]:
+    """The scripted client, as keyword arguments of httpx's request(); the login's token is
+    filled in from the answer to the login."""
+    user = sample_app().users[0]
+    order = {"user_id": 1, "items": [{"product_id": 2, "quantity": 1}]}
+    return [
+        {"method": "GET", "url": "/api/health"},
+        {"method": "GET", "url": "/api/users"},
+        {"method": "GET", "url": "/api/users", "params": {"page": "2", "per_page": "5"}},
+        {"method": "GET", "url": "/api/users/1"},
+        {"method": "GET", "url": "/api/users/2"},
+        {"method": "GET", "url": "/api/users/999"},
+        {"method": "GET", "url": "/api/products", "headers": {"Accept-Encoding": "gzip"}},
+        {"method": "GET", "url": "/api/products/3"},
+        {"method": "GET", "url": "/api/orders/1"},
+        {"method": "POST", "url": "/api/orders", "json": order},
+        {"method": "POST", "url": "/api/orders", "json": {"user_id": "x"}},
+        {
+            "method": "POST",
+            "url": "/api/login",
+            "json": {"username": user["username"], "password": DEMO_PASSWORD},
+        },
+        {"method": "GET", "url": "/api/users/me", "headers": {"Authorization": "Bearer {token}"}},
+        {"method": "GET", "url": "/api/reports/daily"},
+        {"method": "GET", "url": "/api/avatar/1.png"},
+    ]
+
+
+async def _record(requests: list[dict]) -> list[Exchange]:
+    exchanges, token = [], ""
+    transport = httpx.ASGITransport(app=sample_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as shop:
+        for kwargs in requests:
+            headers = {k: v.format(token=token) for k, v in kwargs.get("headers", {}).items()}
+            reply = await shop.request(**{**kwargs, "headers": headers})
+            if kwargs["url"] == "/api/login":
+                token = reply.json()["access_token"]
+            exchanges.append(_exchange(reply))
+    return exchanges, token
+
+
+def write_config(directory: Path, endpoints: dict, **top) -> Path:
+    path = directory / "backworks.yaml"
+    data = {"recordings": {"path": "recordings.db"}, "endpoints": endpoints, **top}
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A directory with recordings.db (the scripted client, redacted) and backworks.yaml;
+    yields (config path, the stored exchanges, the live requests, the live token)."""
+    directory = tmp_path_factory.mktemp("mock")
+    requests = live_requests()
+    exchanges, token = run(_record(requests))
+    with Store.open(directory / "recordings.db", create=True) as store:
+        store.add_many(exchanges, redactor=Redactor(store.redaction_key(), RedactConfig()))
+        stored = list(store.query())
+    return write_config(directory, ENDPOINTS), stored, requests, token
+
+
+def make_app(path: Path, **options):
+    return create_app(load_config(path), **options)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+def test_every_recorded_exchange_replays_as_stored(project):
+    config_path, stored, requests, token = project
+    app = make_app(config_path)
+
+    async def go():
+        async with client(app) as mock:
+            for kwargs, recorded in zip(requests, stored, strict=True):
+                headers = {k: v.format(token=token) for k, v in kwargs.get("headers", {}).items()}
+                reply = await mock.request(**{**kwargs, "headers": headers})
+                want = recorded.response
+                where = f"{kwargs['method']} {kwargs['url']}"
+                assert reply.status_code == want.status, where
+                assert reply.content == want.body, where
+                assert reply.headers.get("content-type") == want.header("content-type"), where
+                assert "content-encoding" not in reply.headers, where
+                assert int(reply.headers["content-length"]) == len(want.body), where
+
+    run(go())
+    rows = app.stats.journal
+    assert [row[6] for row in rows] == ["replayed"] * len(stored)
+
+
+def test_a_miss_is_404_naming_the_nearest_recording(project):
+    app = make_app(project[0])
+
+    async def go():
+        async with client(app) as mock:
+            reply = await mock.get("/api/users/77")
+            journal = (await mock.get(f"{ADMIN}/requests")).json()["requests"]
+        return reply, journal
+
+    reply, journal = run(go())
+    assert reply.status_code == 404
+    assert reply.headers["x-backworks-miss"]
+    assert "/api/users/1" in reply.text or "/api/users/2" in reply.text
+    assert journal[-1]["how"] == "miss"
+    assert journal[-1]["endpoint"] == "get_users_id"
+    assert journal[-1]["detail"]
+
+
+def test_generated_and_unknown_paths(project):
+    app = make_app(project[0], seed=3)
+
+    async def go():
+        async with client(app) as mock:
+            return [await mock.get(p) for p in ("/api/widgets/5", "/api/widgets/5", "/nowhere")]
+
+    first, again, unknown = run(go())
+    assert first.status_code == 200
+    assert first.json()["id"] == 5
+    assert first.content == again.content
+    assert unknown.status_code == 404
+    assert [row[6] for row in app.stats.journal] == ["generated", "generated", "not_found"]
+
+
+def test_a_body_over_the_limit_is_413_and_the_host_goes_on(project):
+    app = make_app(project[0], max_body=1000)
+
+    async def streamed():
+        for _ in range(5):
+            yield b"x" * 400
+
+    async def go():
+        async with client(app) as mock:
+            declared = await mock.post("/api/orders", content=b"x" * 2000)
+            chunked = await mock.post("/api/orders", content=streamed())
+            after = await mock.get("/api/health")
+        return declared, chunked, after
+
+    declared, chunked, after = run(go())
+    for reply in (declared, chunked):
+        assert reply.status_code == 413
+        assert reply.json()["limit_bytes"] == 1000
+    assert after.status_code == 200
+
+
+# --- the admin API ------------------------------------------------------------------------------
+
+
+def test_admin_health_endpoints_and_requests(project):
+    app = make_app(project[0], config_path=project[0], journal_size=3)
+
+    async def go():
+        async with client(app) as mock:
+            for path in ("/api/health", "/api/users/1", "/api/users/77", "/api/widgets/9"):
+                await mock.get(path)
+            return {
+                name: await mock.get(f"{ADMIN}/{name}")
+                for name in ("health", "endpoints", "requests", "requests?limit=1", "nothing")
+            }
+
+    replies = run(go())
+    health = replies["health"].json()
+    assert health["status"] == "ok"
+    assert health["endpoints"] == len(ENDPOINTS)
+    assert health["config"] == str(project[0])
+    assert health["uptime_s"] >= 0
+    rows = {row["name"]: row for row in replies["endpoints"].json()["endpoints"]}
+    assert set(ENDPOINTS) <= set(rows)
+    users = rows["get_users_id"]
+    assert users["path"] == "/api/users/{id}"
+    assert (users["methods"], users["mode"]) == (["GET"], "replay")
+    assert users["recordings"] == 3
+    assert (users["hits"], users["misses"], users["errors"]) == (2, 1, 0)
+    assert rows["get_widgets_id"]["generated"] == 1
+    journal = replies["requests"].json()["requests"]
+    assert [r["path"] for r in journal] == ["/api/users/1", "/api/users/77", "/api/widgets/9"]
+    assert {"time", "method", "endpoint", "mode", "how", "status", "latency_ms"} <= set(journal[0])
+    assert [r["path"] for r in replies["requests?limit=1"].json()["requests"]] == ["/api/widgets/9"]
+    assert replies["nothing"].status_code == 404
+    assert f"{ADMIN}/health" in replies["nothing"].text
+
+
+def test_metrics_are_prometheus_text(project):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    app = make_app(project[0])
+
+    async def go():
+        async with client(app) as mock:
+            for path in ("/api/users/1", "/api/users/1", "/api/users/77", "/nowhere"):
+                await mock.get(path)
+            return await mock.get(f"{ADMIN}/metrics")
+
+    reply = run(go())
+    assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(reply.text)}
+    assert families["backworks_up"].samples[0].value == 1
+    totals = {
+        (s.labels["endpoint"], s.labels["method"], s.labels["status"], s.labels["how"]): s.value
+        for s in families["backworks_requests"].samples
+        if s.name == "backworks_requests_total"
+    }
+    assert totals == {
+        ("get_users_id", "GET", "200", "replayed"): 2,
+        ("get_users_id", "GET", "404", "miss"): 1,
+        ("", "GET", "404", "not_found"): 1,
+    }
+    histogram = families["backworks_request_duration_seconds"]
+    assert histogram.type == "histogram"
+    samples = [s for s in histogram.samples if s.labels["endpoint"] == "get_users_id"]
+    count = next(s.value for s in samples if s.name.endswith("_count"))
+    buckets = [s for s in samples if s.name.endswith("_bucket")]
+    assert count == 3
+    assert len(buckets) == len(BUCKETS) + 1
+    assert buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == 3
+    assert [b.value for b in buckets] == sorted(b.value for b in buckets)
+
+
+def test_reset_and_verify(project):
+    app = make_app(project[0])
+
+    async def go():
+        async with client(app) as mock:
+            for path in ("/api/users/1", "/api/users/2", "/api/users/77", "/api/health"):
+                await mock.get(path)
+            await mock.post("/api/orders", json={"user_id": 1})
+            out = {
+                "users": await mock.get(f"{ADMIN}/verify", params={"path": "/api/users/*"}),
+                "ok": await mock.post(f"{ADMIN}/verify", json={"path": "/api/*", "status": "2xx"}),
+                "misses": await mock.post(f"{ADMIN}/verify", json={"how": "miss"}),
+                "post": await mock.get(f"{ADMIN}/verify", params={"method": "post"}),
+                "bad": await mock.post(f"{ADMIN}/verify", json={"colour": "red"}),
+                "badstatus": await mock.get(f"{ADMIN}/verify", params={"status": "2x"}),
+                "reset": await mock.post(f"{ADMIN}/reset"),
+                "reset_get": await mock.get(f"{ADMIN}/reset"),
+            }
+            out["after"] = await mock.get(f"{ADMIN}/endpoints")
+        return out
+
+    out = run(go())
+    assert out["users"].json()["count"] == 3
+    assert out["ok"].json()["count"] == 3
+    assert out["misses"].json()["count"] == 2  # /api/users/77 and the unrecorded order
+    assert out["post"].json()["count"] == 1
+    assert out["bad"].status_code == 400 and "colour" in out["bad"].text
+    assert out["badstatus"].status_code == 400
+    assert out["reset"].status_code == 200 and out["reset"].json()["reset"] is True
+    assert out["reset_get"].status_code == 405
+    rows = {r["name"]: r for r in out["after"].json()["endpoints"]}
+    assert rows["get_users_id"]["hits"] == 3  # counters survive a reset
+
+
+def test_events_stream_each_request_over_a_real_socket(project):
+    app = make_app(project[0])
+    with serve_sample_api(app=app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        with http.stream("GET", f"{ADMIN}/events") as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            lines = events.iter_lines()
+            assert next(lines) == ": connected"
+            http.get("/api/users/1")
+            http.get("/api/users/77")
+            seen = []
+            for line in lines:
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[len("data: ") :]))
+                if len(seen) == 2:
+                    break
+        assert [(e["type"], e["path"], e["how"], e["status"]) for e in seen] == [
+            ("request", "/api/users/1", "replayed", 200),
+            ("request", "/api/users/77", "miss", 404),
+        ]
+        assert seen[1]["detail"]
+        deadline = time.monotonic() + 10
+        while app.stats.subscribers and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not app.stats.subscribers  # a closed stream unsubscribes
+        assert http.get("/api/health").status_code == 200
+
+
+def test_a_lagging_subscriber_loses_events_not_requests():
+    stats = Stats()
+    slow, fast = Subscriber(asyncio.Queue(2)), Subscriber(asyncio.Queue(10))
+    stats.subscribers.update({slow, fast})
+    for n in range(5):
+        stats.publish({"n": n})
+    assert slow.queue.qsize() == 2 and slow.dropped == 3
+    assert fast.queue.qsize() == 5 and fast.dropped == 0
+    assert stats.events_dropped == 3
+
+
+def test_faults_reset_the_connection_and_the_host_goes_on(tmp_path, project):
+    endpoints = {
+        "boom": {"path": "/boom", "mode": "mock", "mock": {"faults": {"reset_rate": 1.0}}},
+        "slow": {
+            "path": "/slow",
+            "mode": "mock",
+            "responses": {"200": {"schema": WIDGET_SCHEMA}},
+            "mock": {"faults": {"slow_body": {"bytes_per_second": 2000}}},
+        },
+    }
+    app = make_app(write_config(tmp_path, endpoints))
+    with serve_sample_api(app=app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        with pytest.raises(httpx.TransportError):
+            http.get("/boom")
+        slow = http.get("/slow")
+        assert slow.status_code == 200 and set(slow.json()) >= {"id", "name", "price"}
+        assert http.get(f"{ADMIN}/health").status_code == 200
+    journal = list(app.stats.journal)
+    assert [(row[6], row[10]) for row in journal] == [
+        ("fault", "reset"),
+        ("generated", "slow_body"),
+    ]
+
+
+# --- hot reload ---------------------------------------------------------------------------------
+
+
+def test_hot_reload_picks_up_edits_and_survives_broken_ones(tmp_path, project):
+    directory = tmp_path
+    (directory / "recordings.db").write_bytes((project[0].parent / "recordings.db").read_bytes())
+    config_path = write_config(directory, {"get_health": ENDPOINTS["get_health"]})
+    messages: list[str] = []
+    app = make_app(config_path, config_path=config_path, log=messages.append, reload_interval=0.05)
+
+    async def wait_for(mock, check, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reply = await mock.get(f"{ADMIN}/health")
+            if check(reply.json()):
+                return reply.json()
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"not reached in {timeout}s: {reply.json()}")
+
+    async def go():
+        async with client(app) as mock:
+            assert (await mock.get("/api/users/1")).status_code == 404
+            write_config(directory, {k: ENDPOINTS[k] for k in ("get_health", "get_users_id")})
+            await wait_for(mock, lambda h: h["endpoints"] == 2)
+            assert (await mock.get("/api/users/1")).status_code == 200
+            config_path.write_text("endpoints:\n  broken: [unclosed\n")
+            health = await wait_for(mock, lambda h: h["reload_error"] is not None)
+            assert health["endpoints"] == 2
+            assert (await mock.get("/api/users/1")).status_code == 200
+            write_config(directory, {"get_health": ENDPOINTS["get_health"]})
+            await wait_for(mock, lambda h: h["endpoints"] == 1 and h["reload_error"] is None)
+            return health
+
+    health = run(go())
+    assert str(config_path) in health["reload_error"]
+    assert any("still serving the previous configuration" in m for m in messages)
+    assert app.stats.reloads == {"ok": 2, "error": 1}
+
+
+# --- pure parts ---------------------------------------------------------------------------------
+
+
+def _normal(path: str) -> str:
+    """How matching normalises a path: percent-decoded once."""
+    return unquote(path, errors="surrogateescape") if "%" in path else path
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=40).map(lambda b: b"/" + b.replace(b"?", b"").replace(b"#", b"")))
+def test_request_paths_decode_like_recorded_ones(raw):
+    as_recorded = raw.decode("utf-8", "surrogateescape")
+    assert _normal(request_path(raw)) == _normal(as_recorded)
+
+
+def test_request_path_decodes_percent_escapes_once():
+    assert request_path(b"/users/a%20b") == "/users/a b"
+    assert request_path(b"/caf%C3%A9") == "/café"
+    assert request_path(b"/100%25") == "/100%25"  # decoded exactly once, by matching
+
+
+def test_wire_headers_frame_the_body_afresh():
+    response = Response(
+        200,
+        (
+            ("Content-Type", "application/json"),
+            ("Content-Length", "999"),
+            ("Transfer-Encoding", "chunked"),
+            ("Content-Encoding", "gzip"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+            ("X-Name", "caf\udcc3\udca9"),
+            ("Bad Name", "x"),
+            ("X-Bad", "a\nb"),
+        ),
+        b"{}",
+    )
+    assert wire_headers(response, 2) == [
+        (b"Content-Type", b"application/json"),
+        (b"Set-Cookie", b"a=1"),
+        (b"Set-Cookie", b"b=2"),
+        (b"X-Name", b"caf\xc3\xa9"),
+        (b"content-length", b"2"),
+    ]
+    assert wire_headers(Response(204, (), b""), 0) == []
+
+
+def test_verify_counts_by_every_criterion():
+    stats = Stats()
+    for method, path, status, how in [
+        ("GET", "/a/1", 200, "replayed"),
+        ("GET", "/a/2", 404, "miss"),
+        ("POST", "/b", 201, "generated"),
+    ]:
+        stats.journal.append((0.0, method, path, b"", "e", "mock", how, status, 0.001, None, None))
+    assert verify_count(stats, {}) == 3
+    assert verify_count(stats, {"path": "/a/*"}) == 2
+    assert verify_count(stats, {"method": "post"}) == 1
+    assert verify_count(stats, {"status": "4xx"}) == 1
+    assert verify_count(stats, {"status": 201, "how": "generated", "endpoint": "e"}) == 1
+    with pytest.raises(ValueError):
+        verify_count(stats, {"colour": "red"})
+
+
+def test_free_port_helper_sees_a_listening_socket():
+    from backworks_cli.errors import NetworkError
+    from backworks_cli.ports import check_port_free
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(NetworkError) as caught:
+            check_port_free("127.0.0.1", taken.getsockname()[1], option="--port")
+    assert "already in use" in caught.value.message and "--port" in caught.value.hint
