@@ -477,11 +477,14 @@ def _recordings(
 
 def _schemas_suffice(endpoints: list[Endpoint]) -> bool:
     """Whether the endpoints can answer without recordings: none in replay mode, and at least
-    one with a response schema."""
+    one with a response schema or a runtime handler."""
     return (
         bool(endpoints)
         and all(e.mode != "replay" for e in endpoints)
-        and any(r.get("schema") is not None for e in endpoints for r in e.responses.values())
+        and any(
+            e.mode == "runtime" or any(r.get("schema") is not None for r in e.responses.values())
+            for e in endpoints
+        )
     )
 
 
@@ -588,6 +591,7 @@ def _serve(
         edge_cases=edge_cases,
         shared=shared,
         notes=notes,
+        base_dir=config.path.absolute().parent if config.path else None,
     )
     mode = create(context)
     if mode.name == "replay" and not recordings:

@@ -12,6 +12,8 @@ Sections:
 - help: median wall time of `backworks --help`.
 - mock: `backworks mock` replaying and generating vs. a bare uvicorn app with the same settings,
   and start-up/memory with 10 vs. --recordings recordings (bench/mock_bench.py).
+- runtime: a Node.js handler through the long-lived JSON-lines worker vs. a node process per
+  request, through the runtime mode's handle() (bench/runtime_bench.py).
 
 Needs wrk (Debian package `wrk`). Results are printed as Markdown and written to bench/results/.
 """
@@ -237,6 +239,12 @@ def bench_mock(args) -> dict:
     return run_mock_bench(args)
 
 
+def bench_runtime(args) -> dict:
+    from runtime_bench import bench_runtime as run_runtime_bench
+
+    return run_runtime_bench(args)
+
+
 def report(results: dict) -> str:
     lines = []
     if "capture" in results:
@@ -283,6 +291,10 @@ def report(results: dict) -> str:
         from mock_bench import report_mock
 
         lines += report_mock(results["mock"])
+    if "runtime" in results:
+        from runtime_bench import report_runtime
+
+        lines += report_runtime(results["runtime"])
     return "\n".join(lines)
 
 
@@ -291,7 +303,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--only", default="capture,memory,help,mock", help="comma-separated sections"
+        "--only", default="capture,memory,help,mock,runtime", help="comma-separated sections"
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
     parser.add_argument("--rounds", type=int, default=3)
@@ -315,6 +327,7 @@ def main() -> None:
         "memory": bench_memory,
         "help": bench_help,
         "mock": bench_mock,
+        "runtime": bench_runtime,
     }
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
     for name in args.only.split(","):

@@ -19,14 +19,25 @@ from backworks_cli.exchange import Exchange, Request, Response
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from backworks_cli.config import Endpoint
     from backworks_cli.matching import Miss, ReplayIndex
 
 # Modes this package implements; an endpoint in another mode is answered as `mock`.
-IMPLEMENTED = ("replay", "mock")
+IMPLEMENTED = ("replay", "mock", "runtime")
 JSON = "application/json"
-HOW = ("replayed", "generated", "state", "miss", "not_found", "invalid", "fault")
+HOW = (
+    "replayed",
+    "generated",
+    "state",
+    "miss",
+    "not_found",
+    "invalid",
+    "fault",
+    "handler",  # a runtime handler answered
+    "handler_error",  # a runtime handler failed, timed out or exited (500, 504, 502)
+)
 _Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -71,6 +82,7 @@ class Context:
     edge_cases: bool = False
     shared: Shared = field(default_factory=Shared)
     notes: list[str] = field(default_factory=list)
+    base_dir: Path | None = None  # the directory of backworks.yaml; None: the current one
 
     @property
     def name(self) -> str:
