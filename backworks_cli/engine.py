@@ -592,6 +592,7 @@ def _serve(
         shared=shared,
         notes=notes,
         base_dir=config.path.absolute().parent if config.path else None,
+        config=config,
     )
     mode = create(context)
     if mode.name == "replay" and not recordings:

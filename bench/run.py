@@ -14,6 +14,8 @@ Sections:
   and start-up/memory with 10 vs. --recordings recordings (bench/mock_bench.py).
 - runtime: a Node.js handler through the long-lived JSON-lines worker vs. a node process per
   request, through the runtime mode's handle() (bench/runtime_bench.py).
+- database: the database mode's GET by id vs. mock replaying a GET, through Engine.handle in
+  process, and its lists and writes (bench/database_bench.py).
 
 Needs wrk (Debian package `wrk`). Results are printed as Markdown and written to bench/results/.
 """
@@ -245,6 +247,12 @@ def bench_runtime(args) -> dict:
     return run_runtime_bench(args)
 
 
+def bench_database(args) -> dict:
+    from database_bench import bench_database as run_database_bench
+
+    return run_database_bench(args)
+
+
 def report(results: dict) -> str:
     lines = []
     if "capture" in results:
@@ -295,6 +303,10 @@ def report(results: dict) -> str:
         from runtime_bench import report_runtime
 
         lines += report_runtime(results["runtime"])
+    if "database" in results:
+        from database_bench import report_database
+
+        lines += report_database(results["database"])
     return "\n".join(lines)
 
 
@@ -303,7 +315,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--only", default="capture,memory,help,mock,runtime", help="comma-separated sections"
+        "--only",
+        default="capture,memory,help,mock,runtime,database",
+        help="comma-separated sections",
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
     parser.add_argument("--rounds", type=int, default=3)
@@ -328,6 +342,7 @@ def main() -> None:
         "help": bench_help,
         "mock": bench_mock,
         "runtime": bench_runtime,
+        "database": bench_database,
     }
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
     for name in args.only.split(","):

@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from backworks_cli.config import Endpoint
+    from backworks_cli.config import Config, Endpoint
     from backworks_cli.matching import Miss, ReplayIndex
 
 # Modes this package implements; an endpoint in another mode is answered as `mock`.
-IMPLEMENTED = ("replay", "mock", "runtime")
+IMPLEMENTED = ("replay", "mock", "runtime", "database")
 JSON = "application/json"
 HOW = (
     "replayed",
@@ -37,6 +37,7 @@ HOW = (
     "fault",
     "handler",  # a runtime handler answered
     "handler_error",  # a runtime handler failed, timed out or exited (500, 504, 502)
+    "database",  # the database mode's table answered
 )
 _Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 
@@ -83,6 +84,7 @@ class Context:
     shared: Shared = field(default_factory=Shared)
     notes: list[str] = field(default_factory=list)
     base_dir: Path | None = None  # the directory of backworks.yaml; None: the current one
+    config: Config | None = None  # the whole configuration, for modes spanning endpoints
 
     @property
     def name(self) -> str:
