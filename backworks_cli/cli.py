@@ -393,6 +393,83 @@ def modes(config: ConfigOpt = None) -> None:
         _err(f"No endpoints in {cfg.path or 'the configuration'}; run `backworks infer` first.")
 
 
+# --- infer ----------------------------------------------------------------------------------
+
+
+@app.command()
+def infer(
+    store: StoreOpt = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            dir_okay=False,
+            help="backworks.yaml to write or update (default: ./backworks.yaml).",
+        ),
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Learn from this capture session only (default: all).")
+    ] = None,
+) -> None:
+    """Learn endpoints, path parameters, schemas and field semantics from recordings into
+    backworks.yaml, keeping your edits to it."""
+    from rich import box
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress
+    from rich.table import Table
+
+    from backworks_cli.config import DEFAULT_CONFIG, Config
+    from backworks_cli.infer import infer as learn
+    from backworks_cli.infer import write_config
+    from backworks_cli.store import Store
+
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    target = config or DEFAULT_CONFIG
+    cfg = _load_config(target) if target.exists() else Config()
+    bars: list[Progress] = []
+
+    def progress(done: int, total: int) -> None:
+        if total <= 1000:
+            return
+        if not bars:
+            bars.append(
+                Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console)
+            )
+            bars[0].start()
+            bars[0].add_task("Learning from recordings", total=total)
+        bars[0].update(bars[0].task_ids[0], completed=done)
+
+    try:
+        with Store.open(_store_path(store, cfg)) as db:
+            result = learn(db, session=session, existing=target, progress=progress)
+    finally:
+        for bar in bars:
+            bar.stop()
+    if result.changed:
+        write_config(target, result.text)
+    for note in result.notes:
+        _err(f"Warning: {note}")
+    table = Table(box=box.SIMPLE_HEAD)
+    for title in ("Endpoint", "Methods", "Path", "Samples", "Semantic fields", "State"):
+        right = title in ("Samples", "Semantic fields")
+        table.add_column(title, overflow="fold", justify="right" if right else "left")
+    for e in result.endpoints:
+        table.add_row(
+            e.name, ",".join(e.methods), e.path, str(e.samples), str(e.semantics), e.state
+        )
+    console.print(table)
+    states = ("new", "updated", "unchanged", "not seen")
+    counts = ", ".join(f"{result.count(s)} {s}" for s in states if result.count(s))
+    done = f"Wrote {target}" if result.changed else f"{target} is already up to date"
+    total = f"{len(result.endpoints)} endpoint(s) from {result.exchanges} exchange(s)"
+    _err(f"{done}: {total} ({counts}).")
+    if result.unseen:
+        _err(
+            "Kept as they are, with no recording reaching them: " + ", ".join(result.unseen) + "."
+        )
+
+
 # --- mock -----------------------------------------------------------------------------------
 
 

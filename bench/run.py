@@ -16,6 +16,8 @@ Sections:
   request, through the runtime mode's handle() (bench/runtime_bench.py).
 - database: the database mode's GET by id vs. mock replaying a GET, through Engine.handle in
   process, and its lists and writes (bench/database_bench.py).
+- infer: `backworks infer` over 100k generated exchanges (~200 MB of JSON) vs. json-parsing the
+  same bodies once, peak memory, and 100k vs. 10k (bench/infer_bench.py).
 
 Needs wrk (Debian package `wrk`). Results are printed as Markdown and written to bench/results/.
 """
@@ -253,6 +255,13 @@ def bench_database(args) -> dict:
     return run_database_bench(args)
 
 
+def bench_infer(args) -> dict:
+    from infer_bench import run as run_infer_bench
+
+    count = 10_000 if args.quick else 100_000
+    return run_infer_bench(count, count // 10)
+
+
 def report(results: dict) -> str:
     lines = []
     if "capture" in results:
@@ -307,6 +316,10 @@ def report(results: dict) -> str:
         from database_bench import report_database
 
         lines += report_database(results["database"])
+    if "infer" in results:
+        from infer_bench import report as report_infer
+
+        lines.append(report_infer(results["infer"]))
     return "\n".join(lines)
 
 
@@ -316,7 +329,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="capture,memory,help,mock,runtime,database",
+        default="capture,memory,help,mock,runtime,database,infer",
         help="comma-separated sections",
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
@@ -340,6 +353,7 @@ def main() -> None:
         "capture": bench_capture,
         "memory": bench_memory,
         "help": bench_help,
+        "infer": bench_infer,
         "mock": bench_mock,
         "runtime": bench_runtime,
         "database": bench_database,

@@ -1,0 +1,357 @@
+"""Path templates, JSON Schema inference and merging (backworks_cli.schemas): pure functions,
+checked with examples and hypothesis properties; schemas are checked with jsonschema."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from backworks_cli.schemas import (
+    MAX_DEPTH,
+    BodyAccumulator,
+    JsonAccumulator,
+    TextValues,
+    detect_format,
+    merge_schemas,
+    template_paths,
+)
+
+COLLECTIONS = ("users", "orders", "products", "invoices", "categories", "boxes")
+
+
+def schema_of(*samples) -> dict:
+    acc = JsonAccumulator()
+    for sample in samples:
+        acc.add(sample)
+    return acc.to_schema()
+
+
+def validates(schema: dict, sample) -> bool:
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator.is_valid(sample)
+
+
+def paths(templates: dict) -> dict[str, str]:
+    return {path: t.path for path, t in templates.items()}
+
+
+# --- path templates ---------------------------------------------------------------------------
+
+strong_ids = st.one_of(
+    st.integers(min_value=0, max_value=10**12).map(str),
+    st.uuids().map(str),
+    st.binary(min_size=4, max_size=20).map(lambda b: b.hex() + "0"),
+    st.dates().map(lambda d: d.isoformat()),
+    st.from_regex(r"[a-z]{1,8}\.[a-z]{1,8}@example\.(com|org)", fullmatch=True),
+)
+weak_ids = st.from_regex(r"(ord|inv|sku)-[0-9]{3,8}", fullmatch=True)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    collection=st.sampled_from(COLLECTIONS),
+    ids=st.one_of(
+        st.lists(strong_ids, min_size=1, max_size=6, unique=True),
+        st.lists(weak_ids, min_size=2, max_size=6, unique=True),
+    ),
+    child=st.sampled_from(["", "/orders", "/avatar"]),
+)
+def test_identifiers_never_become_literal_routes(collection, ids, child):
+    recorded = [f"/api/{collection}/{i}{child}" for i in ids]
+    found = paths(template_paths(recorded))
+    name = "id" if not child else f"{collection.removesuffix('s').removesuffix('ie')}"
+    for path in recorded:
+        template = found[path]
+        assert template.startswith(f"/api/{collection}/{{")
+        assert not any(i in template for i in ids)
+        assert template.endswith(child)
+        if not child:
+            assert template == f"/api/{collection}/{{id}}"
+        else:
+            assert template.split("/")[3].startswith("{" + name[:3])
+
+
+@settings(max_examples=60)
+@given(
+    collection=st.sampled_from(COLLECTIONS),
+    ids=st.lists(strong_ids, min_size=1, max_size=5, unique=True),
+    literals=st.lists(
+        st.sampled_from(["me", "search", "export", "new", "v1", "latest"]), min_size=1, unique=True
+    ),
+)
+def test_literal_siblings_survive(collection, ids, literals):
+    recorded = [f"/api/{collection}/{x}" for x in [*ids, *literals]]
+    found = paths(template_paths(recorded))
+    for word in literals:
+        assert found[f"/api/{collection}/{word}"] == f"/api/{collection}/{word}"
+    for i in ids:
+        assert found[f"/api/{collection}/{i}"] == f"/api/{collection}/{{id}}"
+
+
+def test_templates_name_and_type_their_parameters():
+    templates = template_paths(
+        [
+            "/users/1/orders/10",
+            "/users/2/orders/11",
+            "/users/2/orders",
+            "/categories/3/items",
+            f"/files/{uuid.UUID(int=1)}",
+            f"/files/{uuid.UUID(int=2)}",
+            "/reports/2024-01-31",
+            "/reports/2024-02-01",
+            "/tickets/ord-123",
+            "/tickets/ord-456",
+            "/avatar/7.png",
+            "/avatar/8.png",
+        ]
+    )
+    assert templates["/users/1/orders/10"].path == "/users/{user_id}/orders/{id}"
+    assert templates["/users/2/orders"].path == "/users/{user_id}/orders"
+    assert templates["/categories/3/items"].path == "/categories/{category_id}/items"
+    assert templates["/users/1/orders/10"].params == {
+        "user_id": {"type": "integer"},
+        "id": {"type": "integer"},
+    }
+    files = templates[f"/files/{uuid.UUID(int=1)}"]
+    assert files.path == "/files/{id}"
+    assert files.params == {"id": {"type": "string", "format": "uuid"}}
+    assert templates["/reports/2024-01-31"].params == {"id": {"type": "string", "format": "date"}}
+    assert templates["/tickets/ord-123"].params == {"id": {"type": "string"}}
+    assert templates["/avatar/7.png"].path == "/avatar/{id}.png"
+
+
+def test_single_weak_identifiers_and_versions_stay_literal():
+    found = paths(template_paths(["/api/v1/users", "/api/v2/users", "/api/oauth2/token"]))
+    assert found == {
+        "/api/v1/users": "/api/v1/users",
+        "/api/v2/users": "/api/v2/users",
+        "/api/oauth2/token": "/api/oauth2/token",
+    }
+
+
+def test_many_siblings_with_the_same_sub_paths_become_a_parameter():
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
+    recorded = [f"/repos/{n}/settings" for n in names] + ["/repos/new", "/repos/popular/today"]
+    found = paths(template_paths(recorded))
+    assert found["/repos/alice/settings"] == "/repos/{repo_id}/settings"
+    assert found["/repos/new"] == "/repos/new"
+    assert found["/repos/popular/today"] == "/repos/popular/today"
+    few = paths(template_paths([f"/repos/{n}/settings" for n in names[:3]]))
+    assert few["/repos/alice/settings"] == "/repos/alice/settings"
+
+
+def test_trailing_slash_and_root():
+    found = paths(template_paths(["/", "/users/", "/users"]))
+    assert found == {"/": "/", "/users/": "/users", "/users": "/users"}
+
+
+# --- JSON Schemas -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt"),
+    [
+        (["2024-01-31T10:00:00Z", "2023-12-01T23:59:59.5+02:00"], "date-time"),
+        (["2024-01-31", "2023-02-28"], "date"),
+        (["a@example.com", "b.c@example.org"], "email"),
+        ([str(uuid.UUID(int=5)), str(uuid.uuid4())], "uuid"),
+        (["https://example.com/x?y=1", "http://localhost:8000/"], "uri"),
+        (["10.0.0.1", "192.168.1.254"], "ipv4"),
+        (["::1", "2001:db8::8a2e:370:7334"], "ipv6"),
+    ],
+)
+def test_formats_when_every_sample_matches(values, fmt):
+    assert detect_format(values[0]) == fmt
+    assert schema_of(*values) == {"type": "string", "format": fmt}
+    assert "format" not in schema_of(*values, "not one")
+    assert "format" not in schema_of(*values, "2023-02-30")
+
+
+def test_enum_needs_evidence():
+    statuses = ["paid", "pending", "shipped"] * 4
+    assert schema_of(*statuses)["enum"] == ["paid", "pending", "shipped"]
+    assert "enum" not in schema_of(*statuses[:9])  # fewer than 10 samples
+    assert "enum" not in schema_of(*statuses, "refunded")  # one value seen once
+    many = [f"s{i}" for i in range(9)] * 3
+    assert "enum" not in schema_of(*many)  # more than 8 distinct values
+    nullable = schema_of(*statuses, None)
+    assert nullable == {"type": ["null", "string"], "enum": ["paid", "pending", "shipped", None]}
+
+
+def test_bounds_nullable_required_and_unions():
+    schema = schema_of(
+        {"id": 1, "price": 9.5, "tags": ["a"], "note": None},
+        {"id": 7, "price": 3, "tags": [], "note": "x"},
+        {"id": 4, "price": 12.25, "tags": ["a", "b", "c"]},
+    )
+    props = schema["properties"]
+    assert schema["required"] == ["id", "price", "tags"]
+    assert props["id"] == {"type": "integer", "minimum": 1, "maximum": 7}
+    assert props["price"] == {"type": "number", "minimum": 3, "maximum": 12.25}
+    assert props["tags"]["minItems"] == 0 and props["tags"]["maxItems"] == 3
+    assert props["note"]["type"] == ["null", "string"]
+    mixed = schema_of({"a": 1}, [1, 2], "text", 3, None)
+    types = [alt["type"] for alt in mixed["anyOf"]]
+    assert types == [["integer", "null", "string"], "object", "array"]
+
+
+def test_nested_200_deep_is_described_to_a_depth_limit():
+    value: object = {"leaf": 1}
+    for _ in range(200):
+        value = {"child": value}
+    schema = schema_of(value, value)
+    depth, node = 0, schema
+    while node.get("properties"):
+        node, depth = node["properties"]["child"], depth + 1
+    assert depth == MAX_DEPTH and node == {}
+    assert validates(schema, value)
+
+
+def test_an_array_of_100k_items():
+    schema = schema_of(list(range(100_000)), [{"id": 1}])
+    assert schema["maxItems"] == 100_000 and schema["minItems"] == 1
+    assert schema["items"]["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 99_999}
+
+
+def test_leaf_fields_carry_names_paths_and_samples():
+    acc = JsonAccumulator()
+    for i in range(12):
+        acc.add({"data": [{"email": f"u{i}@example.com", "n": i}], "total": 3})
+    found = {f.path: (f.name, f.json_type, len(f.values)) for f in acc.leaf_fields()}
+    assert found == {
+        "$.data[].email": ("email", "string", 10),
+        "$.data[].n": ("n", "integer", 10),
+        "$.total": ("total", "integer", 1),
+    }
+
+
+def test_text_values():
+    def schema(*values, enum=True):
+        acc = TextValues(enum=enum)
+        for value in values:
+            acc.add(value)
+        return acc.to_schema()
+
+    assert schema("1", "20", "-3") == {"type": "integer"}
+    assert schema("1", "2.5") == {"type": "number"}
+    assert schema("true", "false") == {"type": "boolean"}
+    assert schema("2024-01-01", "2024-02-01") == {"type": "string", "format": "date"}
+    assert schema(*["asc", "desc"] * 5) == {"type": "string", "enum": ["asc", "desc"]}
+    assert schema(*["asc", "desc"] * 5, enum=False) == {"type": "string"}
+
+
+# --- other bodies -----------------------------------------------------------------------------
+
+
+def test_non_json_bodies():
+    text = BodyAccumulator()
+    text.add(b"hello world", "text/plain; charset=utf-8")
+    text.add(b"x" * 500, "text/plain")
+    spec = text.to_spec()
+    assert spec["content_type"] == "text/plain"
+    assert spec["schema"]["minLength"] == 11 and spec["schema"]["maxLength"] == 500
+    assert spec["schema"]["examples"] == ["hello world"]
+    binary = BodyAccumulator()
+    binary.add(b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")
+    assert binary.to_spec() == {
+        "content_type": "image/png",
+        "schema": {"type": "string", "format": "binary", "x-size": {"min": 10, "max": 10}},
+    }
+    empty = BodyAccumulator()
+    empty.add(b"", None)
+    assert empty.to_spec() is None
+
+
+def test_truncated_json_bodies():
+    bodies = BodyAccumulator()
+    bodies.add(b'{"a": 1, "b": [', "application/json")
+    assert bodies.invalid_json == 1
+    assert bodies.to_spec()["schema"]["type"] == "string"
+    bodies.add(b'{"a": 2}', "application/json")
+    assert bodies.to_spec()["schema"]["properties"] == {
+        "a": {"type": "integer", "minimum": 2, "maximum": 2}
+    }
+
+
+# --- merging ----------------------------------------------------------------------------------
+
+
+def test_merge_widens():
+    old = {
+        "type": "object",
+        "required": ["a", "b"],
+        "properties": {
+            "a": {"type": "integer", "minimum": 1, "maximum": 5, "x-semantic": "quantity"},
+            "b": {"type": "string", "enum": ["x", "y"], "format": "email"},
+        },
+    }
+    new = {
+        "type": "object",
+        "required": ["a", "c"],
+        "properties": {
+            "a": {"type": "number", "minimum": 0.5, "maximum": 3, "x-semantic": "price"},
+            "c": {"type": "null"},
+        },
+    }
+    merged = merge_schemas(old, new)
+    assert merged["required"] == ["a"]
+    assert merged["properties"]["a"] == {
+        "type": "number",
+        "x-semantic": "quantity",
+        "minimum": 0.5,
+        "maximum": 5,
+    }
+    assert merged["properties"]["b"] == old["properties"]["b"]
+    wide = merge_schemas({"type": "string", "enum": list("abcdef")}, {"enum": list("ghi")})
+    assert "enum" not in wide
+    grown = merge_schemas({"type": "string", "enum": ["a"]}, {"type": "string", "enum": ["b"]})
+    assert grown == {"type": "string", "enum": ["a", "b"]}
+    assert merge_schemas({"type": "string"}, {"type": "object"})["anyOf"][1] == {"type": "object"}
+    assert merge_schemas(old, {}) == {}
+
+
+json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from(["a", "b", "2024-01-01", "x@example.com", "http://h/p", "10.0.0.1"]),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    json_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.sampled_from(["id", "name", "tags", "meta", "n"]), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(json_values, min_size=1, max_size=14))
+def test_inferred_schema_validates_every_sample(samples):
+    schema = schema_of(*samples)
+    Draft202012Validator.check_schema(schema)
+    for sample in samples:
+        assert validates(schema, sample), (schema, sample)
+    assert merge_schemas(schema, schema) == schema
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(json_values, min_size=1, max_size=12),
+    st.lists(json_values, min_size=1, max_size=12),
+)
+def test_merged_schema_validates_every_sample_of_both(first, second):
+    merged = merge_schemas(schema_of(*first), schema_of(*second))
+    Draft202012Validator.check_schema(merged)
+    for sample in first + second:
+        assert validates(merged, sample), (merged, sample)
+    assert merge_schemas(merged, merged) == merged
+    assert json.loads(json.dumps(merged)) == merged
