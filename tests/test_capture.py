@@ -441,7 +441,7 @@ def test_graceful_stop_finishes_in_flight_exchanges(tmp_path, capture):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{cap.url}/late", timeout=2)
         worker.join()
-        code, err = cap.stop()
+        code, err = cap.wait()  # the SIGTERM above stops it once the exchange is done
     assert result["response"].json() == {"slow": True}
     assert code == 0, err
     assert [r.request.path for r in recorded(cap.store)] == ["/slow"]
