@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mitmproxy import http
-from mitmproxy.addons import default_addons
+from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 from mitmproxy.net import encoding as mitm_encoding
 from mitmproxy.options import Options
@@ -352,6 +352,19 @@ class Recorder:
                 self.on_fatal(self.fatal)
 
 
+def proxy_addons() -> list:
+    """The mitmproxy addons a recording proxy needs. mitmdump loads some thirty more (scripting,
+    replay, body rewriting…) that backworks does not expose and every flow would pass through."""
+    return [
+        core.Core(),
+        block.Block(),
+        disable_h2c.DisableH2C(),
+        proxyserver.Proxyserver(),
+        next_layer.NextLayer(),
+        tlsconfig.TlsConfig(),
+    ]
+
+
 class _Lifecycle:
     """Addon that reports readiness and turns a failed listen into an error."""
 
@@ -485,7 +498,7 @@ async def _serve(options: CaptureOptions, mode: str, recorder: Recorder, log) ->
         tasks.add(loop.create_task(drain_and_stop()))
 
     recorder.on_fatal = on_fatal
-    master.addons.add(*default_addons())
+    master.addons.add(*proxy_addons())
     master.addons.add(recorder, _Lifecycle(announce))
     _configure(master, options)
     for sig in (signal.SIGINT, signal.SIGTERM):
