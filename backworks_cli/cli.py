@@ -294,105 +294,6 @@ def recordings_prune(
     _err(f"{'Would delete' if dry_run else 'Deleted'} {count} exchange(s).")
 
 
-# --- promote and modes ----------------------------------------------------------------------
-
-
-class PromoteMode(str, Enum):
-    proxy = "proxy"
-    runtime = "runtime"
-    database = "database"
-    mock = "mock"
-    replay = "replay"
-
-
-class Language(str, Enum):
-    python = "python"
-    node = "node"
-    shell = "shell"
-    command = "command"
-
-
-@app.command()
-def promote(
-    to: Annotated[PromoteMode, typer.Option("--to", help="The mode to move the endpoint(s) to.")],
-    names: Annotated[
-        Optional[list[str]],
-        typer.Argument(
-            metavar="NAME...", help="Endpoint name(s) as in backworks.yaml.", show_default=False
-        ),
-    ] = None,
-    config: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--config",
-            "-c",
-            dir_okay=False,
-            help="backworks.yaml to rewrite (default: ./backworks.yaml).",
-        ),
-    ] = None,
-    all_endpoints: Annotated[
-        bool, typer.Option("--all", help="Promote every endpoint instead of named ones.")
-    ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Print the diff of backworks.yaml; change nothing."),
-    ] = False,
-    upstream: Annotated[
-        Optional[str],
-        typer.Option(help="proxy: the URL to forward to (default: the top-level upstream)."),
-    ] = None,
-    language: Annotated[
-        Language,
-        typer.Option(
-            help="runtime: the handler to scaffold under handlers/ (command: your own argv)."
-        ),
-    ] = Language.python,
-    rows: Annotated[
-        int, typer.Option(min=0, help="database: generated rows added to the new table.")
-    ] = 50,
-) -> None:
-    """Move endpoints to another mode, rewriting backworks.yaml in place (comments kept)."""
-    from backworks_cli.promote import promote as run_promote
-
-    if all_endpoints == bool(names):
-        raise BackworksError(
-            "Name the endpoint(s) to promote, or pass --all (not both).",
-            "`backworks modes` lists the endpoints.",
-            exit_code=ExitCode.USAGE,
-        )
-    result = run_promote(
-        config,
-        "all" if all_endpoints else list(names or ()),
-        to.value,
-        upstream=upstream,
-        language=language.value,
-        rows=rows,
-        dry_run=dry_run,
-    )
-    if dry_run:
-        print(result.diff, end="")
-    for change in result.changes:
-        _err(change.render())
-    for note in result.notes:
-        _err(f"Note: {note}")
-    if dry_run:
-        _err("Dry run: nothing was written.")
-    elif not result.changes:
-        _err("Nothing to change.")
-
-
-@app.command()
-def modes(config: ConfigOpt = None) -> None:
-    """List every endpoint with its mode and what backs it."""
-    from backworks_cli.promote import endpoint_modes, modes_table
-
-    cfg = _load_config(config)
-    rows = endpoint_modes(cfg)
-    print(modes_table(rows), end="")
-    if not rows:
-        _err(f"No endpoints in {cfg.path or 'the configuration'}; run `backworks infer` first.")
-
-
 # --- infer ----------------------------------------------------------------------------------
 
 
@@ -534,6 +435,105 @@ def mock(
         ),
     )
     _err("Mock stopped.")
+
+
+# --- promote and modes ----------------------------------------------------------------------
+
+
+class PromoteMode(str, Enum):
+    proxy = "proxy"
+    runtime = "runtime"
+    database = "database"
+    mock = "mock"
+    replay = "replay"
+
+
+class Language(str, Enum):
+    python = "python"
+    node = "node"
+    shell = "shell"
+    command = "command"
+
+
+@app.command()
+def promote(
+    to: Annotated[PromoteMode, typer.Option("--to", help="The mode to move the endpoint(s) to.")],
+    names: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            metavar="NAME...", help="Endpoint name(s) as in backworks.yaml.", show_default=False
+        ),
+    ] = None,
+    config: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--config",
+            "-c",
+            dir_okay=False,
+            help="backworks.yaml to rewrite (default: ./backworks.yaml).",
+        ),
+    ] = None,
+    all_endpoints: Annotated[
+        bool, typer.Option("--all", help="Promote every endpoint instead of named ones.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the diff of backworks.yaml; change nothing."),
+    ] = False,
+    upstream: Annotated[
+        Optional[str],
+        typer.Option(help="proxy: the URL to forward to (default: the top-level upstream)."),
+    ] = None,
+    language: Annotated[
+        Language,
+        typer.Option(
+            help="runtime: the handler to scaffold under handlers/ (command: your own argv)."
+        ),
+    ] = Language.python,
+    rows: Annotated[
+        int, typer.Option(min=0, help="database: generated rows added to the new table.")
+    ] = 50,
+) -> None:
+    """Move endpoints to another mode, rewriting backworks.yaml in place (comments kept)."""
+    from backworks_cli.promote import promote as run_promote
+
+    if all_endpoints == bool(names):
+        raise BackworksError(
+            "Name the endpoint(s) to promote, or pass --all (not both).",
+            "`backworks modes` lists the endpoints.",
+            exit_code=ExitCode.USAGE,
+        )
+    result = run_promote(
+        config,
+        "all" if all_endpoints else list(names or ()),
+        to.value,
+        upstream=upstream,
+        language=language.value,
+        rows=rows,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        print(result.diff, end="")
+    for change in result.changes:
+        _err(change.render())
+    for note in result.notes:
+        _err(f"Note: {note}")
+    if dry_run:
+        _err("Dry run: nothing was written.")
+    elif not result.changes:
+        _err("Nothing to change.")
+
+
+@app.command()
+def modes(config: ConfigOpt = None) -> None:
+    """List every endpoint with its mode and what backs it."""
+    from backworks_cli.promote import endpoint_modes, modes_table
+
+    cfg = _load_config(config)
+    rows = endpoint_modes(cfg)
+    print(modes_table(rows), end="")
+    if not rows:
+        _err(f"No endpoints in {cfg.path or 'the configuration'}; run `backworks infer` first.")
 
 
 # --- config and demo ------------------------------------------------------------------------
