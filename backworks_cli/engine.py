@@ -288,6 +288,10 @@ class Engine:
         self._served = served
         self._paths = list(dict.fromkeys(s.endpoint.path for s in served.values()))
         self.notes = notes
+        # Endpoints whose mode may block (a runtime handler): hosts answer them off their loop.
+        self.blocking = frozenset(
+            name for name, s in served.items() if getattr(s.mode, "blocking", False)
+        )
 
     @classmethod
     def build(
@@ -359,6 +363,20 @@ class Engine:
         if found is None:
             return self._not_found(request)
         return _not_allowed(request, found)
+
+    def blocks(self, request: Request) -> bool:
+        """Whether answering `request` may block, so that a host runs it in a thread."""
+        if not self.blocking:
+            return False
+        found = self._router.resolve(request.method.upper(), request.path)
+        return found.__class__ is tuple and found[0].endpoint in self.blocking
+
+    def close(self) -> None:
+        """Stop what the modes started (runtime worker processes); the engine is done."""
+        for served in self._served.values():
+            close = getattr(served.mode, "close", None)
+            if close is not None:
+                close()
 
     def reset(self) -> None:
         """Mock state back to its seed, replay sequences back to the start, delays and faults

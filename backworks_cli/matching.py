@@ -262,12 +262,13 @@ def _number(text: str) -> int | float:
     return value
 
 
+# One decoder and one encoder for every body: json.loads/dumps with options build new ones per call.
+_DECODER = json.JSONDecoder(parse_float=_number)
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def _load_json(body: bytes) -> Any:
-    return json.loads(body, parse_float=_number)
-
-
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
 
 
 def _drop(node: Any, steps: JsonPath) -> Any:
@@ -557,10 +558,14 @@ class ReplayIndex:
         self._by_path.setdefault(key[1], []).append(entry)
         self._all.append(entry)
 
-    def lookup(self, request: Request) -> Exchange | Miss:
+    def lookup(self, request: Request, *, explain: bool = True) -> Exchange | Miss:
+        """The recording for `request`, or a Miss; with explain=False the Miss lists no
+        candidates (for callers that answer a miss some other way and show no explanation)."""
         key = self.key(request)
         found = self._by_key.get(key)
         if found is None:
+            if not explain:
+                return Miss(request.method, _target(request), ())
             return self._miss(request, key)
         if len(found) == 1 or self.rules.sequence == "first":
             return found[0]

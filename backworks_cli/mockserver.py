@@ -205,8 +205,12 @@ class MockApp:
             "HTTP/1.1" if version == "1.1" else _VERSIONS.get(version, "HTTP/1.1"),
             None,
         )
+        engine = self.engine
         try:
-            outcome = self.engine.handle(request)
+            if engine.blocking and engine.blocks(request):
+                outcome = await asyncio.to_thread(engine.handle, request)
+            else:
+                outcome = engine.handle(request)
         except Exception as exc:  # a bug in a mode must not take the host down
             outcome = self._crashed(request, exc)
         if outcome.delay_ms > 0:
@@ -246,6 +250,10 @@ class MockApp:
                 time.perf_counter() - start,
                 outcome.detail if how != "replayed" else None,
                 fault,
+                # Kept for /__backworks/exchange; replayed responses are shared, so this is
+                # two references per row unless a body is large.
+                request if len(request.body) <= admin.KEEP_BODY else None,
+                response if status and len(response.body) <= admin.KEEP_BODY else None,
             )
         )
 
@@ -324,10 +332,16 @@ class MockApp:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(self.reload_interval)
-            stamp = _stamp(self.config_path)
-            if stamp != self._stamp:
-                self._stamp = stamp
-                await self.reload()
+            await self.reload_if_changed()
+
+    async def reload_if_changed(self) -> bool | None:
+        """Reload backworks.yaml if it changed since it was last read (None when it did not):
+        the watcher's check, also made right after the admin API rewrote the file."""
+        stamp = _stamp(self.config_path)
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        return await self.reload()
 
     async def reload(self) -> bool:
         """Load backworks.yaml again and swap in a new engine; on failure keep the old one."""
@@ -345,7 +359,9 @@ class MockApp:
                 "configuration."
             )
         else:
+            previous = self.engine
             self.engine, self.config, self.reload_error = engine, config, None
+            previous.close()
             self._wire_cache = {}
             self.stats.reloads["ok"] += 1
             self.log(f"Reloaded {path}: {len(engine.endpoints())} endpoint(s).")
@@ -378,6 +394,7 @@ class MockApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.stop_watching()
+                self.engine.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -575,6 +592,34 @@ def run_mock(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0) -> Callable:
+    """Serve `app` with uvicorn in a daemon thread (for `backworks mock --tui`, whose main
+    thread runs the dashboard); returns once it accepts connections. The returned function
+    stops the server and waits for the thread. NetworkError if the port is taken."""
+    import threading
+
+    import uvicorn
+
+    check_port_free(host, port, option="--host and --port")
+    config = uvicorn.Config(app, lifespan="on", **uvicorn_settings(host, port))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="backworks-mock", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        server.should_exit = True
+        thread.join(timeout)
+        raise BackworksError(f"The mock did not start on {host}:{port}.", "Try another --port.")
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout)
+
+    return stop
 
 
 async def _serve(server: Any, on_ready: Callable[[], None] | None) -> None:

@@ -66,10 +66,11 @@ class MockMode:
                 request, _values(self.context.endpoint, params), self._is_item
             )
             return Outcome(answer.response, name, "mock", "invalid" if answer.invalid else "state")
-        found = self._replay.lookup(request)
+        strict = self.context.strict
+        found = self._replay.lookup(request, explain=strict)
         if not isinstance(found, Miss):
             return found
-        if self.context.strict:
+        if strict:
             return miss_outcome(found, name, "mock")
         return Outcome(self.generated(params), name, "mock", "generated")
 

@@ -67,11 +67,11 @@ class ReplayMode:
                 prepare(exchange.response), context.name, label, "replayed"
             )
 
-    def lookup(self, request: Request) -> Outcome | Miss:
+    def lookup(self, request: Request, *, explain: bool = True) -> Outcome | Miss:
         """The prepared hit for `request`, or the Miss explaining why there is none."""
         if self._redact is not None:
             request = self._redact(request)
-        found = self._index.lookup(request)
+        found = self._index.lookup(request, explain=explain)
         if isinstance(found, Miss):
             return found
         outcome = self._hits.get(id(found))

@@ -573,6 +573,7 @@ class RuntimeMode:
     """Answers with the endpoint's handler; see the module docstring."""
 
     name = "runtime"
+    blocking = True  # handlers run user code: hosts call handle() off their event loop
 
     def __init__(self, context: Context, *, log: Log | None = None, backoff: float | None = None):
         self.context = context
