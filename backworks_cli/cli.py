@@ -6,9 +6,9 @@ stays fast."""
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -32,7 +32,7 @@ app.add_typer(recordings_app, name="recordings")
 DEFAULT_STORE = Path("recordings/backworks.db")
 
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--config",
         "-c",
@@ -41,7 +41,7 @@ ConfigOpt = Annotated[
     ),
 ]
 StoreOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--store",
         dir_okay=False,
@@ -73,9 +73,10 @@ def _store_path(store: Path | None, config) -> Path:
 @app.command()
 def capture(
     upstream: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
-            help="Reverse-proxy to this URL, e.g. https://api.example.com (default: from backworks.yaml)."
+            help="Reverse-proxy to this URL, e.g. https://api.example.com "
+            "(default: from backworks.yaml)."
         ),
     ] = None,
     listen: Annotated[str, typer.Option(help="HOST:PORT to listen on.")] = "127.0.0.1:8080",
@@ -83,16 +84,17 @@ def capture(
         bool,
         typer.Option(
             "--forward",
-            help="Run as an explicit HTTP/HTTPS proxy (clients set HTTPS_PROXY) with TLS interception.",
+            help="Run as an explicit HTTP/HTTPS proxy (clients set HTTPS_PROXY) "
+            "with TLS interception.",
         ),
     ] = False,
     store: StoreOpt = None,
-    session: Annotated[Optional[str], typer.Option(help="Name of this capture session.")] = None,
+    session: Annotated[str | None, typer.Option(help="Name of this capture session.")] = None,
     include: Annotated[
-        Optional[list[str]], typer.Option(help="Record only paths matching this glob (repeatable).")
+        list[str] | None, typer.Option(help="Record only paths matching this glob (repeatable).")
     ] = None,
     exclude: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="Do not record paths matching this glob (repeatable)."),
     ] = None,
     no_redact: Annotated[
@@ -100,7 +102,7 @@ def capture(
         typer.Option("--no-redact", help="Store secrets as they are. Off by default, on purpose."),
     ] = False,
     upstream_ca: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             exists=True,
             dir_okay=False,
@@ -146,7 +148,7 @@ def certs() -> None:
 # --- recordings -----------------------------------------------------------------------------
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     har = "har"
     jsonl = "jsonl"
 
@@ -154,14 +156,14 @@ class Format(str, Enum):
 @recordings_app.command("list")
 def recordings_list(
     store: StoreOpt = None,
-    method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
+    method: Annotated[str | None, typer.Option(help="Only this HTTP method.")] = None,
     path: Annotated[
-        Optional[str], typer.Option(help="Only paths matching this glob, e.g. '/users/*'.")
+        str | None, typer.Option(help="Only paths matching this glob, e.g. '/users/*'.")
     ] = None,
     status: Annotated[
-        Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")
+        str | None, typer.Option(help="Only this status, or a class such as 4xx.")
     ] = None,
-    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    session: Annotated[str | None, typer.Option(help="Only this capture session.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 100,
     config: ConfigOpt = None,
 ) -> None:
@@ -196,7 +198,7 @@ def recordings_show(
 @recordings_app.command("stats")
 def recordings_stats(
     store: StoreOpt = None,
-    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    session: Annotated[str | None, typer.Option(help="Only this capture session.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Count exchanges by session, method, status and path."""
@@ -216,12 +218,12 @@ def recordings_export(
         Format, typer.Option("--format", "-f", help="har (HAR 1.2) or jsonl (one exchange a line).")
     ] = Format.har,
     store: StoreOpt = None,
-    method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
-    path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob.")] = None,
+    method: Annotated[str | None, typer.Option(help="Only this HTTP method.")] = None,
+    path: Annotated[str | None, typer.Option(help="Only paths matching this glob.")] = None,
     status: Annotated[
-        Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")
+        str | None, typer.Option(help="Only this status, or a class such as 4xx.")
     ] = None,
-    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
+    session: Annotated[str | None, typer.Option(help="Only this capture session.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Export exchanges as HAR 1.2 or JSON lines (secrets redacted again on the way out)."""
@@ -244,7 +246,7 @@ def recordings_import(
     ],
     store: StoreOpt = None,
     session: Annotated[
-        Optional[str], typer.Option(help="Session name for the imported exchanges.")
+        str | None, typer.Option(help="Session name for the imported exchanges.")
     ] = None,
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Import secrets as they are.")
@@ -266,17 +268,17 @@ def recordings_import(
 @recordings_app.command("prune")
 def recordings_prune(
     store: StoreOpt = None,
-    session: Annotated[Optional[str], typer.Option(help="Only this capture session.")] = None,
-    method: Annotated[Optional[str], typer.Option(help="Only this HTTP method.")] = None,
-    path: Annotated[Optional[str], typer.Option(help="Only paths matching this glob.")] = None,
+    session: Annotated[str | None, typer.Option(help="Only this capture session.")] = None,
+    method: Annotated[str | None, typer.Option(help="Only this HTTP method.")] = None,
+    path: Annotated[str | None, typer.Option(help="Only paths matching this glob.")] = None,
     status: Annotated[
-        Optional[str], typer.Option(help="Only this status, or a class such as 4xx.")
+        str | None, typer.Option(help="Only this status, or a class such as 4xx.")
     ] = None,
     older_than: Annotated[
-        Optional[str], typer.Option(help="Only exchanges older than this, e.g. 7d, 12h, 30m.")
+        str | None, typer.Option(help="Only exchanges older than this, e.g. 7d, 12h, 30m.")
     ] = None,
     keep_last: Annotated[
-        Optional[int], typer.Option(help="Keep the newest N exchanges of each method and path.")
+        int | None, typer.Option(help="Keep the newest N exchanges of each method and path.")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
@@ -366,9 +368,7 @@ def infer(
     total = f"{len(result.endpoints)} endpoint(s) from {result.exchanges} exchange(s)"
     _err(f"{done}: {total} ({counts}).")
     if result.unseen:
-        _err(
-            "Kept as they are, with no recording reaching them: " + ", ".join(result.unseen) + "."
-        )
+        _err("Kept as they are, with no recording reaching them: " + ", ".join(result.unseen) + ".")
 
 
 # --- mock -----------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ def mock(
 # --- promote and modes ----------------------------------------------------------------------
 
 
-class PromoteMode(str, Enum):
+class PromoteMode(StrEnum):
     proxy = "proxy"
     runtime = "runtime"
     database = "database"
@@ -448,7 +448,7 @@ class PromoteMode(str, Enum):
     replay = "replay"
 
 
-class Language(str, Enum):
+class Language(StrEnum):
     python = "python"
     node = "node"
     shell = "shell"
@@ -459,13 +459,13 @@ class Language(str, Enum):
 def promote(
     to: Annotated[PromoteMode, typer.Option("--to", help="The mode to move the endpoint(s) to.")],
     names: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(
             metavar="NAME...", help="Endpoint name(s) as in backworks.yaml.", show_default=False
         ),
     ] = None,
     config: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--config",
             "-c",
@@ -481,7 +481,7 @@ def promote(
         typer.Option("--dry-run", help="Print the diff of backworks.yaml; change nothing."),
     ] = False,
     upstream: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="proxy: the URL to forward to (default: the top-level upstream)."),
     ] = None,
     language: Annotated[
@@ -552,7 +552,7 @@ def schema() -> None:
 @app.command()
 def demo(
     directory: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--dir",
             file_okay=False,
