@@ -5,7 +5,10 @@ Resources (JSON unless said):
 - GET  health     {"status": "ok", "uptime_s", "endpoints", "config", "reloads", "reload_error"}
 - GET  endpoints  each endpoint's name, path, methods, mode, recordings, hits, misses,
                   generated and errors (5xx answers and dropped connections)
-- GET  requests   the journal of recent requests, newest last (?limit=N for the last N)
+- GET  requests   the journal of recent requests, newest last (?limit=N for the last N); each
+                  has an `id`, counting from 1 since the host started
+- GET  exchange   ?id=N: one journaled request with its headers and bodies (bodies over
+                  KEEP_BODY bytes are not kept), and the response sent
 - GET  metrics    Prometheus text: backworks_requests_total{endpoint,method,status,how},
                   backworks_request_duration_seconds (histogram per endpoint), backworks_up,
                   backworks_events_dropped_total, backworks_config_reloads_total{result}
@@ -13,6 +16,8 @@ Resources (JSON unless said):
 - POST reset      the engine's state back to its start (counters and journal are kept)
 - GET/POST verify how many journaled requests match method, path (glob), status (404 or 4xx),
                   endpoint and how, given as query parameters or a JSON object
+- POST promote    {"endpoint": NAME, "to": MODE} (and optionally upstream, language, rows):
+                  backworks.promote on the host's backworks.yaml, then an immediate reload
 
 Counting is on the request path, so it is ints in dicts and a bounded deque of tuples, turned
 into JSON only when asked for; events are encoded only while someone subscribes, and a
@@ -22,6 +27,7 @@ subscriber that falls behind loses events (counted) rather than slowing requests
 from __future__ import annotations
 
 import asyncio
+import base64
 import fnmatch
 import json
 import re
@@ -32,6 +38,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+
+from backworks_cli.errors import BackworksError
 
 if TYPE_CHECKING:
     from backworks_cli.mockserver import MockApp
@@ -47,6 +55,7 @@ HEARTBEAT = 15.0  # seconds of silence after which an event stream gets a commen
 # Upper bounds (seconds) of the request duration histogram's buckets.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CRITERIA = ("method", "path", "status", "endpoint", "how")
+KEEP_BODY = 64 * 1024  # request and response bodies up to this size are kept for /exchange
 
 _JSON = [(b"content-type", b"application/json")]
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
@@ -80,10 +89,13 @@ class Stats:
     """Requests by label, durations by endpoint, the journal, and the event subscribers.
 
     A journal row is a tuple: (start as perf_counter, method, path, raw query, endpoint,
-    mode, how, status (0 for a dropped connection), seconds, detail, fault).
+    mode, how, status (0 for a dropped connection), seconds, detail, fault), optionally
+    followed by the Request and the Response (None when not kept). Rows are numbered from 1
+    in the order they were recorded; `total` is the number of the last one.
     """
 
     journal_size: int = JOURNAL_SIZE
+    total: int = 0
     counts: dict[tuple, int] = field(default_factory=dict)  # (endpoint, method, status, how)
     # endpoint -> [count per bucket..., count above the last bucket, sum of seconds]
     durations: dict[str | None, list] = field(default_factory=dict)
@@ -109,13 +121,15 @@ class Stats:
         hist[bisect_left(BUCKETS, seconds)] += 1
         hist[-1] += seconds
         self.journal.append(row)
+        self.total += 1
         if self.subscribers:
-            self.publish({"type": "request", **self.entry(row)})
+            self.publish({"type": "request", **self.entry(row, self.total)})
 
-    def entry(self, row: tuple) -> dict:
-        """A journal row as JSON data."""
-        start, method, path, query, endpoint, mode, how, status, seconds, detail, fault = row
+    def entry(self, row: tuple, number: int | None = None) -> dict:
+        """A journal row as JSON data; `number` is its id."""
+        start, method, path, query, endpoint, mode, how, status, seconds, detail, fault = row[:11]
         data = {
+            "id": number,
             "time": round(self.started_wall + (start - self.started_perf), 6),
             "method": method,
             "path": path,
@@ -131,6 +145,12 @@ class Stats:
         if detail is not None:
             data["detail"] = detail
         return data
+
+    def numbered(self) -> list[tuple[int, tuple]]:
+        """The journal's rows with their ids, oldest first."""
+        rows = list(self.journal)
+        first = self.total - len(rows) + 1
+        return list(enumerate(rows, first))
 
     def publish(self, data: dict) -> None:
         """Queue one event for every subscriber; a full queue drops it and counts the drop."""
@@ -303,7 +323,7 @@ async def _endpoints(host: MockApp, scope: Scope, receive: Receive, send: Send) 
 
 
 async def _requests(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
-    rows = list(host.stats.journal)
+    rows = host.stats.numbered()
     try:
         limit = int(_query(scope).get("limit", len(rows)))
     except ValueError:
@@ -313,7 +333,93 @@ async def _requests(host: MockApp, scope: Scope, receive: Receive, send: Send) -
     await send_json(
         send,
         200,
-        {"requests": [host.stats.entry(r) for r in rows], "kept": host.stats.journal_size},
+        {
+            "requests": [host.stats.entry(row, n) for n, row in rows],
+            "kept": host.stats.journal_size,
+        },
+    )
+
+
+def _message(message: Any) -> dict | None:
+    """A Request or Response as JSON data: headers as pairs, the body as text when it is
+    UTF-8, else base64."""
+    if message is None:
+        return None
+    body = message.body
+    try:
+        data = {"headers": [list(pair) for pair in message.headers], "body": body.decode()}
+    except UnicodeDecodeError:
+        data = {"headers": [list(pair) for pair in message.headers]}
+        data["body_base64"] = base64.b64encode(body).decode("ascii")
+    return data
+
+
+async def _exchange(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    text = _query(scope).get("id", "")
+    if not text.isdigit():
+        await send_json(send, 400, {"error": "give the request's id as ?id=N (see requests)"})
+        return
+    stats, number = host.stats, int(text)
+    index = number - (stats.total - len(stats.journal)) - 1
+    if number < 1 or not 0 <= index < len(stats.journal):
+        error = f"request {number} is not in the journal, which keeps the last {stats.journal_size}"
+        await send_json(send, 404, {"error": error, "last": stats.total})
+        return
+    row = stats.journal[index]
+    request, response = (row[11], row[12]) if len(row) > 11 else (None, None)
+    data = stats.entry(row, number)
+    data["request"] = _message(request)
+    data["response"] = _message(response)
+    if request is None or response is None:
+        data["note"] = f"bodies over {KEEP_BODY} bytes are not kept, nor the messages with them"
+    await send_json(send, 200, data)
+
+
+async def _promote(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    body = await host.read_body(receive)
+    if body is False:
+        return
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as exc:
+        await send_json(send, 400, {"error": f"the body is not JSON: {exc}"})
+        return
+    if not isinstance(data, dict) or not data.get("endpoint") or not data.get("to"):
+        await send_json(send, 400, {"error": 'send {"endpoint": NAME, "to": MODE}'})
+        return
+    if host.config_path is None:
+        error = "this host was started without a backworks.yaml, so there is nothing to promote"
+        await send_json(send, 409, {"error": error})
+        return
+    from backworks_cli.promote import promote  # the YAML editor, loaded when first needed
+
+    options = {k: data[k] for k in ("upstream", "language", "rows") if data.get(k) is not None}
+    try:
+        result = await asyncio.to_thread(
+            promote, host.config_path, [str(data["endpoint"])], str(data["to"]), **options
+        )
+    except BackworksError as error:
+        await send_json(send, 400, {"error": error.message, "hint": error.hint})
+        return
+    except (TypeError, ValueError) as error:
+        await send_json(send, 400, {"error": str(error)})
+        return
+    reloaded = await host.reload_if_changed() if result.written else None
+    await send_json(
+        send,
+        200,
+        {
+            "written": result.written,
+            "changes": [
+                {"endpoint": c.endpoint, "before": c.before, "after": c.after, "detail": c.detail}
+                for c in result.changes
+            ],
+            "notes": list(result.notes),
+            "files": [str(f) for f in result.files],
+            "diff": result.diff,
+            "reloaded": reloaded,
+            "reload_error": host.reload_error,
+        },
     )
 
 
@@ -421,4 +527,6 @@ ROUTES: dict[str, tuple[tuple[str, ...], Callable]] = {
     "events": (("GET",), _events),
     "reset": (("POST",), _reset),
     "verify": (("GET", "POST"), _verify),
+    "exchange": (("GET", "HEAD"), _exchange),
+    "promote": (("POST",), _promote),
 }
