@@ -536,6 +536,103 @@ def modes(config: ConfigOpt = None) -> None:
         _err(f"No endpoints in {cfg.path or 'the configuration'}; run `backworks infer` first.")
 
 
+# --- OpenAPI --------------------------------------------------------------------------------
+
+export_app = typer.Typer(
+    help="Write backworks.yaml's endpoints in other formats.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+import_app = typer.Typer(
+    help="Turn other API descriptions into backworks.yaml endpoints.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+
+class ImportMode(StrEnum):
+    mock = "mock"
+    replay = "replay"
+    proxy = "proxy"
+
+
+@export_app.command("openapi")
+def export_openapi(
+    config: ConfigOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="File to write: a .json name writes JSON, any other YAML (default: stdout).",
+        ),
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Write the endpoints as an OpenAPI 3.1 document, with examples from the recordings."""
+    from backworks_cli import openapi
+
+    cfg = _load_config(config)
+    result = openapi.export_openapi(cfg, store_path=store)
+    for note in result.notes:
+        _err(f"Warning: {note}")
+    if not result.operations:
+        _err(f"No endpoints in {cfg.path or 'the configuration'}; run `backworks infer` first.")
+    to_file = output is not None and str(output) != "-"
+    as_json = to_file and output.suffix.lower() == ".json"
+    text = openapi.render_openapi(result.document, "json" if as_json else "yaml")
+    if not to_file:
+        sys.stdout.write(text)
+        return
+    openapi.write_document(output, text)
+    _err(f"Wrote {output}: OpenAPI {openapi.OPENAPI_VERSION}, {result.operations} operation(s).")
+
+
+@import_app.command("openapi")
+def import_openapi(
+    spec: Annotated[Path, typer.Argument(help="OpenAPI 3.0 or 3.1 document, YAML or JSON.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            dir_okay=False,
+            help="backworks.yaml to write or update (default: ./backworks.yaml).",
+        ),
+    ] = None,
+    mode: Annotated[
+        ImportMode, typer.Option(help="Mode of the new endpoints: mock, replay or proxy.")
+    ] = ImportMode.mock,
+) -> None:
+    """Add one endpoint per OpenAPI operation to backworks.yaml, keeping what is there."""
+    from backworks_cli.config import DEFAULT_CONFIG
+    from backworks_cli.infer import write_config
+    from backworks_cli.openapi import import_openapi as merge
+
+    target = config or DEFAULT_CONFIG
+    result = merge(spec, existing=target, mode=mode.value)
+    for note in result.notes:
+        _err(f"Warning: {note}")
+    if result.changed:
+        write_config(target, result.text)
+    if result.upstream:
+        _err(f"Set upstream to {result.upstream} (the document's first server).")
+    if result.kept:
+        _err("Kept as they are (an endpoint of that name exists): " + ", ".join(result.kept) + ".")
+    for clash in result.clashes:
+        _err(f"Not added: {clash}.")
+    if result.added:
+        names = ", ".join(result.added)
+        _err(f"Wrote {target}: {len(result.added)} endpoint(s) added from {spec} ({names}).")
+    elif not result.changed:
+        _err(f"Nothing to add: {target} is unchanged.")
+    else:
+        _err(f"Wrote {target}.")
+
+
 # --- config and demo ------------------------------------------------------------------------
 
 
