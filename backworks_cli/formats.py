@@ -14,10 +14,8 @@ import gzip
 import io
 import itertools
 import json
-import os
 import re
 import sys
-import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -30,6 +28,7 @@ from backworks_cli import __version__
 from backworks_cli.config import RedactConfig
 from backworks_cli.errors import BackworksError, InputError
 from backworks_cli.exchange import Exchange, Message, Request, Response
+from backworks_cli.files import replacing
 
 JSONL_VERSION = 1
 FORMATS = ("har", "jsonl")
@@ -601,24 +600,14 @@ def export_exchanges(
             "Create the directory first, or pass another --output.",
         )
     try:
-        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise BackworksError(
-            f"Cannot write {output}: {exc.strerror or exc}.",
-            "Pass --output with a path in a writable directory.",
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with replacing(output) as out:
             count = write(rows, out)
-        os.replace(tmp, output)
     except OSError as exc:
         raise BackworksError(
             f"Cannot write {output}: {exc.strerror or exc}.",
-            "Check free disk space and permissions, or pass another --output.",
+            "Check free disk space and permissions, or pass another --output with a path in "
+            "a writable directory.",
         ) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return count
 
 

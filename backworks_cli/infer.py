@@ -22,7 +22,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 
 from backworks_cli.errors import BackworksError, ConfigError, ExitCode, StoreError
 from backworks_cli.exchange import Exchange
+from backworks_cli.files import replacing
 from backworks_cli.schemas import (
     BodyAccumulator,
     LeafField,
@@ -801,16 +801,8 @@ def write_config(path: Path, text: str) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                out.write(text)
-            if path.exists():
-                os.chmod(tmp, path.stat().st_mode & 0o777)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(path) as out:
+            out.write(text.encode("utf-8"))
     except OSError as error:
         raise ConfigError(
             f"Cannot write {path}: {error.strerror or error}.",

@@ -26,10 +26,8 @@ import io
 import itertools
 import json
 import math
-import os
 import pprint
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +43,7 @@ from backworks_cli.config import (
     make_endpoint,
 )
 from backworks_cli.errors import BackworksError, ConfigError, ExitCode
+from backworks_cli.files import replacing
 
 LANGUAGES = ("python", "node", "shell", "command")
 EXTENSIONS = {"python": "py", "node": "js", "shell": "sh"}
@@ -731,16 +730,8 @@ def _create(scaffold: Scaffold) -> bool:
 def _write_atomically(plan: Plan) -> None:
     path = plan.path
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.absolute().parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(plan.new)
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-            _check_unchanged(plan)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(path, check=lambda: _check_unchanged(plan)) as out:
+            out.write(plan.new)
     except OSError as error:
         raise ConfigError(
             f"Cannot write {path}: {error.strerror or error}; it is unchanged.",

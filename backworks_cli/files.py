@@ -1,0 +1,39 @@
+"""Writing files so that a reader never sees half of one: a temporary file beside the target,
+renamed over it once complete."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextmanager
+def replacing(path: Path, *, check: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces `path` when the block ends without an error.
+
+    An existing file's permissions are kept; a new file gets the usual ones (0666 less the
+    umask), not mkstemp's 0600. `check` runs just before the rename and may raise to cancel it.
+    OSError propagates for the caller to word; the temporary file never outlives the block.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.absolute().parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        if check is not None:
+            check()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
