@@ -491,7 +491,11 @@ def promote(
         ),
     ] = Language.python,
     rows: Annotated[
-        int, typer.Option(min=0, help="database: generated rows added to the new table.")
+        int,
+        typer.Option(
+            min=0,
+            help="database: rows the new table holds: recorded ones first, generated up to N.",
+        ),
     ] = 50,
 ) -> None:
     """Move endpoints to another mode, rewriting backworks.yaml in place (comments kept)."""
