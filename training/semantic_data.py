@@ -571,6 +571,9 @@ SPECS: dict[str, Spec] = {
     ),
     "integer_id": Spec(
         _pick(
+            # Small APIs and fresh tables have small ids: the name, not the size, tells them
+            # apart from quantities.
+            _one(lambda f, r: r.randint(1, 100)),
             _one(lambda f, r: r.randint(1, 10**6)),
             _one(lambda f, r: r.randint(10**6, 10**10)),
             _one(lambda f, r: str(r.randint(1, 10**7))),
