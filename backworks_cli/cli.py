@@ -405,13 +405,22 @@ def mock(
         ),
     ] = False,
     store: StoreOpt = None,
+    tui: Annotated[
+        bool,
+        typer.Option("--tui", help="Watch it live in this terminal: the dashboard, one process."),
+    ] = False,
 ) -> None:
     """Serve recorded responses offline, and data generated from schemas for the rest."""
     from backworks_cli.mockserver import create_app, run_mock
 
+    if tui and workers > 1:
+        raise BackworksError(
+            "--tui runs the mock in one process.", "Leave out --workers.", exit_code=ExitCode.USAGE
+        )
     cfg = _load_config(config)
     host = host or cfg.server.host
     port = port or cfg.server.port
+    held: list[str] = []  # with --tui, the host's messages wait until the dashboard is closed
     mock_app = create_app(
         cfg,
         seed=seed,
@@ -419,12 +428,26 @@ def mock(
         edge_cases=edge_cases,
         config_path=cfg.path,
         store_path=store,
-        log=_err,
+        log=held.append if tui else _err,
     )
     for note in mock_app.engine.notes:
         _err(f"Note: {note}")
     count = len(mock_app.engine.endpoints())
     shown = f"[{host}]" if ":" in host else host
+    if tui:
+        from backworks_cli.dashboard import run_dashboard
+        from backworks_cli.mockserver import serve_in_thread
+
+        stop = serve_in_thread(mock_app, host=host, port=port)
+        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
+        try:
+            run_dashboard(f"http://{local}:{port}")
+        finally:
+            stop()
+            for line in held:
+                _err(line)
+        _err("Mock stopped.")
+        return
     run_mock(
         mock_app,
         host=host,
@@ -665,6 +688,20 @@ def demo(
     from backworks_cli.demo import run_demo
 
     run_demo(directory, out=print, log=_err)
+
+
+@app.command()
+def dashboard(
+    url: Annotated[
+        str,
+        typer.Option(help="Base URL of a running host (`backworks mock`) to watch."),
+    ] = "http://127.0.0.1:3000",
+) -> None:
+    """Watch a running host live: requests, endpoints, alerts; promote endpoints, reset state."""
+    from backworks_cli.dashboard import run_dashboard
+    from backworks_cli.dashboard.client import check_url
+
+    run_dashboard(check_url(url))
 
 
 @app.command()

@@ -18,6 +18,9 @@ Sections:
   process, and its lists and writes (bench/database_bench.py).
 - infer: `backworks infer` over 100k generated exchanges (~200 MB of JSON) vs. json-parsing the
   same bodies once, peak memory, and 100k vs. 10k (bench/infer_bench.py).
+- dashboard: `backworks mock` replaying with `backworks dashboard` attached (in a pseudo
+  terminal) vs. alone, same load, interleaved; and the dashboard fed 5,000 events/s in
+  process: CPU and memory growth (bench/dashboard_bench.py).
 
 Needs wrk (Debian package `wrk`). Results are printed as Markdown and written to bench/results/.
 """
@@ -255,6 +258,12 @@ def bench_database(args) -> dict:
     return run_database_bench(args)
 
 
+def bench_dashboard(args) -> dict:
+    from dashboard_bench import bench_dashboard as run_dashboard_bench
+
+    return run_dashboard_bench(args)
+
+
 def bench_infer(args) -> dict:
     from infer_bench import run as run_infer_bench
 
@@ -316,6 +325,10 @@ def report(results: dict) -> str:
         from database_bench import report_database
 
         lines += report_database(results["database"])
+    if "dashboard" in results:
+        from dashboard_bench import report_dashboard
+
+        lines += report_dashboard(results["dashboard"])
     if "infer" in results:
         from infer_bench import report as report_infer
 
@@ -329,7 +342,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="capture,memory,help,mock,runtime,database,infer",
+        default="capture,memory,help,mock,runtime,database,infer,dashboard",
         help="comma-separated sections",
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
@@ -347,7 +360,7 @@ def main() -> None:
         args.rounds, args.seconds, args.warmup = 1, 3, 1
         args.exchanges, args.memory_chunk, args.help_runs = 3000, 3, 5
         args.recordings = 10_000
-    if not shutil.which("wrk") and {"capture", "memory", "mock"} & set(args.only.split(",")):
+    if not shutil.which("wrk") and {"capture", "memory", "mock", "dashboard"} & set(args.only.split(",")):
         sys.exit("wrk is needed: apt-get install wrk")
     sections = {
         "capture": bench_capture,
@@ -357,6 +370,7 @@ def main() -> None:
         "mock": bench_mock,
         "runtime": bench_runtime,
         "database": bench_database,
+        "dashboard": bench_dashboard,
     }
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
     for name in args.only.split(","):

@@ -1,0 +1,20 @@
+"""`backworks dashboard`: a live terminal dashboard, a client of a host's admin API
+(/__backworks/). The only package that imports Textual; the CLI imports it inside the command.
+
+- model.py   plain data: the event stream parsed, the log, per endpoint figures, alerts
+- client.py  httpx: snapshots, actions and the event stream of one host
+- views.py   table rows from the model
+- screens.py detail of one exchange, the mode picker, help, the too-small notice
+- app.py     the Textual app: one worker for the host's I/O, handlers that own the model
+"""
+
+from __future__ import annotations
+
+from backworks_cli.dashboard.app import Dashboard, create_app
+
+__all__ = ["Dashboard", "create_app", "run_dashboard"]
+
+
+def run_dashboard(url: str) -> None:
+    """Run the dashboard for the host at `url` until the user quits."""
+    create_app(url).run()
