@@ -1,5 +1,7 @@
 """Capture: a mitmproxy addon that records every exchange into the store, redacted, before the
-response is released to the client; and the runner behind `backworks capture` and `certs`.
+response is released to the client; the addon of `backworks serve`, which answers each request
+in its endpoint's mode and forwards proxy endpoints; and the runner behind `backworks capture`,
+`serve` and `certs`.
 
 This is the only module that imports mitmproxy.
 """
@@ -24,10 +26,21 @@ from mitmproxy.master import Master
 from mitmproxy.net import encoding as mitm_encoding
 from mitmproxy.options import Options
 
+from backworks_cli import admin
 from backworks_cli.config import RedactConfig
 from backworks_cli.errors import BackworksError, NetworkError, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
+from backworks_cli.modes import Outcome, json_response
+from backworks_cli.modes.proxy import (
+    Pool,
+    ProxyMode,
+    Upstream,
+    check_health,
+    connect_error,
+    watch_health,
+)
 from backworks_cli.ports import check_port_free
+from backworks_cli.serve import ServeHost, ServeOptions, build_engine
 from backworks_cli.store import Store
 
 logger = logging.getLogger("backworks.capture")
@@ -44,8 +57,9 @@ def certs_dir() -> Path:
     return backworks_home() / "certs"
 
 
-def parse_listen(value: str) -> tuple[str, int]:
-    """`HOST:PORT`, `:PORT` or `PORT` -> (host, port); host defaults to loopback."""
+def parse_listen(value: str, option: str = "--listen") -> tuple[str, int]:
+    """`HOST:PORT`, `:PORT` or `PORT` -> (host, port); host defaults to loopback. `option`
+    names the command-line option in the error."""
     host, _, port = value.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     try:
@@ -54,8 +68,8 @@ def parse_listen(value: str) -> tuple[str, int]:
         number = -1
     if not 0 < number < 65536:
         raise BackworksError(
-            f"--listen {value!r} is not HOST:PORT with a port from 1 to 65535.",
-            "Use e.g. --listen 127.0.0.1:8080.",
+            f"{option} {value!r} is not HOST:PORT with a port from 1 to 65535.",
+            f"Use e.g. {option} 127.0.0.1:8080.",
         )
     return host, number
 
@@ -375,6 +389,254 @@ class _Lifecycle:
         self.on_running()
 
 
+# --- serve ---------------------------------------------------------------------------------
+
+PLACEHOLDER_UPSTREAM = "http://upstream.invalid"  # reverse mode needs a target; never used
+# Headers about the framing on the wire, which mitmproxy writes for the response it is given.
+_FRAMING = frozenset(
+    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
+)
+_NO_BODY = frozenset({204, 304})
+# flow.metadata keys of the Serve addon.
+_ROW = "backworks_row"  # (start as perf_counter, method, path, query) until counted
+_HOW = "backworks_how"  # (endpoint, mode, how, detail, fault)
+_UPSTREAM = "backworks_upstream"  # (Pool, Upstream) a proxied request went to
+_RECORD = "backworks_record"  # the proxied exchange is recorded
+
+
+def flow_response(response: Response, *, head: bool = False) -> http.Response:
+    """An engine Response as mitmproxy's, with fresh framing (HEAD: the length, no body)."""
+    headers = http.Headers(
+        [
+            (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
+            for name, value in response.headers
+            if name.lower() not in _FRAMING
+        ]
+    )
+    body = b"" if response.status in _NO_BODY else response.body
+    made = http.Response.make(response.status, b"" if head else body, headers)
+    if response.status in _NO_BODY:
+        del made.headers["content-length"]
+    elif head:
+        made.headers["content-length"] = str(len(body))
+    return made
+
+
+def _retarget(request: http.Request, upstream: Upstream) -> None:
+    """Send the request to `upstream`, with a Host header naming it (serve keeps the client's
+    Host for the requests it answers itself)."""
+    if request.scheme != upstream.scheme:
+        request.scheme = upstream.scheme
+    if request.port != upstream.port:
+        request.port = upstream.port
+    request.host = upstream.host  # sets the Host header from scheme, host and port
+    if upstream.prefix:
+        request.path = upstream.prefix + request.path
+
+
+class Serve:
+    """The mitmproxy addon of `backworks serve`: each request is answered by its endpoint's
+    mode.
+
+    Local modes answer here, from the engine's Outcome (runtime handlers on a worker thread,
+    since they may block; delays with asyncio.sleep; a reset fault kills the connection; a
+    slow_body fault holds the answer back as long as dribbling it would take). Proxy endpoints
+    are forwarded by mitmproxy to the upstream their mode chose. Before a request opens a new
+    connection to an upstream, a TCP connection to it is tried, so that an upstream that is
+    down counts as a failure for its circuit breaker and gets a retry (idempotent methods) or a
+    JSON 502/503 instead of mitmproxy's error page. Requests no endpoint answers go to the
+    top-level upstream, else get the engine's 404. Exchanges of proxy endpoints with
+    `record: true` go through the capture Recorder, redaction included.
+    """
+
+    def __init__(self, host: ServeHost, recorder: Recorder | None, log: Callable[[str], None]):
+        self.host = host
+        self.recorder = recorder
+        self.log = log
+        self.in_flight = 0
+        # (client connection id, upstream address) -> server connections open between them
+        self._open: Counter = Counter()
+        self._watchers: list[asyncio.Task] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def running(self) -> None:
+        """One round of health checks before the host says it is ready, then one every
+        interval; after a reload, the new pools are checked at once."""
+        pools = [pool for pool in self.host.pools() if pool.settings.health_path]
+        await asyncio.gather(*(check_health(pool) for pool in pools))
+        self._watch(now=False)
+        loop = asyncio.get_running_loop()
+        self.host.on_reload = lambda: loop.call_soon_threadsafe(self._watch)
+
+    def _watch(self, now: bool = True) -> None:
+        if self.recorder is None and self.host.records():
+            self.log("Note: `record: true` takes effect when serve is started again.")
+        for task in self._watchers:
+            task.cancel()
+        pools = [pool for pool in self.host.pools() if pool.settings.health_path]
+        self._watchers = [asyncio.create_task(watch_health(p, now=now)) for p in pools]
+
+    def done(self) -> None:
+        self.host.on_reload = None
+        for task in self._watchers:
+            task.cancel()
+        if self.recorder is not None:
+            self.recorder.done()
+
+    def server_connected(self, data) -> None:
+        self._open[(data.client.id, data.server.address)] += 1
+
+    def server_disconnected(self, data) -> None:
+        key = (data.client.id, data.server.address)
+        if self._open[key] > 1:
+            self._open[key] -= 1
+        else:
+            self._open.pop(key, None)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        r = flow.request
+        path, _, query = r.path.partition("?")
+        if path.startswith(admin.PREFIX):
+            body = r.get_content(strict=False) or b""
+            headers = [(name.lower(), value) for name, value in r.headers.fields]
+            answer = await self.host.answer_admin(r.method, path, query, headers, body)
+            flow.response = http.Response.make(answer[0], answer[2], answer[1])
+            return
+        self.in_flight += 1
+        flow.metadata[_ROW] = (
+            time.perf_counter() - (time.time() - r.timestamp_start),
+            r.method,
+            path,
+            query,
+        )
+        engine = self.host.engine
+        mode = engine.mode_for(r.method, path)
+        try:
+            if mode is None and self.host.fallback is not None:
+                mode = self.host.fallback
+                outcome = mode.pick()
+            elif mode is not None and mode.name == "proxy":
+                outcome = engine.handle(Request(r.method, path))  # the mode needs the route only
+            elif mode is not None and mode.name == "runtime":
+                outcome = await asyncio.to_thread(engine.handle, to_request(flow))
+            else:
+                outcome = engine.handle(to_request(flow))
+        except Exception as exc:  # a bug in a mode must not take the host down
+            self.log(f"Error: the engine failed on {r.method} {path}: {exc!r}")
+            body = {"error": "backworks failed to answer", "detail": repr(exc)}
+            outcome = Outcome(json_response(500, body), None, None, "error", body)
+        if outcome.delay_ms > 0:
+            await asyncio.sleep(outcome.delay_ms / 1000)
+        if outcome.how == "proxy":
+            await self._forward(flow, mode, outcome)
+        else:
+            await self._answer(flow, outcome)
+
+    async def _forward(self, flow: http.HTTPFlow, mode: ProxyMode, outcome: Outcome) -> None:
+        pool = mode.pool
+        upstream = pool.get(outcome.detail["upstream"])
+        attempts = mode.attempts(flow.request.method)
+        tried: list[Upstream] = []
+        while (error := await self._unreachable(flow, pool, upstream)) is not None:
+            pool.failed(upstream, error)
+            tried.append(upstream)
+            outcome = mode.pick(tried) if len(tried) < attempts else mode.refusal(tried)
+            if outcome.how != "proxy":
+                await self._answer(flow, outcome)
+                return
+            upstream = pool.get(outcome.detail["upstream"])
+        _retarget(flow.request, upstream)
+        flow.metadata[_UPSTREAM] = (pool, upstream)
+        flow.metadata[_HOW] = (outcome.endpoint, "proxy", "proxy", outcome.detail, None)
+        if mode.record and self.recorder is not None:
+            flow.metadata[_RECORD] = True
+            self.recorder.requestheaders(flow)
+
+    async def _unreachable(self, flow: http.HTTPFlow, pool: Pool, upstream: Upstream) -> str | None:
+        """Why a new connection to the upstream cannot be made; None when it can, or when this
+        client's requests already have one open."""
+        if self._open[(flow.client_conn.id, upstream.address)]:
+            return None
+        return await connect_error(upstream, pool.settings.connect_timeout)
+
+    async def _answer(self, flow: http.HTTPFlow, outcome: Outcome) -> None:
+        detail = None if outcome.how == "replayed" else outcome.detail
+        flow.metadata[_HOW] = (outcome.endpoint, outcome.mode, outcome.how, detail, outcome.fault)
+        if outcome.fault == "reset":
+            self._count(flow, 0)
+            flow.kill()
+            return
+        response = outcome.response
+        if outcome.fault == "slow_body" and outcome.fault_arg:
+            await asyncio.sleep(len(response.body) / max(1.0, outcome.fault_arg))
+        flow.response = flow_response(response, head=flow.request.method == "HEAD")
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(_RECORD):
+            self.recorder.responseheaders(flow)
+        elif _UPSTREAM in flow.metadata and "text/event-stream" in flow.response.headers.get(
+            "content-type", ""
+        ):
+            flow.response.stream = True  # events reach the client as they come
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        used = flow.metadata.get(_UPSTREAM)
+        if used is not None:
+            used[0].succeeded(used[1])
+        self._count(flow, flow.response.status_code)
+        if flow.metadata.get(_RECORD):
+            self.recorder.response(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        # With the client still there, the upstream failed and mitmproxy answers 502.
+        upstream_failed = flow.client_conn.connected and flow.response is None
+        used = flow.metadata.get(_UPSTREAM)
+        if used is not None and upstream_failed:
+            used[0].failed(used[1], flow.error.msg if flow.error else "connection failed")
+        self._count(flow, 502 if upstream_failed else 0)
+        if flow.metadata.get(_RECORD):
+            self.recorder.error(flow)
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(_RECORD):
+            self.recorder.websocket_end(flow)
+
+    def _count(self, flow: http.HTTPFlow, status: int) -> None:
+        """Hand the answered request to the admin API's counts, once, with the request as
+        received (or forwarded) and the response as sent when their bodies are small."""
+        row = flow.metadata.pop(_ROW, None)
+        if row is None:
+            return
+        self.in_flight -= 1
+        start, method, path, query = row
+        unknown = (None, None, "error", None, None)
+        endpoint, mode, how, detail, fault = flow.metadata.get(_HOW) or unknown
+        small = admin.KEEP_BODY
+        sent = flow.response if status else None
+        self.host.record(
+            (
+                start,
+                method,
+                path,
+                query.encode("utf-8", "surrogateescape"),
+                endpoint,
+                mode,
+                how,
+                status,
+                time.perf_counter() - start,
+                detail,
+                fault,
+                to_request(flow) if len(flow.request.raw_content or b"") <= small else None,
+                to_response(flow) if sent and len(sent.raw_content or b"") <= small else None,
+            )
+        )
+
+
 def _mode(options: CaptureOptions) -> str:
     if options.forward:
         return "regular"
@@ -392,14 +654,14 @@ def _mode(options: CaptureOptions) -> str:
     return f"reverse:{options.upstream}"
 
 
-def _configure(master: Master, options: CaptureOptions) -> None:
-    """Set the options that mitmproxy's addons declare; call after the addons are added."""
-    master.options.update(
-        connection_strategy="lazy",
-        ssl_insecure=options.insecure,
-    )
-    if options.upstream_ca:
-        master.options.update(ssl_verify_upstream_trusted_ca=str(options.upstream_ca))
+def _settings(options: CaptureOptions | None = None) -> dict:
+    """The options that mitmproxy's addons declare, set once the addons are added."""
+    settings: dict = {"connection_strategy": "lazy"}
+    if options is not None:
+        settings["ssl_insecure"] = options.insecure
+        if options.upstream_ca:
+            settings["ssl_verify_upstream_trusted_ca"] = str(options.upstream_ca)
+    return settings
 
 
 class _StderrErrors(logging.Handler):
@@ -415,28 +677,58 @@ class _StderrErrors(logging.Handler):
             self.log(f"proxy: {message}")
 
 
+def _open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> Recorder:
+    """A Recorder over the store at `store_path` (created if need be), redacting unless
+    `redact` is None or disabled; the caller closes recorder.store."""
+    store = Store.open(store_path, create=True)
+    try:
+        redactor = None
+        if redact is not None and redact.enabled:
+            from backworks_cli.redact import Redactor
+
+            redactor = Redactor(store.redaction_key(), redact)
+        return Recorder(store, redactor=redactor, **options)
+    except BaseException:
+        store.close()
+        raise
+
+
 def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> CaptureSummary:
     """Run the capture proxy until SIGINT/SIGTERM; returns what was recorded."""
     mode = _mode(options)
     check_port_free(options.listen_host, options.listen_port)
-    store = Store.open(options.store_path, create=True)
-    try:
-        redactor = None
-        if options.redact is not None and options.redact.enabled:
-            from backworks_cli.redact import Redactor
+    recorder = _open_recorder(
+        options.store_path,
+        options.redact,
+        session=options.session,
+        include=options.include,
+        exclude=options.exclude,
+        max_body=options.max_body,
+    )
 
-            redactor = Redactor(store.redaction_key(), options.redact)
-        recorder = Recorder(
-            store,
-            redactor=redactor,
-            session=options.session,
-            include=options.include,
-            exclude=options.exclude,
-            max_body=options.max_body,
+    def ready() -> str:
+        where = f"http://{options.listen_host}:{options.listen_port}"
+        target = "as an HTTP(S) proxy" if options.forward else f"-> {options.upstream}"
+        redaction = "on" if recorder.redactor else "OFF"
+        return (
+            f"Listening on {where} {target}; recording to {recorder.store.path} "
+            f"(session {recorder.session!r}, redaction {redaction}). Ctrl-C to stop."
         )
-        asyncio.run(_serve(options, mode, recorder, log))
+
+    proxy = _Proxy(
+        mode,
+        options.listen_host,
+        options.listen_port,
+        [recorder],
+        _settings(options),
+        ready,
+        lambda: recorder.in_flight,
+        recorder,
+    )
+    try:
+        asyncio.run(_run(proxy, log))
     finally:
-        store.close()
+        recorder.store.close()
     recorder.summary.stopped = time.monotonic()
     if recorder.fatal:
         log(recorder.summary.render())
@@ -444,13 +736,92 @@ def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> Captu
     return recorder.summary
 
 
-async def _serve(options: CaptureOptions, mode: str, recorder: Recorder, log) -> None:
+def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
+    """Run `backworks serve` until SIGINT/SIGTERM: the Serve addon on the main port, the admin
+    API on the admin port (see backworks_cli.serve)."""
+    config = options.config
+    if (options.listen_host, options.listen_port) == (options.admin_host, options.admin_port):
+        raise BackworksError(
+            f"--admin {options.admin_host}:{options.admin_port} is the --listen address too.",
+            "Give the admin API a port of its own, e.g. the main port + 1 (the default).",
+        )
+    check_port_free(options.listen_host, options.listen_port)
+    check_port_free(options.admin_host, options.admin_port, option="--admin HOST:PORT")
+    engine = build_engine(options)
+    for note in engine.notes:
+        log(f"Note: {note}")
+    host = ServeHost(engine, options, log)
+    recorder = None
+    if host.records():
+        recordings = config.recordings
+        recorder = _open_recorder(
+            options.store_path or recordings.path,
+            config.redact,
+            session=recordings.session,
+            include=recordings.include,
+            exclude=recordings.exclude,
+        )
+    addon = Serve(host, recorder, log)
+
+    def ready() -> str:
+        where = f"http://{options.listen_host}:{options.listen_port}"
+        rest = f"go to {config.upstream}" if config.upstream else "get 404"
+        recording = f"; recording to {recorder.store.path}" if recorder else ""
+        return (
+            f"Serving {len(engine.modes())} endpoint(s) on {where}; requests no endpoint "
+            f"answers {rest}{recording}. Admin API: {host.admin_url}{admin.PREFIX} "
+            f"(and {where}{admin.PREFIX}). Ctrl-C to stop."
+        )
+
+    mode = f"reverse:{config.upstream or PLACEHOLDER_UPSTREAM}"
+    proxy = _Proxy(
+        mode,
+        options.listen_host,
+        options.listen_port,
+        [addon],
+        {**_settings(), "keep_host_header": True},
+        ready,
+        lambda: addon.in_flight,
+        recorder,
+    )
+    try:
+        host.start_admin()
+        asyncio.run(_run(proxy, log))
+    finally:
+        host.stop_admin()
+        host.engine.close()  # the engine serving last, after any reload
+        if recorder is not None:
+            recorder.store.close()
+    if recorder is not None:
+        recorder.summary.stopped = time.monotonic()
+        log(recorder.summary.render())
+        if recorder.fatal:
+            raise recorder.fatal
+
+
+@dataclass
+class _Proxy:
+    """What the runner starts: mitmproxy's mode and address, the addons, the mitmproxy
+    options set once they are loaded, the line that says it is ready, how many exchanges a
+    graceful stop waits for, and the Recorder whose failure stops it."""
+
+    mode: str
+    host: str
+    port: int
+    addons: list
+    settings: dict
+    ready: Callable[[], str]
+    busy: Callable[[], int]
+    recorder: Recorder | None
+
+
+async def _run(proxy: _Proxy, log: Callable[[str], None]) -> None:
     loop = asyncio.get_running_loop()
     master = Master(
         Options(
-            mode=[mode],
-            listen_host=options.listen_host,
-            listen_port=options.listen_port,
+            mode=[proxy.mode],
+            listen_host=proxy.host,
+            listen_port=proxy.port,
             confdir=str(certs_dir()),
         )
     )
@@ -469,20 +840,14 @@ async def _serve(options: CaptureOptions, mode: str, recorder: Recorder, log) ->
             bind_error.append(str(reason))
             master.shutdown()
             return
-        where = f"http://{options.listen_host}:{options.listen_port}"
-        target = "as an HTTP(S) proxy" if options.forward else f"-> {options.upstream}"
-        redaction = "on" if recorder.redactor else "OFF"
-        log(
-            f"Listening on {where} {target}; recording to {recorder.store.path} "
-            f"(session {recorder.session!r}, redaction {redaction}). Ctrl-C to stop."
-        )
+        log(proxy.ready())
 
     async def drain_and_stop() -> None:
-        """Stop accepting, let in-flight exchanges finish and be recorded, then exit."""
+        """Stop accepting, let in-flight exchanges finish (and be recorded), then exit."""
         proxyserver = master.addons.get("proxyserver")
         await proxyserver.servers.update([])
         deadline = loop.time() + DRAIN_SECONDS
-        while recorder.in_flight > 0 and loop.time() < deadline:
+        while proxy.busy() > 0 and loop.time() < deadline:
             await asyncio.sleep(0.02)
         master.shutdown()
 
@@ -497,10 +862,11 @@ async def _serve(options: CaptureOptions, mode: str, recorder: Recorder, log) ->
         stopping.set()
         tasks.add(loop.create_task(drain_and_stop()))
 
-    recorder.on_fatal = on_fatal
+    if proxy.recorder is not None:
+        proxy.recorder.on_fatal = on_fatal
     master.addons.add(*proxy_addons())
-    master.addons.add(recorder, _Lifecycle(announce))
-    _configure(master, options)
+    master.addons.add(*proxy.addons, _Lifecycle(announce))
+    master.options.update(**proxy.settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     try:
@@ -511,7 +877,7 @@ async def _serve(options: CaptureOptions, mode: str, recorder: Recorder, log) ->
         logging.getLogger("mitmproxy").removeHandler(handler)
     if bind_error:
         raise NetworkError(
-            f"Cannot listen on {options.listen_host}:{options.listen_port}: {bind_error[0]}",
+            f"Cannot listen on {proxy.host}:{proxy.port}: {bind_error[0]}",
             "Stop the other process or choose another port with --listen HOST:PORT.",
         )
 
@@ -552,7 +918,9 @@ __all__ = [
     "CaptureOptions",
     "CaptureSummary",
     "Recorder",
+    "Serve",
     "ensure_ca",
     "parse_listen",
     "run_capture",
+    "run_serve",
 ]

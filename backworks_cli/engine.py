@@ -302,13 +302,16 @@ class Engine:
         strict: bool = False,
         edge_cases: bool = False,
         store: Store | None = None,
+        local_only: bool = True,
     ) -> Engine:
         """Load the recordings (from `store`, else config.recordings.path), route each to its
         endpoint, and build every endpoint's mode. StoreError when the store is missing and the
-        endpoints cannot answer without it."""
+        endpoints cannot answer without it. With local_only (the mock host) proxy endpoints
+        answer as mock; without it (the serve host) their mode chooses an upstream to forward
+        to (modes.proxy)."""
         notes: list[str] = []
         endpoints = config.endpoint_list()
-        exchanges, redactor = _recordings(config, endpoints, store, notes)
+        exchanges, redactor = _recordings(config, endpoints, store, notes, local_only)
         derived = not endpoints
         if derived:
             endpoints = derive_endpoints(exchanges, config)
@@ -341,6 +344,7 @@ class Engine:
                 strict=strict,
                 edge_cases=edge_cases,
                 notes=notes,
+                local_only=local_only,
             )
         return cls(router, served, notes)
 
@@ -377,6 +381,20 @@ class Engine:
             close = getattr(served.mode, "close", None)
             if close is not None:
                 close()
+
+    def mode_for(self, method: str, path: str) -> Mode | None:
+        """The mode of the endpoint that answers `method` at `path` (HEAD as GET where only GET
+        is listed), or None when none does (handle() would answer 404 or 405)."""
+        if not method.isupper():
+            method = method.upper()
+        found = self._router.resolve(method, path)
+        if found.__class__ is not tuple and method == "HEAD":
+            found = self._router.resolve("GET", path)
+        return self._served[found[0].endpoint].mode if found.__class__ is tuple else None
+
+    def modes(self) -> dict[str, Mode]:
+        """Every endpoint's mode object, by endpoint name."""
+        return {name: served.mode for name, served in self._served.items()}
 
     def reset(self) -> None:
         """Mock state back to its seed, replay sequences back to the start, delays and faults
@@ -466,14 +484,18 @@ class _Memo:
 
 
 def _recordings(
-    config: Config, endpoints: list[Endpoint], store: Store | None, notes: list[str]
+    config: Config,
+    endpoints: list[Endpoint],
+    store: Store | None,
+    notes: list[str],
+    local_only: bool = True,
 ) -> tuple[list[Exchange], Any]:
     """Every recorded exchange in id order, and the redactor for incoming requests."""
     if store is None:
         path = config.recordings.path
         if not path.exists():
             source = config.path or "backworks.yaml"
-            if _schemas_suffice(endpoints):
+            if _schemas_suffice(endpoints, local_only):
                 notes.append(f"No recordings at {path}: answering from the schemas in {source}.")
                 return [], None
             raise StoreError(
@@ -484,7 +506,7 @@ def _recordings(
         from backworks_cli.store import Store
 
         with Store.open(path) as opened:
-            return _recordings(config, endpoints, opened, notes)
+            return _recordings(config, endpoints, opened, notes, local_only)
     exchanges = list(store.query())
     if not config.redact.enabled:
         return exchanges, None
@@ -493,14 +515,16 @@ def _recordings(
     return exchanges, _Memo(Redactor(store.redaction_key(), config.redact).request)
 
 
-def _schemas_suffice(endpoints: list[Endpoint]) -> bool:
+def _schemas_suffice(endpoints: list[Endpoint], local_only: bool = True) -> bool:
     """Whether the endpoints can answer without recordings: none in replay mode, and at least
-    one with a response schema or a runtime handler."""
+    one with a response schema, a runtime handler or (when not local_only) an upstream."""
     return (
         bool(endpoints)
         and all(e.mode != "replay" for e in endpoints)
         and any(
-            e.mode == "runtime" or any(r.get("schema") is not None for r in e.responses.values())
+            e.mode == "runtime"
+            or (e.mode == "proxy" and not local_only)
+            or any(r.get("schema") is not None for r in e.responses.values())
             for e in endpoints
         )
     )
@@ -579,6 +603,7 @@ def _serve(
     strict: bool,
     edge_cases: bool,
     notes: list[str],
+    local_only: bool = True,
 ) -> _Served:
     where = f"endpoints.{endpoint.name}"
     own_replay = _known(endpoint.raw.get("replay"), REPLAY_KEYS, f"{where}.replay", notes)
@@ -611,6 +636,7 @@ def _serve(
         notes=notes,
         base_dir=config.path.absolute().parent if config.path else None,
         config=config,
+        local_only=local_only,
     )
     mode = create(context)
     if mode.name == "replay" and not recordings:

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from backworks_cli.matching import Miss, ReplayIndex
 
 # Modes this package implements; an endpoint in another mode is answered as `mock`.
-IMPLEMENTED = ("replay", "mock", "runtime", "database")
+IMPLEMENTED = ("replay", "mock", "proxy", "runtime", "database")
+# Modes that reach other hosts; a host built local_only (`backworks mock`) answers them as mock.
+NETWORK = ("proxy",)
 JSON = "application/json"
 HOW = (
     "replayed",
@@ -38,6 +40,8 @@ HOW = (
     "handler",  # a runtime handler answered
     "handler_error",  # a runtime handler failed, timed out or exited (500, 504, 502)
     "database",  # the database mode's table answered
+    "proxy",  # forwarded to the upstream in detail["upstream"] (by a host that forwards)
+    "proxy_error",  # no upstream could take the request (502, or 503 with a circuit open)
 )
 _Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 
@@ -67,6 +71,7 @@ class Shared:
     recorded: dict[str, list[tuple[Exchange, tuple[str, ...]]]] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)  # state.Resource by collection shape
     generators: dict[int, Any] = field(default_factory=dict)  # generate.Generator by seed
+    pools: dict[Any, Any] = field(default_factory=dict)  # proxy.Pool by proxy.Settings
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Context:
     notes: list[str] = field(default_factory=list)
     base_dir: Path | None = None  # the directory of backworks.yaml; None: the current one
     config: Config | None = None  # the whole configuration, for modes spanning endpoints
+    local_only: bool = True  # False: modes in NETWORK run (the serve host forwards for them)
 
     @property
     def name(self) -> str:
@@ -100,9 +106,10 @@ class Mode(Protocol):
 
 
 def create(context: Context) -> Mode:
-    """The mode object for the context's endpoint; modes not implemented here answer as mock."""
+    """The mode object for the context's endpoint; modes not implemented here, and network
+    modes on a local-only host, answer as mock."""
     name = context.endpoint.mode
-    if name not in IMPLEMENTED:
+    if name not in IMPLEMENTED or (context.local_only and name in NETWORK):
         context.notes.append(
             f"Endpoint {context.name} is in mode {name}, which this host does not run; "
             "it answers as mock (recordings first, then generated data)."
