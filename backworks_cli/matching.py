@@ -36,6 +36,8 @@ from backworks_cli.exchange import Exchange, Request
 SEQUENCES = ("repeat_last", "cycle", "first")
 MAX_EXAMINED = 200  # recordings compared at most when explaining a miss
 MAX_NEAREST = 5  # candidates a miss reports
+BODY_MEMO = 4096  # request bodies whose match-key part an index remembers
+BODY_MEMO_BYTES = 64 * 1024  # larger bodies are not remembered
 _INLINE = 64  # canonical bodies longer than this are kept in the key as a digest
 _SHOW = 60  # characters of a value shown in a failure sentence
 
@@ -514,6 +516,8 @@ class ReplayIndex:
         self.max_examined = max_examined
         self._paths = _json_paths(rules.ignore_json, "replay.ignore_json")
         self._headers = tuple(h.lower() for h in rules.headers)
+        # Clients resend the same bodies; their canonical JSON is worked out once.
+        self._body_parts: dict[tuple[bytes, str | None], tuple] = {}
         if rules.sequence not in SEQUENCES:
             raise ConfigError(
                 f"replay.sequence is {rules.sequence!r}, which is not a sequence mode.",
@@ -543,11 +547,22 @@ class ReplayIndex:
             request.method.upper(),
             _normal_path(request.path),
             tuple(sorted(query)),
-            body_part(request.body, request.content_type, self._paths) if request.body else (),
+            self._body_part(request.body, request.content_type) if request.body else (),
         )
         if self._headers:
             key += tuple(_header_values(request, h) for h in self._headers)
         return key
+
+    def _body_part(self, body: bytes, content_type: str | None) -> tuple:
+        memo = self._body_parts
+        part = memo.get((body, content_type))
+        if part is None:
+            part = body_part(body, content_type, self._paths)
+            if len(body) <= BODY_MEMO_BYTES:
+                if len(memo) >= BODY_MEMO:
+                    memo.clear()
+                memo[(body, content_type)] = part
+        return part
 
     def add(self, exchange: Exchange) -> None:
         """Index an exchange; add them in recorded order, which is the order repeats play."""
