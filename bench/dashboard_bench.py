@@ -206,7 +206,7 @@ def _templates() -> list[dict]:
 
 async def _feed(seconds: float) -> dict:
     from backworks_cli.dashboard import create_app
-    from backworks_cli.dashboard.app import Connected, EventsReceived, Streaming
+    from backworks_cli.dashboard.messages import Connected, EventsReceived, Streaming
 
     templates = _templates()
     per_tick = int(FEED_RATE * FEED_TICK)

@@ -28,9 +28,9 @@ from rich.console import Console
 
 from backworks_cli.config import RedactConfig
 from backworks_cli.dashboard import create_app
-from backworks_cli.dashboard.app import (
+from backworks_cli.dashboard.app import Dashboard
+from backworks_cli.dashboard.messages import (
     Connected,
-    Dashboard,
     EndpointsSnapshot,
     EventsReceived,
     Streaming,
@@ -956,7 +956,7 @@ def test_snapshot_mode_picker(snap_compare):
 
 def test_snapshot_no_host(snap_compare):
     async def offline(pilot) -> None:
-        from backworks_cli.dashboard.app import Disconnected
+        from backworks_cli.dashboard.messages import Disconnected
 
         pilot.app.post_message(
             Disconnected(

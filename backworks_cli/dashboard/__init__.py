@@ -5,6 +5,8 @@
 - client.py  httpx: snapshots, actions and the event stream of one host
 - views.py   table rows from the model
 - screens.py detail of one exchange, the mode picker, help, the too-small notice
+- widgets.py a table drawn line by line: only the rows on screen cost anything
+- messages.py what the worker posts to the app
 - app.py     the Textual app: one worker for the host's I/O, handlers that own the model
 """
 

@@ -21,7 +21,6 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
-from textual.message import Message
 from textual.widgets import (
     ContentSwitcher,
     Footer,
@@ -33,6 +32,15 @@ from textual.widgets import (
 
 from backworks_cli.dashboard import views
 from backworks_cli.dashboard.client import ActionFailed, AdminClient, Offline
+from backworks_cli.dashboard.messages import (
+    ActionDone,
+    Connected,
+    Disconnected,
+    EndpointsSnapshot,
+    EventsReceived,
+    Seeded,
+    Streaming,
+)
 from backworks_cli.dashboard.model import (
     SEED,
     SORTS,
@@ -59,55 +67,6 @@ SORT_LABELS = {
     "hits": "hits",
     "misses": "misses",
 }
-
-
-# --- what the worker tells the app ---------------------------------------------------------------
-
-
-class Connected(Message):
-    def __init__(self, health: dict, wall: float):
-        super().__init__()
-        self.health = health
-        self.wall = wall
-
-
-class Seeded(Message):
-    def __init__(self, requests: list[dict]):
-        super().__init__()
-        self.requests = requests
-
-
-class Streaming(Message):
-    """The host accepted the event subscription: from now on every request comes as an event."""
-
-
-class EventsReceived(Message):
-    def __init__(self, events: list[dict], malformed: int = 0):
-        super().__init__()
-        self.events = events
-        self.malformed = malformed
-
-
-class EndpointsSnapshot(Message):
-    def __init__(self, rows: list[dict], at: float):
-        super().__init__()
-        self.rows = rows
-        self.at = at
-
-
-class Disconnected(Message):
-    def __init__(self, reason: str, answered: bool, retry_in: float):
-        super().__init__()
-        self.reason = reason
-        self.answered = answered
-        self.retry_in = retry_in
-
-
-class ActionDone(Message):
-    def __init__(self, text: str, ok: bool):
-        super().__init__()
-        self.text = text
-        self.ok = ok
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -559,8 +518,12 @@ class Dashboard(App[None]):
         if shown is None:
             self.notify("That request is no longer kept by the dashboard.", timeout=4)
             return
-        same_host = shown.get("_gen") == self.model.generation
-        fetch = self.fetch_exchange if same_host and self.client is not None else None
+        if shown.get("_gen") != self.model.generation:
+            fetch = "the host has restarted since, and its journal started again"
+        elif self.client is None or self.state != "live":
+            fetch = "not available while the host is not reachable"
+        else:
+            fetch = self.fetch_exchange
         self.push_screen(DetailScreen(shown, self.tz, fetch))
 
 

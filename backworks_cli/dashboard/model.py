@@ -297,7 +297,6 @@ class Model:
     reload_error: str | None = None
     server_started: float | None = None  # when the host process started (epoch seconds)
     snapshot_at: float | None = None  # monotonic time of the last endpoints snapshot
-    new_alerts: int = 0  # alerts raised since the alerts view was last looked at
     log_dirty: bool = True
     endpoints_dirty: bool = True
     alerts_dirty: bool = True
@@ -419,7 +418,6 @@ class Model:
             if len(self.alerts) >= MAX_ALERTS:
                 self.alerts.popitem(last=False)
             alert = self.alerts[(kind, key)] = Alert(kind, key, endpoint, message, stamp, stamp)
-            self.new_alerts += 1
         else:
             alert.count += 1
             alert.last, alert.message = stamp, message

@@ -53,7 +53,7 @@ KEYS = [
     ),
     ("Endpoints", [("s", "sort by the next column"), ("enter", "open the mode picker")]),
     ("Alerts", [("enter", "the request behind the alert, while the log keeps it")]),
-    ("Detail, help, picker", [("escape", "close"), ("up down", "scroll or choose")]),
+    ("Detail, help, picker", [("escape", "close"), ("↑ ↓", "scroll or choose")]),
     ("Mouse", [("click", "tabs, rows, the keys in the footer; scroll wheel scrolls")]),
 ]
 
@@ -70,16 +70,16 @@ class HelpScreen(ModalScreen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
+        parts: list[Any] = []
         for number, (section, keys) in enumerate(KEYS):
-            if number:
-                table.add_row("", "")
-            table.add_row(Text(section, style="bold underline"), "")
+            parts.append(Text(("\n" if number else "") + section, style="bold underline"))
+            table = Table.grid(padding=(0, 2))
+            table.add_column(style="bold cyan", no_wrap=True, width=13)
+            table.add_column()
             for key, what in keys:
                 table.add_row(key, what)
-        scroll = VerticalScroll(Static(table))
+            parts.append(table)
+        scroll = VerticalScroll(Static(Group(*parts)))
         scroll.border_title = "Keys"
         scroll.border_subtitle = "escape to close"
         yield scroll
@@ -284,11 +284,11 @@ class DetailScreen(ModalScreen[None]):
     DetailScreen .section { text-style: bold; color: $accent; margin-top: 1; }
     """
 
-    def __init__(self, event: dict, tz: tzinfo | None, fetch: Any = None):
+    def __init__(self, event: dict, tz: tzinfo | None, fetch: Any = "not fetched"):
         super().__init__()
         self.event = event
         self.tz = tz
-        self.fetch = fetch  # async (id) -> dict, or None when the exchange cannot be fetched
+        self.fetch = fetch  # async (id) -> dict, or why the exchange cannot be fetched
         self.exchange = Static(id="exchange")
 
     def compose(self) -> ComposeResult:
@@ -306,8 +306,8 @@ class DetailScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         if "request" in self.event or "response" in self.event:
             self.show(self.event, None)
-        elif self.fetch is None or self.event.get("id") is None:
-            self.show(None, "not available while the host is not reachable")
+        elif isinstance(self.fetch, str) or self.event.get("id") is None:
+            self.show(None, self.fetch if isinstance(self.fetch, str) else "not journaled")
         else:
             self.exchange.update(Text("\nloading headers and bodies…", style="dim"))
             self.load()
