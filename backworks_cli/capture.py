@@ -434,6 +434,24 @@ def _retarget(request: http.Request, upstream: Upstream) -> None:
         request.path = upstream.prefix + request.path
 
 
+class _Kept:
+    """A request or response of a finished flow as the admin API's journal reads it (headers
+    as pairs, the decoded body), converted only when someone asks for it."""
+
+    __slots__ = ("_message",)
+
+    def __init__(self, message: http.Message):
+        self._message = message
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return _pairs(self._message.headers)
+
+    @property
+    def body(self) -> bytes:
+        return self._message.get_content(strict=False) or b""
+
+
 class Serve:
     """The mitmproxy addon of `backworks serve`: each request is answered by its endpoint's
     mode.
@@ -631,8 +649,8 @@ class Serve:
                 time.perf_counter() - start,
                 detail,
                 fault,
-                to_request(flow) if len(flow.request.raw_content or b"") <= small else None,
-                to_response(flow) if sent and len(sent.raw_content or b"") <= small else None,
+                _Kept(flow.request) if len(flow.request.raw_content or b"") <= small else None,
+                _Kept(sent) if sent and len(sent.raw_content or b"") <= small else None,
             )
         )
 

@@ -9,9 +9,9 @@ stream. The main port answers the admin API's JSON and text resources too, and r
 /__backworks/events to the admin port.
 
 The admin thread's event loop owns the `admin.Stats`: the addon hands it each answered request
-with `record()` (call_soon_threadsafe), and admin requests arriving on the main port are run on
-that loop as well, so the counts, the journal and the event queues are only ever touched from
-one thread and need no locks.
+with `record()` (a queue, emptied on that loop), and admin requests arriving on the main port
+are run on that loop as well, so the counts, the journal and the event queues are only ever
+touched from one thread and need no locks.
 
 backworks.yaml is watched from that loop too and reloaded when it changes (or when the admin
 API's promote rewrote it): the new engine is swapped in for the next request and the addon is
@@ -26,6 +26,7 @@ import contextlib
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -94,6 +95,7 @@ class ServeHost:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._stamp = _stamp(self.config_path)
+        self._pending: deque[tuple] = deque()  # rows not yet counted by the admin thread
         self.fallback = _fallback(options.config)
 
     @property
@@ -116,10 +118,20 @@ class ServeHost:
     # -- counting -----------------------------------------------------------------------------
 
     def record(self, row: tuple) -> None:
-        """Count one answered request (an admin.Stats journal row) on the admin thread."""
+        """Count one answered request (an admin.Stats journal row) on the admin thread.
+
+        Rows queue up and the admin loop is woken only by the first of a batch: waking it for
+        every request would cost a thread switch each."""
+        pending = self._pending
+        pending.append(row)
         loop = self.loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.stats.record, row)
+        if len(pending) == 1 and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._count_pending)
+
+    def _count_pending(self) -> None:
+        pending, record = self._pending, self.stats.record
+        while pending:
+            record(pending.popleft())
 
     # -- the admin API ------------------------------------------------------------------------
 
