@@ -460,6 +460,44 @@ def mock(
     _err("Mock stopped.")
 
 
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    listen: Annotated[
+        str | None,
+        typer.Option(help="HOST:PORT to listen on (default: server.host and server.port)."),
+    ] = None,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT of the admin API with its event stream (default: the port + 1)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of generated data: the same seed gives the same bytes.")
+    ] = 0,
+    store: StoreOpt = None,
+) -> None:
+    """Serve every endpoint in its own mode; proxy endpoints and unknown paths go upstream."""
+    from backworks_cli.capture import parse_listen, run_serve
+    from backworks_cli.serve import ServeOptions
+
+    cfg = _load_config(config)
+    host, port = parse_listen(listen or f"{cfg.server.host}:{cfg.server.port}")
+    admin_host, admin_port = parse_listen(admin or f"{host}:{port + 1}", "--admin")
+    options = ServeOptions(
+        config=cfg,
+        listen_host=host,
+        listen_port=port,
+        admin_host=admin_host,
+        admin_port=admin_port,
+        store_path=store,
+        seed=seed,
+    )
+    run_serve(options, log=_err)
+    _err("Serve stopped.")
+
+
 # --- promote and modes ----------------------------------------------------------------------
 
 
