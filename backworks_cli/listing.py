@@ -14,14 +14,13 @@ never text from the request.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from backworks_cli.state import COUNT_KEYS, unwrap
+from backworks_cli.state import COUNT_KEYS, ok_get_json, unwrap
 from backworks_cli.tables import Column, Design, fits, quote, schema_kind
 
 if TYPE_CHECKING:
@@ -120,7 +119,7 @@ def detect_listing(
     names: set[str] = set()
     absolute = False
     for exchange, _ in collection:
-        body = _ok_json(exchange)
+        body = ok_get_json(exchange)
         rows, key = unwrap(body)
         if rows is None:
             continue
@@ -148,18 +147,6 @@ def detect_listing(
         if envelope is None or "limit" not in envelope:
             default_size = None
     return Listing(style, envelope, list_key, size_param, default_size, absolute)
-
-
-def _ok_json(exchange: Exchange) -> Any:
-    response = exchange.response
-    if exchange.request.method.upper() != "GET" or response is None:
-        return None
-    if not 200 <= response.status < 300 or not response.body:
-        return None
-    try:
-        return json.loads(response.body)
-    except (ValueError, RecursionError):
-        return None
 
 
 # --- fields and queries ---------------------------------------------------------------------

@@ -123,7 +123,7 @@ class Resource:
             for item in _listed(exchange, resource):
                 found.append((exchange.id or 0, values[: shape.depth], item, None))
         for exchange, values in items:
-            body = _ok_get_json(exchange)
+            body = ok_get_json(exchange)
             if isinstance(body, dict) and len(values) > shape.depth:
                 found.append((exchange.id or 0, values[: shape.depth], body, values[shape.depth]))
         found.sort(key=lambda entry: entry[0])
@@ -246,7 +246,8 @@ def _id_field(shape: Shape, items: list) -> str:
     return "id"
 
 
-def _ok_get_json(exchange: Exchange) -> Any:
+def ok_get_json(exchange: Exchange) -> Any:
+    """The JSON body of a successful recorded GET, else None."""
     response = exchange.response
     if exchange.request.method.upper() != "GET" or response is None:
         return None
@@ -259,7 +260,7 @@ def _ok_get_json(exchange: Exchange) -> Any:
 
 
 def _listed(exchange: Exchange, resource: Resource) -> list:
-    body = _ok_get_json(exchange)
+    body = ok_get_json(exchange)
     rows, _ = unwrap(body)
     if rows is None:
         return []

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backworks_cli.errors import ConfigError, StoreError
-from backworks_cli.state import ENVELOPE_KEYS, Shape, shape_of, unwrap
+from backworks_cli.state import ENVELOPE_KEYS, Shape, ok_get_json, shape_of, unwrap
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -430,12 +430,12 @@ def recorded_items(shape: Shape, collection: Pairs, items: Pairs) -> list[tuple[
     order."""
     found: list[tuple[int, int, dict, Any]] = []
     for position, (exchange, _) in enumerate(collection):
-        rows, _key = unwrap(_ok_get_json(exchange))
+        rows, _key = unwrap(ok_get_json(exchange))
         for row in rows or ():
             if isinstance(row, dict):
                 found.append((exchange.id or 0, position, row, None))
     for position, (exchange, values) in enumerate(items, len(collection)):
-        body = _ok_get_json(exchange)
+        body = ok_get_json(exchange)
         if isinstance(body, dict) and len(values) > shape.depth:
             found.append((exchange.id or 0, position, body, values[shape.depth]))
     found.sort(key=lambda entry: entry[:2])
@@ -454,18 +454,6 @@ def id_field(shape: Shape, names: list[str], items: list[dict], schema: dict | N
         if (items and all(name in item for item in items)) or (not items and name in properties):
             return name
     return "id"
-
-
-def _ok_get_json(exchange: Exchange) -> Any:
-    response = exchange.response
-    if exchange.request.method.upper() != "GET" or response is None:
-        return None
-    if not 200 <= response.status < 300 or not response.body:
-        return None
-    try:
-        return json.loads(response.body)
-    except (ValueError, RecursionError):
-        return None
 
 
 def route_recordings(
