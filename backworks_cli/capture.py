@@ -27,7 +27,8 @@ from mitmproxy.net import encoding as mitm_encoding
 from mitmproxy.options import Options
 
 from backworks_cli import admin
-from backworks_cli.config import RedactConfig
+from backworks_cli.config import Config, RedactConfig
+from backworks_cli.engine import Engine, Router
 from backworks_cli.errors import BackworksError, NetworkError, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
 from backworks_cli.modes import Outcome, json_response
@@ -88,6 +89,7 @@ class CaptureOptions:
     upstream_ca: Path | None = None
     insecure: bool = False
     max_body: int = MAX_BODY
+    admin: tuple[str, int] | None = None  # where the admin API listens; None: nowhere
 
 
 @dataclass
@@ -189,6 +191,7 @@ class Recorder:
         exclude: tuple[str, ...] = (),
         max_body: int = MAX_BODY,
         on_fatal: Callable[[BackworksError], None] | None = None,
+        on_recorded: Callable[[http.HTTPFlow], None] | None = None,
     ):
         self.store = store
         self.redactor = redactor
@@ -197,6 +200,7 @@ class Recorder:
         self.exclude = exclude
         self.max_body = max_body
         self.on_fatal = on_fatal
+        self.on_recorded = on_recorded  # told of each exchange once it is in the store
         self.summary = CaptureSummary(store_path=store.path)
         self.in_flight = 0
         self.fatal: BackworksError | None = None
@@ -351,6 +355,8 @@ class Recorder:
         self.summary.recorded[(exchange.request.method, exchange.request.path)] += 1
         if exchange.error:
             self.summary.errors += 1
+        if self.on_recorded is not None:
+            self.on_recorded(flow)
 
     def _fail(self, flow: http.HTTPFlow, error: StoreError, released: bool) -> None:
         """The store cannot be written: hold back this response and stop capturing."""
@@ -524,12 +530,7 @@ class Serve:
             flow.response = http.Response.make(answer[0], answer[2], answer[1])
             return
         self.in_flight += 1
-        flow.metadata[_ROW] = (
-            time.perf_counter() - (time.time() - r.timestamp_start),
-            r.method,
-            path,
-            query,
-        )
+        flow.metadata[_ROW] = (_started(r), r.method, path, query)
         engine = self.host.engine
         mode = engine.mode_for(r.method, path)
         try:
@@ -631,28 +632,82 @@ class Serve:
         if row is None:
             return
         self.in_flight -= 1
-        start, method, path, query = row
         unknown = (None, None, "error", None, None)
-        endpoint, mode, how, detail, fault = flow.metadata.get(_HOW) or unknown
-        small = admin.KEEP_BODY
-        sent = flow.response if status else None
-        self.host.record(
-            (
-                start,
-                method,
-                path,
-                query.encode("utf-8", "surrogateescape"),
-                endpoint,
-                mode,
-                how,
-                status,
-                time.perf_counter() - start,
-                detail,
-                fault,
-                _Kept(flow.request) if len(flow.request.raw_content or b"") <= small else None,
-                _Kept(sent) if sent and len(sent.raw_content or b"") <= small else None,
-            )
+        self.host.record(journal_row(flow, row, status, flow.metadata.get(_HOW) or unknown))
+
+
+def journal_row(flow: http.HTTPFlow, row: tuple, status: int, how: tuple) -> tuple:
+    """An admin.Stats journal row for a finished flow: `row` is (start as perf_counter, method,
+    path, query), `how` is (endpoint, mode, how, detail, fault); the request as received (or
+    forwarded) and the response as sent are kept when their bodies are small."""
+    start, method, path, query = row
+    endpoint, mode, how_, detail, fault = how
+    small = admin.KEEP_BODY
+    sent = flow.response if status else None
+    return (
+        start,
+        method,
+        path,
+        query.encode("utf-8", "surrogateescape"),
+        endpoint,
+        mode,
+        how_,
+        status,
+        time.perf_counter() - start,
+        detail,
+        fault,
+        _Kept(flow.request) if len(flow.request.raw_content or b"") <= small else None,
+        _Kept(sent) if sent and len(sent.raw_content or b"") <= small else None,
+    )
+
+
+def _started(request: http.Request) -> float:
+    """When the request arrived, on the perf_counter clock the journal uses."""
+    return time.perf_counter() - (time.time() - request.timestamp_start)
+
+
+def _capture_host(options: CaptureOptions, log: Callable[[str], None]) -> ServeHost | None:
+    """The admin API of a capture (no endpoints, no configuration to watch), or None when
+    --admin is off."""
+    if options.admin is None:
+        return None
+    admin_host, admin_port = options.admin
+    serve = ServeOptions(
+        Config(),
+        listen_host=options.listen_host,
+        listen_port=options.listen_port,
+        admin_host=admin_host,
+        admin_port=admin_port,
+    )
+    return ServeHost(Engine(Router(), {}, []), serve, log)
+
+
+def _report(host: ServeHost) -> Callable[[http.HTTPFlow], None]:
+    """What tells the admin API of each exchange the capture recorded."""
+
+    def recorded(flow: http.HTTPFlow) -> None:
+        r = flow.request
+        path, _, query = r.path.partition("?")
+        if flow.response is not None:
+            status = flow.response.status_code
+        else:  # mitmproxy answered 502 if the client was still there
+            status = 502 if flow.client_conn.connected else 0
+        row = (_started(r), r.method, path, query)
+        host.record(journal_row(flow, row, status, (None, "capture", "recorded", None, None)))
+
+    return recorded
+
+
+def _check_addresses(listen: tuple[str, int], admin_at: tuple[str, int] | None) -> None:
+    """NetworkError (exit 5) unless the main port and the admin port are distinct and free."""
+    if admin_at is not None and listen == admin_at:
+        raise BackworksError(
+            f"--admin {admin_at[0]}:{admin_at[1]} is the --listen address too.",
+            "Give the admin API a port of its own, e.g. the main port + 1 (the default).",
         )
+    check_port_free(*listen)
+    if admin_at is not None:
+        check_port_free(*admin_at, option="--admin HOST:PORT")
 
 
 def _mode(options: CaptureOptions) -> str:
@@ -714,7 +769,8 @@ def _open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> 
 def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> CaptureSummary:
     """Run the capture proxy until SIGINT/SIGTERM; returns what was recorded."""
     mode = _mode(options)
-    check_port_free(options.listen_host, options.listen_port)
+    _check_addresses((options.listen_host, options.listen_port), options.admin)
+    host = _capture_host(options, log)
     recorder = _open_recorder(
         options.store_path,
         options.redact,
@@ -722,15 +778,17 @@ def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> Captu
         include=options.include,
         exclude=options.exclude,
         max_body=options.max_body,
+        on_recorded=_report(host) if host else None,
     )
 
     def ready() -> str:
         where = f"http://{options.listen_host}:{options.listen_port}"
         target = "as an HTTP(S) proxy" if options.forward else f"-> {options.upstream}"
         redaction = "on" if recorder.redactor else "OFF"
+        watch = f" Admin API: {host.admin_url}{admin.PREFIX}." if host else ""
         return (
             f"Listening on {where} {target}; recording to {recorder.store.path} "
-            f"(session {recorder.session!r}, redaction {redaction}). Ctrl-C to stop."
+            f"(session {recorder.session!r}, redaction {redaction}).{watch} Ctrl-C to stop."
         )
 
     proxy = _Proxy(
@@ -744,7 +802,7 @@ def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> Captu
         recorder,
     )
     try:
-        asyncio.run(_run(proxy, log))
+        _run_with_admin(proxy, host, log)
     finally:
         recorder.store.close()
     recorder.summary.stopped = time.monotonic()
@@ -758,13 +816,8 @@ def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
     """Run `backworks serve` until SIGINT/SIGTERM: the Serve addon on the main port, the admin
     API on the admin port (see backworks_cli.serve)."""
     config = options.config
-    if (options.listen_host, options.listen_port) == (options.admin_host, options.admin_port):
-        raise BackworksError(
-            f"--admin {options.admin_host}:{options.admin_port} is the --listen address too.",
-            "Give the admin API a port of its own, e.g. the main port + 1 (the default).",
-        )
-    check_port_free(options.listen_host, options.listen_port)
-    check_port_free(options.admin_host, options.admin_port, option="--admin HOST:PORT")
+    listen = (options.listen_host, options.listen_port)
+    _check_addresses(listen, (options.admin_host, options.admin_port))
     engine = build_engine(options)
     for note in engine.notes:
         log(f"Note: {note}")
@@ -803,10 +856,8 @@ def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
         recorder,
     )
     try:
-        host.start_admin()
-        asyncio.run(_run(proxy, log))
+        _run_with_admin(proxy, host, log)
     finally:
-        host.stop_admin()
         host.engine.close()  # the engine serving last, after any reload
         if recorder is not None:
             recorder.store.close()
@@ -815,6 +866,17 @@ def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
         log(recorder.summary.render())
         if recorder.fatal:
             raise recorder.fatal
+
+
+def _run_with_admin(proxy: _Proxy, host: ServeHost | None, log: Callable[[str], None]) -> None:
+    """Run the proxy with the admin API on its own port beside it (when there is a host)."""
+    try:
+        if host is not None:
+            host.start_admin()
+        asyncio.run(_run(proxy, log))
+    finally:
+        if host is not None:
+            host.stop_admin()
 
 
 @dataclass

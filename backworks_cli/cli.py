@@ -112,6 +112,13 @@ def capture(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify the upstream's certificate.")
     ] = False,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT of the admin API, for `backworks dashboard` (default: the listen "
+            "port + 1); `off` turns it off."
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Record real traffic through a proxy; secrets are redacted before anything is written."""
@@ -119,6 +126,10 @@ def capture(
 
     cfg = _load_config(config)
     host, port = parse_listen(listen)
+    if admin is None:
+        admin_at = (host, port + 1)
+    else:
+        admin_at = None if admin.lower() == "off" else parse_listen(admin, "--admin")
     options = CaptureOptions(
         upstream=upstream or cfg.upstream,
         forward=forward,
@@ -131,6 +142,7 @@ def capture(
         redact=None if no_redact else cfg.redact,
         upstream_ca=upstream_ca,
         insecure=insecure,
+        admin=admin_at,
     )
     summary = run_capture(options, log=_err)
     _err(summary.render())

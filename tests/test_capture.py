@@ -24,6 +24,19 @@ from backworks_cli.store import Store
 from tests.conftest import free_port, make_tls, start_capture
 
 
+@pytest.fixture
+def capture(capture):
+    """conftest's capture, with the admin API on a port of its own: the default, the listen port
+    + 1, may be a client's source port when tests pick ports from the ephemeral range."""
+
+    def start(*args: str, **kwargs):
+        if "--admin" not in args:
+            args = (*args, "--admin", f"127.0.0.1:{free_port()}")
+        return capture(*args, **kwargs)
+
+    return start
+
+
 def recorded(store_path):
     with Store.open(store_path) as store:
         return list(store.query())
@@ -146,21 +159,25 @@ def test_unreachable_upstream_gives_502_and_is_recorded(tmp_path, capture):
     assert all(r.response is None and r.error for r in rows)
 
 
-def test_port_in_use(tmp_path, sample_api):
+@pytest.mark.parametrize("blocked", ["--listen", "--admin"])
+def test_port_in_use(tmp_path, sample_api, blocked):
+    """Either port in use: a clear error, exit 5, before anything is started or written."""
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
-        port = blocker.getsockname()[1]
+        ports = {"--listen": free_port(), "--admin": free_port(), blocked: blocker.getsockname()[1]}
         result = subprocess.run(
             [sys.executable, "-m", "backworks_cli", "capture", "--upstream", sample_api]
-            + ["--listen", f"127.0.0.1:{port}", "--store", str(tmp_path / "b.db")],
+            + ["--listen", f"127.0.0.1:{ports['--listen']}", "--store", str(tmp_path / "b.db")]
+            + ["--admin", f"127.0.0.1:{ports['--admin']}"],
             capture_output=True,
             text=True,
             env={**os.environ, "BACKWORKS_HOME": str(tmp_path / "home")},
         )
     assert result.returncode == 5
-    assert "already in use" in result.stderr
+    assert "already in use" in result.stderr and f"{blocked} HOST:PORT" in result.stderr
     no_traceback(result.stderr)
+    assert not (tmp_path / "b.db").exists()
 
 
 @pytest.mark.parametrize(
@@ -459,3 +476,67 @@ def test_gzip_request_body_is_decoded(sample_api, capture):
     (row,) = recorded(cap.store)
     assert row.request.encoding == "gzip"
     assert row.request.body == payload
+
+
+def test_admin_api_watches_a_capture(sample_api, capture):
+    admin_port = free_port()
+    admin_url = f"http://127.0.0.1:{admin_port}/__backworks"
+    cap = capture("--upstream", sample_api, "--admin", f"127.0.0.1:{admin_port}")
+    assert f"Admin API: {admin_url}/" in "".join(cap.lines)
+    health = httpx.get(f"{admin_url}/health", timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+    events: list[dict] = []
+    subscribed = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{admin_url}/events", timeout=20) as stream:
+            for line in stream.iter_lines():
+                subscribed.set()
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+                    if len(events) == 2:
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert subscribed.wait(10)
+    with httpx.Client(base_url=cap.url) as client:
+        assert client.get("/api/users/1").status_code == 200
+        assert client.get("/api/users/99999").status_code == 404
+    listener.join(20)
+    assert [(e["path"], e["status"], e["how"]) for e in events] == [
+        ("/api/users/1", 200, "recorded"),
+        ("/api/users/99999", 404, "recorded"),
+    ]
+
+    listed = httpx.get(f"{admin_url}/requests", timeout=10).json()["requests"]
+    assert [(r["method"], r["path"], r["status"], r["how"]) for r in listed] == [
+        ("GET", "/api/users/1", 200, "recorded"),
+        ("GET", "/api/users/99999", 404, "recorded"),
+    ]
+    assert all(r["latency_ms"] >= 0 for r in listed)
+    metrics = httpx.get(f"{admin_url}/metrics", timeout=10).text
+    assert 'method="GET",status="200",how="recorded"} 1' in metrics
+    assert 'method="GET",status="404",how="recorded"} 1' in metrics
+    code, err = cap.stop()
+    assert code == 0, err
+    assert "Recorded 2 exchange(s)" in err
+
+
+def test_admin_defaults_to_the_next_port_and_can_be_turned_off(sample_api, tmp_path, capture):
+    cap = start_capture(tmp_path, "--upstream", sample_api)  # without the fixture's --admin
+    try:
+        assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in "".join(cap.lines)
+        assert httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health").status_code == 200
+    finally:
+        cap.stop()
+
+    cap = capture("--upstream", sample_api, "--admin", "off")
+    assert "Admin API" not in "".join(cap.lines)
+    with httpx.Client(base_url=cap.url) as client:
+        assert client.get("/api/users/1").status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health", timeout=5)
+    code, err = cap.stop()
+    assert code == 0, err
