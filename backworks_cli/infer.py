@@ -1,7 +1,8 @@
 """`backworks infer`: recordings in, backworks.yaml endpoints out.
 
-One pass over the store: each exchange's path goes through the templater and its bodies into
-the accumulators of its (method, path) group; no body is kept. Then the groups are merged by
+One pass over the store (Store.scan: only the columns infer needs, bodies as the text SQLite
+holds, parsed once): each exchange's path goes through the templater and its bodies into the
+accumulators of its (method, path) group; no body is kept. Then the groups are merged by
 template, their fields classified (semantic types), and the endpoints written into
 backworks.yaml with ruamel.yaml's round-trip mode, so that an existing file keeps its comments
 and edits.
@@ -17,7 +18,9 @@ recording reached stays as it is and is reported as not seen.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import io
 import math
 import os
@@ -29,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from backworks_cli.errors import BackworksError, ConfigError, ExitCode, StoreError
-from backworks_cli.exchange import Exchange
 from backworks_cli.files import replacing
 from backworks_cli.schemas import (
     BodyAccumulator,
@@ -53,6 +55,19 @@ CLASSIFY_BATCH = 256
 MIN_CONFIDENCE = 0.5
 NO_SEMANTIC = frozenset({"other", "unknown", ""})
 PROGRESS_EVERY = 500
+# What infer reads of each exchange (Store.scan), in the order _Evidence.add unpacks it.
+SCAN_COLUMNS = (
+    "id",
+    "method",
+    "path",
+    "query",
+    "duration_ms",
+    "request_content_type",
+    "request_body",
+    "status",
+    "response_content_type",
+    "response_body",
+)
 FLUSH_EVERY = 2048  # exchanges read between describing every waiting batch
 HEADER = (
     "Endpoints learned by `backworks infer` from recorded traffic. Edit freely: infer keeps\n"
@@ -80,16 +95,17 @@ class _Evidence:
         self.request = BodyAccumulator()
         self.responses: dict[int, BodyAccumulator] = {}
 
-    def add(self, ex: Exchange) -> None:
+    def add(self, row: tuple) -> None:
+        """Add one exchange, a row of SCAN_COLUMNS."""
+        id_, _, _, query, duration, request_type, request_body, status, response_type, body = row
         self.count += 1
-        req, resp = ex.request, ex.response
-        if ex.id is not None and len(self.first_ids) < EXAMPLES:
-            self.first_ids.append(ex.id)
-        if ex.duration_ms is not None and math.isfinite(ex.duration_ms):
-            self.durations.append(ex.duration_ms)
-        if req.query:
+        if len(self.first_ids) < EXAMPLES:
+            self.first_ids.append(id_)
+        if duration is not None and math.isfinite(duration):
+            self.durations.append(duration)
+        if query:
             names = set()
-            for name, value in req.query:
+            for name, value in query:
                 values = self.query.get(name)
                 if values is None:
                     self.query[name] = values = TextValues()
@@ -97,16 +113,14 @@ class _Evidence:
                 names.add(name)
             for name in names:
                 self.query_seen[name] = self.query_seen.get(name, 0) + 1
-        self.request.add(req.body, req.content_type)
-        if resp is not None:
-            status = resp.status
+        self.request.add(request_body, request_type)
+        if status is not None:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             bodies = self.responses.get(status)
             if bodies is None:
                 self.responses[status] = bodies = BodyAccumulator()
-                if ex.id is not None:
-                    self.first_by_status[status] = ex.id
-            bodies.add(resp.body, resp.content_type)
+                self.first_by_status[status] = id_
+            bodies.add(body, response_type)
 
     def merge(self, other: _Evidence) -> None:
         self.count += other.count
@@ -247,23 +261,8 @@ def infer(
             "Record some traffic first with `backworks capture --upstream URL`, or import a HAR "
             "file with `backworks recordings import`.",
         )
-    templater = PathTemplater()
-    groups: dict[tuple[str, tuple[str, ...]], _Evidence] = {}
-    done = 0
-    for ex in store.query(flt):
-        key = (ex.request.method.upper(), templater.add(ex.request.path))
-        evidence = groups.get(key)
-        if evidence is None:
-            groups[key] = evidence = _Evidence()
-        evidence.add(ex)
-        done += 1
-        if done % FLUSH_EVERY == 0:  # bounds the parsed bodies waiting in batches
-            for waiting in groups.values():
-                waiting.flush()
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, total)
-    if progress is not None:
-        progress(done, total)
+    with _collector_paused():
+        templater, groups, done = _gather(store, flt, total, progress)
 
     templates = templater.finish()
     learned: dict[tuple[str, str], tuple[Template, _Evidence]] = {}
@@ -297,6 +296,44 @@ def infer(
         notes=notes,
         changed=text != original,
     )
+
+
+def _gather(store, flt, total: int, progress: Progress | None):
+    """The pass over the store: each exchange's path into the templater, its evidence into the
+    group of its method and path key. Returns (templater, groups, exchanges read)."""
+    templater = PathTemplater()
+    add_path = templater.add
+    groups: dict[tuple[str, tuple[str, ...]], _Evidence] = {}
+    done = 0
+    for row in store.scan(flt, columns=SCAN_COLUMNS):
+        key = (row[1].upper(), add_path(row[2]))
+        evidence = groups.get(key)
+        if evidence is None:
+            groups[key] = evidence = _Evidence()
+        evidence.add(row)
+        done += 1
+        if done % FLUSH_EVERY == 0:  # bounds the parsed bodies waiting in batches
+            for waiting in groups.values():
+                waiting.flush()
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+    if progress is not None:
+        progress(done, total)
+    return templater, groups, done
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """No cyclic garbage collection meanwhile. The pass allocates millions of containers (parsed
+    bodies) that die young and form no cycles, so the collector's runs over them, a tenth of
+    the pass, find nothing; anything left is collected when it is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _unwritable(method: str, path: str) -> str | None:

@@ -5,7 +5,8 @@ The only module that imports sqlite_utils and the only one with SQL. Tables:
 TEXT when they are UTF-8 text and as BLOB otherwise, headers and query as JSON lists of pairs,
 so that `sqlite-utils` and Datasette users can read them) and `messages` (WebSocket messages and
 server-sent events of an exchange). `add()` is on the capture hot path: one prepared INSERT, one
-executemany for messages when there are any, one commit.
+executemany for messages when there are any, one commit. `scan()` is the read path for passes
+over a whole store (infer): plain tuples of the columns asked for, no Exchange built.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,14 @@ INSERT_MESSAGE = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 SELECT_EXCHANGE = f"SELECT id, {', '.join(COLUMNS)} FROM exchanges"
+# What scan() can read besides the table's own columns: the first Content-Type value of each
+# side, found in the headers' JSON text without decoding the whole list.
+CONTENT_TYPES = {
+    "request_content_type": "request_headers",
+    "response_content_type": "response_headers",
+}
+SCAN_COLUMNS = frozenset({"id", *COLUMNS, *CONTENT_TYPES})
+PAIR_COLUMNS = frozenset({"query", "request_headers", "response_headers"})
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -209,8 +218,28 @@ def _pairs_json(pairs: tuple[tuple[str, str], ...]) -> str:
     return _to_ascii_json(pairs)  # surrogate-escaped bytes: keep them as JSON \u escapes
 
 
-def _pairs(text: str | bytes) -> tuple[tuple[str, str], ...]:
+def _pairs(text: str | bytes | None) -> tuple[tuple[str, str], ...]:
+    if not text or text == "[]":
+        return ()
     return tuple((name, value) for name, value in json.loads(text))
+
+
+# A ["content-type", "value"] pair in JSON text without backslashes, where every string is a
+# run of non-quote characters, so that this finds exactly the first such pair.
+_CONTENT_TYPE_PAIR = re.compile(r'\[\s*"content-type"\s*,\s*"([^"]*)"', re.IGNORECASE)
+
+
+def _content_type(headers: str | bytes | None) -> str | None:
+    """The first Content-Type value of a headers JSON list of pairs, or None."""
+    if not headers or headers == "[]":
+        return None
+    if isinstance(headers, str) and "\\" not in headers:
+        match = _CONTENT_TYPE_PAIR.search(headers)
+        return match[1] if match is not None else None
+    for name, value in _pairs(headers):  # escapes (or bytes): decode the list, exactly
+        if name.lower() == "content-type":
+            return value
+    return None
 
 
 def _iso(ts: float) -> str:
@@ -654,6 +683,55 @@ class Store:
                 if row is None:
                     return
                 yield self._with_messages(row)
+        finally:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
+                cursor.close()
+
+    def scan(
+        self, flt: Filter | None = None, *, columns: Sequence[str] = ("id", *COLUMNS)
+    ) -> Iterator[tuple]:
+        """Matching exchanges in id order as plain tuples of `columns`, for passes over many
+        rows (infer): only those columns are read, and no Exchange is built.
+
+        Columns are those of the exchanges table, `id`, and `request_content_type` /
+        `response_content_type` (the first Content-Type header value, or None). Values are as
+        stored, except that text columns are str (bytes stored for lone surrogates decoded),
+        query and headers are tuples of pairs, and bodies are str when they are UTF-8 text and
+        bytes otherwise (None for the response body of an exchange without a response).
+        """
+        unknown = [c for c in columns if c not in SCAN_COLUMNS]
+        if unknown or not columns:
+            raise ValueError(f"scan() has no column(s) {unknown}; it reads {sorted(SCAN_COLUMNS)}")
+        where, params = (flt or Filter()).where()
+        selected = ", ".join(CONTENT_TYPES.get(c, c) for c in columns)
+        texts = [n for n, c in enumerate(columns) if c in TEXT_COLUMNS]
+        convert = [
+            (n, _content_type if c in CONTENT_TYPES else _pairs)
+            for n, c in enumerate(columns)
+            if c in CONTENT_TYPES or c in PAIR_COLUMNS
+        ]
+        return self._scan(
+            f"SELECT {selected} FROM exchanges WHERE {where} ORDER BY id", params, texts, convert
+        )
+
+    def _scan(self, sql: str, params: list, texts: list, convert: list) -> Iterator[tuple]:
+        """The rows of `sql`, with the text columns at `texts` decoded when stored as bytes and
+        each (index, function) of `convert` applied to its column."""
+        cursor = self._read(sql, params)
+        try:
+            if not texts and not convert:
+                yield from cursor
+                return
+            for row in cursor:
+                row = list(row)
+                for n in texts:
+                    if type(row[n]) is bytes:
+                        row[n] = _text(row[n])
+                for n, function in convert:
+                    row[n] = function(row[n])
+                yield tuple(row)
+        except sqlite3.Error as exc:
+            raise _error(self.path, "read", exc, self.timeout) from None
         finally:
             with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
                 cursor.close()

@@ -324,6 +324,49 @@ def test_bodies_of_every_kind(tmp_path):
     assert sum("do not parse" in n for n in result.notes) == 1
 
 
+def test_content_types_in_any_case_and_bodies_with_a_bom(tmp_path):
+    store_path = tmp_path / "store.db"
+    shapes = [
+        (("Content-Type", "Application/JSON; charset=utf-8"),),
+        (("X-Note", 'say "hi"\\'), ("CONTENT-TYPE", "application/json")),
+        (("content-type", "application/json"), ("Content-Type", "text/plain")),
+    ]
+    with Store.open(store_path, create=True) as store:
+        store.add_many(
+            Exchange(
+                Request("POST", "/notes", headers=headers, body=b'\xef\xbb\xbf{"n": %d}' % n),
+                Response(201, headers, b'{"id": %d}' % n),
+            )
+            for n, headers in enumerate(shapes)
+        )
+    config = tmp_path / "backworks.yaml"
+    result = run_infer(store_path, config)
+    endpoint = load_config(config).endpoints["post_notes"]
+    assert endpoint["request"]["content_type"] == "application/json"
+    assert endpoint["request"]["schema"]["properties"]["n"]["maximum"] == 2
+    assert endpoint["responses"]["201"]["content_type"] == "application/json"
+    assert not result.notes
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was(sample_store, tmp_path, enabled):
+    import gc
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        run_infer(sample_store, tmp_path / "backworks.yaml")
+        assert gc.isenabled() is enabled
+        with Store.open(sample_store) as store, pytest.raises(KeyboardInterrupt):
+            infer(store, existing=tmp_path / "other.yaml", progress=stop)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_values_yaml_1_1_would_misread_are_written_so_that_they_read_back(tmp_path):
     store_path = tmp_path / "store.db"
     bodies = [{"on": "yes" if n % 2 else "no", "tiny": 1e-05 * (n + 1)} for n in range(12)]

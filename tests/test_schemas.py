@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from backworks_cli.schemas import (
+    JOIN_FROM,
     MAX_DEPTH,
     BodyAccumulator,
     JsonAccumulator,
     TextValues,
+    all_match,
     detect_format,
     merge_schemas,
+    parse_json,
     template_paths,
 )
 
@@ -276,6 +279,122 @@ def test_truncated_json_bodies():
     assert bodies.to_spec()["schema"]["properties"] == {
         "a": {"type": "integer", "minimum": 2, "maximum": 2}
     }
+
+
+format_values = st.one_of(
+    st.uuids().map(str),
+    st.dates().map(str),
+    st.datetimes().map(lambda d: d.isoformat(timespec="seconds") + "Z"),
+    st.from_regex(r"20[0-9]{2}-0[1-9]-(29|30|31)(T10:00:00Z)?", fullmatch=True),
+    st.from_regex(r"[a-z.]{1,6}@[a-z]{1,5}\.(com|org)", fullmatch=True),
+    st.from_regex(r"https?://[a-z]{1,8}\.example/[a-z?=&%0-9]{0,10}", fullmatch=True),
+    st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", fullmatch=True),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=300)
+@given(
+    fmt=st.sampled_from(["uuid", "date", "date-time", "email", "uri", "ipv4"]),
+    base=format_values,
+    others=st.lists(format_values, max_size=4),
+    count=st.integers(JOIN_FROM - 2, JOIN_FROM + 40),
+    newline=st.booleans(),
+)
+def test_a_column_checked_at_once_agrees_with_each_value_checked(fmt, base, others, count, newline):
+    values = [base] * count + others
+    if newline:
+        values.append(base + "\n" + base)
+    assert all_match(fmt, values) == all(all_match(fmt, [v]) for v in values)
+
+
+def test_late_days_are_checked_against_the_calendar_in_long_columns():
+    many = JOIN_FROM * 2
+    assert all_match("date", ["2024-02-29"] * many)
+    assert not all_match("date", ["2024-02-28"] * many + ["2023-02-29"])
+    assert all_match("date-time", ["2024-04-30T10:00:00Z"] * many)
+    assert not all_match("date-time", ["2024-04-01T10:00:00Z"] * many + ["2024-04-31T10:00:00Z"])
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+json_texts = st.one_of(
+    json_values.map(json.dumps),
+    st.tuples(
+        st.sampled_from(["", " ", "\n\t", "\ufeff"]),
+        json_values,
+        st.sampled_from(["", " \r\n", " x", "]"]),
+    ).map(lambda t: t[0] + json.dumps(t[1]) + t[2]),
+    st.text(max_size=12),
+)
+
+
+def loads_outcome(parse, text):
+    try:
+        return ("value", json.dumps(parse(text)))
+    except ValueError:
+        return ("error", None)
+
+
+@settings(max_examples=300)
+@given(text=json_texts)
+def test_parse_json_is_json_loads_of_the_bytes(text):
+    # The store hands infer text; parsing it must agree with json.loads of the body's bytes
+    # (which takes a UTF-8 BOM), errors included.
+    data = text.encode("utf-8", "surrogatepass")
+    assert loads_outcome(parse_json, text) == loads_outcome(json.loads, data)
+    assert loads_outcome(parse_json, data) == loads_outcome(json.loads, data)
+
+
+def as_stored(body: bytes) -> bytes | str:
+    """A body as the store hands it back: text when it is UTF-8 without NULs, else bytes."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    return body if "\x00" in text else text
+
+
+def spec_of(bodies, as_text: bool) -> tuple:
+    acc = BodyAccumulator()
+    for body, content_type in bodies:
+        acc.add(as_stored(body) if as_text else body, content_type)
+    return acc.to_spec(), acc.invalid_json
+
+
+@settings(max_examples=150)
+@given(
+    bodies=st.lists(
+        st.tuples(
+            st.one_of(
+                json_texts.map(lambda t: t.encode("utf-8", "surrogatepass")),
+                st.binary(max_size=12),
+                st.sampled_from(
+                    [b'{"a": 1}', b"\xef\xbb\xbf[1, 2]", "Zo\u00eb \u00fcber".encode()]
+                ),
+            ),
+            st.sampled_from([None, "application/json", "text/plain", "image/png"]),
+        ),
+        max_size=8,
+    )
+)
+def test_bodies_as_text_or_bytes_give_the_same_spec(bodies):
+    assert spec_of(bodies, as_text=True) == spec_of(bodies, as_text=False)
+
+
+def test_a_repeated_body_counts_each_time():
+    acc = BodyAccumulator()
+    for _ in range(12):
+        acc.add('{"status": "ok", "n": 1}', "application/json")
+    acc.add('{"status": "down", "n": 2}', "application/json")
+    acc.add('{"status": "down", "n": 2}', "application/json")
+    schema = acc.to_spec()["schema"]
+    assert acc.count == 14 and acc.json.count == 14
+    assert schema["properties"]["status"]["enum"] == ["down", "ok"]
+    assert schema["properties"]["n"] == {"type": "integer", "minimum": 1, "maximum": 2}
 
 
 # --- merging ----------------------------------------------------------------------------------

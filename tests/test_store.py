@@ -11,15 +11,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backworks_cli.errors import BackworksError, ExitCode, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
 from backworks_cli.store import FORMAT_VERSION, Filter, Store
-from tests.strategies import exchanges
+from tests.strategies import any_text, exchanges
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = time.time()
@@ -151,6 +153,105 @@ def shared_store(tmp_path_factory):
 @given(ex=exchanges)
 def test_any_exchange_round_trips(shared_store, ex):
     roundtrip(shared_store, ex)
+
+
+# --- the lean read path (scan) -----------------------------------------------------------------
+
+SCANNED = (
+    "id",
+    "method",
+    "path",
+    "query",
+    "request_headers",
+    "request_content_type",
+    "request_body",
+    "status",
+    "response_headers",
+    "response_content_type",
+    "response_body",
+    "duration_ms",
+    "session",
+)
+
+
+def scanned_as_exchange(row: tuple) -> dict:
+    """What query() would say of the scanned columns."""
+    got = dict(zip(SCANNED, row, strict=True))
+    for side in ("request_body", "response_body"):
+        if isinstance(got[side], str):
+            got[side] = got[side].encode("utf-8")
+    return got
+
+
+def expected_of(ex: Exchange) -> dict:
+    req, resp = ex.request, ex.response
+    return {
+        "id": ex.id,
+        "method": req.method,
+        "path": req.path,
+        "query": req.query,
+        "request_headers": req.headers,
+        "request_content_type": req.content_type,
+        "request_body": req.body,
+        "status": resp.status if resp else None,
+        "response_headers": resp.headers if resp else (),
+        "response_content_type": resp.content_type if resp else None,
+        "response_body": resp.body if resp else None,
+        "duration_ms": ex.duration_ms,
+        "session": ex.session,
+    }
+
+
+# Header lists where Content-Type turns up in any case, more than once, or with escapes.
+content_types = st.sampled_from(["application/json", 'text/plain; q="a\\b"', "", 'a"b'])
+header_names = st.sampled_from(["content-type", "Content-Type", "CONTENT-TYPE", "content-typ"])
+header_lists = st.lists(
+    st.tuples(header_names | any_text, content_types | any_text), max_size=4
+).map(tuple)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ex=exchanges, request_headers=header_lists, response_headers=header_lists)
+def test_scan_reads_what_query_reads(shared_store, ex, request_headers, response_headers):
+    ex = replace(
+        ex,
+        request=replace(ex.request, headers=request_headers),
+        response=ex.response and replace(ex.response, headers=response_headers),
+    )
+    new_id = shared_store.add(ex)
+    last = list(shared_store.scan(columns=SCANNED))[-1]
+    assert scanned_as_exchange(last) == expected_of(shared_store.get(new_id))
+
+
+def test_scan_filters_orders_and_reads_only_what_it_is_asked(filled):
+    flt = Filter.build(path="/users/*")
+    rows = list(filled.scan(flt, columns=("path", "status", "response_content_type")))
+    assert rows == [
+        ("/users/1", 200, "application/json"),
+        ("/users/2", 404, "application/json"),
+        ("/users/1/avatar", 500, "application/json"),
+        ("/users/3", None, None),
+    ]
+    assert [row[0] for row in filled.scan(columns=("id",))] == [ex.id for ex in filled.query()]
+
+
+def test_scan_names_an_unknown_column(filled):
+    with pytest.raises(ValueError, match="request_size"):
+        filled.scan(columns=("id", "request_size"))
+
+
+def test_scan_of_a_damaged_store_raises_store_error(tmp_path):
+    path = tmp_path / "store.db"
+    with Store.open(path, create=True) as db:
+        db.add_many(make(path=f"/users/{n}", body=b"x" * 5000) for n in range(200))
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:  # scribble over the pages that hold the rows
+        handle.seek(size // 2)
+        handle.write(b"\xff" * (size // 4))
+    with Store.open(path) as db, pytest.raises(StoreError):
+        list(db.scan(columns=("id", "response_body")))
 
 
 # --- opening and the file itself ----------------------------------------------------------------
