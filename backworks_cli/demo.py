@@ -181,6 +181,7 @@ def capture_command(upstream: str, port: int, store: Path) -> list[str]:
         "--listen", f"127.0.0.1:{port}",
         "--store", str(store),
         "--session", SESSION,
+        "--admin", "off",
     )  # fmt: skip
 
 

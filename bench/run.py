@@ -14,6 +14,8 @@ Sections:
   and start-up/memory with 10 vs. --recordings recordings (bench/mock_bench.py).
 - runtime: a Node.js handler through the long-lived JSON-lines worker vs. a node process per
   request, through the runtime mode's handle() (bench/runtime_bench.py).
+- serve: `backworks serve` forwarding proxy endpoints vs. `mitmdump --mode reverse:` in front of
+  the same upstream, same wrk load, runs interleaved (bench/serve_bench.py).
 - database: the database mode's GET by id vs. mock replaying a GET, through Engine.handle in
   process, and its lists and writes (bench/database_bench.py).
 - infer: `backworks infer` over 100k generated exchanges (~200 MB of JSON) vs. json-parsing the
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,6 +53,7 @@ ENDPOINTS = {
     "GET /users": ("GET", "/users"),
     "POST /users": ("POST", "/users"),
 }
+MEASURES = ("rps", "p50", "p90", "p99", "cpu", "rss_mib", "errors")
 POST_BODY = json.dumps({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"})
 
 
@@ -132,57 +136,88 @@ def wrk(url: str, method: str, seconds: int, connections: int, threads: int) -> 
     return result
 
 
-def bench_capture(args) -> dict:
-    """Throughput of capture vs. plain mitmdump, interleaved rounds, medians reported."""
+def measure_endpoints(proc: subprocess.Popen, port: int, args) -> dict[str, dict]:
+    """wrk against each of ENDPOINTS through `port`: a warm-up run, then a measured one with
+    the CPU share and resident memory of `proc`."""
+    out = {}
+    for name, (method, path) in ENDPOINTS.items():
+        url = f"http://127.0.0.1:{port}{path}"
+        wrk(url, method, args.warmup, args.connections, args.threads)
+        cpu0 = cpu_seconds(proc.pid)
+        result = wrk(url, method, args.seconds, args.connections, args.threads)
+        result["cpu"] = (cpu_seconds(proc.pid) - cpu0) / args.seconds
+        result["rss_mib"] = rss_mib(proc.pid)
+        out[name] = result
+    return out
+
+
+def medians(samples: list[dict]) -> dict:
+    """The median of each measure of measure_endpoints over the rounds, and every req/s."""
+    row = {key: statistics.median(s[key] for s in samples) for key in MEASURES}
+    row["all_rps"] = sorted(s["rps"] for s in samples)
+    return row
+
+
+def mitmdump_command(upstream: str, port: int, tmp: str) -> list[str]:
+    """The peer: plain mitmdump as a reverse proxy in front of `upstream`."""
+    mitmdump = shutil.which("mitmdump") or "mitmdump"
+    return [mitmdump, "--mode", f"reverse:{upstream}", "-p", str(port), "-q"] + [
+        "--set",
+        f"confdir={tmp}",
+    ]
+
+
+def bare_proxy_command(upstream: str, port: int, tmp: str) -> list[str]:
+    """The mitmproxy that backworks runs, with its addons but none of backworks's own."""
+    return [sys.executable, str(HERE / "bare_proxy.py"), "--upstream", upstream] + [
+        *("--port", str(port)),
+    ]
+
+
+def compare(args, commands: dict[str, Callable[[str, int, str], list[str]]]) -> dict[str, dict]:
+    """Each target in front of bench/upstream.py, in interleaved rounds under the same wrk
+    load: {endpoint: {target: medians}}. commands[target](upstream URL, port, a temporary
+    directory) is the target's command line; it runs in that directory."""
     upstream_port = free_port()
     upstream = subprocess.Popen(
         [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
     )
     wait_port(upstream_port, upstream)
     upstream_url = f"http://127.0.0.1:{upstream_port}"
-    mitmdump = shutil.which("mitmdump") or "mitmdump"
-    runs: dict[str, dict[str, list[dict]]] = {"mitmdump": {}, "proxy": {}, "capture": {}}
+    runs: dict[str, dict[str, list[dict]]] = {target: {} for target in commands}
     try:
         for _round in range(args.rounds):
-            for target in runs:
+            for target, command in commands.items():
                 port = free_port()
                 with tempfile.TemporaryDirectory() as tmp:
-                    if target == "mitmdump":
-                        cmd = [mitmdump, "--mode", f"reverse:{upstream_url}", "-p", str(port), "-q"]
-                        cmd += ["--set", f"confdir={tmp}"]
-                    elif target == "proxy":
-                        cmd = [sys.executable, str(HERE / "bare_proxy.py"), "--upstream"]
-                        cmd += [upstream_url, "--port", str(port)]
-                    else:
-                        cmd = [sys.executable, "-m", "backworks_cli", "capture", "--upstream"]
-                        cmd += [upstream_url, "--listen", f"127.0.0.1:{port}"]
-                        cmd += ["--store", f"{tmp}/b.db", "--session", "bench"]
+                    cmd = command(upstream_url, port, tmp)
                     env = {**os.environ, "BACKWORKS_HOME": tmp}
-                    with running(cmd, port, env=env) as proc:
-                        for name, (method, path) in ENDPOINTS.items():
-                            url = f"http://127.0.0.1:{port}{path}"
-                            wrk(url, method, args.warmup, args.connections, args.threads)
-                            cpu0 = cpu_seconds(proc.pid)
-                            result = wrk(url, method, args.seconds, args.connections, args.threads)
-                            result["cpu"] = (cpu_seconds(proc.pid) - cpu0) / args.seconds
-                            result["rss_mib"] = rss_mib(proc.pid)
+                    with running(cmd, port, env=env, cwd=tmp) as proc:
+                        for name, result in measure_endpoints(proc, port, args).items():
                             runs[target].setdefault(name, []).append(result)
     finally:
         upstream.terminate()
         upstream.wait()
-    summary = {}
-    for name in ENDPOINTS:
-        row = {}
-        for target in runs:
-            samples = runs[target][name]
-            row[target] = {
-                key: statistics.median(s[key] for s in samples)
-                for key in ("rps", "p50", "p90", "p99", "cpu", "rss_mib", "errors")
-            }
-            row[target]["all_rps"] = sorted(s["rps"] for s in samples)
+    return {name: {target: medians(runs[target][name]) for target in runs} for name in ENDPOINTS}
+
+
+def bench_capture(args) -> dict:
+    """Throughput of capture vs. plain mitmdump, interleaved rounds, medians reported."""
+    summary = compare(
+        args,
+        {
+            "mitmdump": mitmdump_command,
+            "proxy": bare_proxy_command,
+            "capture": lambda upstream, port, tmp: [
+                *(sys.executable, "-m", "backworks_cli", "capture", "--upstream", upstream),
+                *("--listen", f"127.0.0.1:{port}", "--store", f"{tmp}/b.db", "--session", "bench"),
+                *("--admin", f"127.0.0.1:{free_port()}"),
+            ],
+        },
+    )
+    for row in summary.values():
         row["ratio"] = row["capture"]["rps"] / row["mitmdump"]["rps"]
         row["recording_cost"] = 1 - row["capture"]["rps"] / row["proxy"]["rps"]
-        summary[name] = row
     return summary
 
 
@@ -201,6 +236,7 @@ def bench_memory(args) -> dict:
             cmd = [sys.executable, "-m", "backworks_cli", "capture", "--upstream"]
             cmd += [f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{port}"]
             cmd += ["--store", str(store), "--session", "memory"]
+            cmd += ["--admin", f"127.0.0.1:{free_port()}"]
             env = {**os.environ, "BACKWORKS_HOME": tmp}
             with running(cmd, port, env=env) as proc:
                 count = 0
@@ -250,6 +286,12 @@ def bench_runtime(args) -> dict:
     from runtime_bench import bench_runtime as run_runtime_bench
 
     return run_runtime_bench(args)
+
+
+def bench_serve(args) -> dict:
+    from serve_bench import bench_serve as run_serve_bench
+
+    return run_serve_bench(args)
 
 
 def bench_database(args) -> dict:
@@ -321,6 +363,10 @@ def report(results: dict) -> str:
         from runtime_bench import report_runtime
 
         lines += report_runtime(results["runtime"])
+    if "serve" in results:
+        from serve_bench import report_serve
+
+        lines += report_serve(results["serve"])
     if "database" in results:
         from database_bench import report_database
 
@@ -342,7 +388,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="capture,memory,help,mock,runtime,database,infer,dashboard",
+        default="capture,memory,help,mock,serve,runtime,database,infer,dashboard",
         help="comma-separated sections",
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
@@ -360,7 +406,8 @@ def main() -> None:
         args.rounds, args.seconds, args.warmup = 1, 3, 1
         args.exchanges, args.memory_chunk, args.help_runs = 3000, 3, 5
         args.recordings = 10_000
-    if not shutil.which("wrk") and {"capture", "memory", "mock", "dashboard"} & set(args.only.split(",")):
+    needs_wrk = {"capture", "memory", "mock", "serve", "dashboard"}
+    if not shutil.which("wrk") and needs_wrk & set(args.only.split(",")):
         sys.exit("wrk is needed: apt-get install wrk")
     sections = {
         "capture": bench_capture,
@@ -369,6 +416,7 @@ def main() -> None:
         "infer": bench_infer,
         "mock": bench_mock,
         "runtime": bench_runtime,
+        "serve": bench_serve,
         "database": bench_database,
         "dashboard": bench_dashboard,
     }

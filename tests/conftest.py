@@ -64,11 +64,22 @@ class Capture:
         return self.proc.returncode, self.stderr
 
 
-def start_capture(tmp_path: Path, *args: str, store: Path | None = None, env=None, **popen):
-    """Start capture on a free port and wait until it says it is listening."""
+def start_capture(
+    tmp_path: Path,
+    *args: str,
+    store: Path | None = None,
+    env=None,
+    default_admin: bool = False,
+    **popen,
+):
+    """Start capture on a free port and wait until it says it is listening. The admin API gets
+    a free port of its own unless `--admin` is given or `default_admin` asks for the default."""
     port = free_port()
     store = store or tmp_path / "recordings" / "backworks.db"
     home = tmp_path / "home"
+    if "--admin" not in args and not default_admin:
+        # The default, the port + 1, may be a client's source port on a busy machine.
+        args = (*args, "--admin", f"127.0.0.1:{free_port()}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "backworks_cli", "capture", "--listen", f"127.0.0.1:{port}"]
         + ["--store", str(store), *args],

@@ -24,19 +24,6 @@ from backworks_cli.store import Store
 from tests.conftest import free_port, make_tls, start_capture
 
 
-@pytest.fixture
-def capture(capture):
-    """conftest's capture, with the admin API on a port of its own: the default, the listen port
-    + 1, may be a client's source port when tests pick ports from the ephemeral range."""
-
-    def start(*args: str, **kwargs):
-        if "--admin" not in args:
-            args = (*args, "--admin", f"127.0.0.1:{free_port()}")
-        return capture(*args, **kwargs)
-
-    return start
-
-
 def recorded(store_path):
     with Store.open(store_path) as store:
         return list(store.query())
@@ -525,7 +512,7 @@ def test_admin_api_watches_a_capture(sample_api, capture):
 
 
 def test_admin_defaults_to_the_next_port_and_can_be_turned_off(sample_api, tmp_path, capture):
-    cap = start_capture(tmp_path, "--upstream", sample_api)  # without the fixture's --admin
+    cap = start_capture(tmp_path, "--upstream", sample_api, default_admin=True)
     try:
         assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in "".join(cap.lines)
         assert httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health").status_code == 200

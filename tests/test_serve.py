@@ -494,6 +494,7 @@ def test_a_port_in_use_exits_5_without_a_traceback(tmp_path):
 )
 def test_a_bad_configuration_exits_3(tmp_path, text, named):
     (tmp_path / "backworks.yaml").write_text(text)
-    result = run_cli(tmp_path, "serve", "--listen", f"127.0.0.1:{free_port()}")
+    listen, admin = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    result = run_cli(tmp_path, "serve", "--listen", listen, "--admin", admin)
     assert result.returncode == 3, result.stderr
     assert named in result.stderr and "Traceback" not in result.stderr
