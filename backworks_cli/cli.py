@@ -115,8 +115,8 @@ def capture(
     admin: Annotated[
         str | None,
         typer.Option(
-            help="HOST:PORT of the admin API, for `backworks dashboard` (default: the listen "
-            "port + 1); `off` turns it off."
+            help="Serve the admin API, for `backworks dashboard`, on HOST:PORT (`on`: the "
+            "listen port + 1). Off unless asked: it costs the proxy some throughput."
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -126,10 +126,12 @@ def capture(
 
     cfg = _load_config(config)
     host, port = parse_listen(listen)
-    if admin is None:
+    if admin is None or admin.lower() == "off":
+        admin_at = None
+    elif admin.lower() == "on":
         admin_at = (host, port + 1)
     else:
-        admin_at = None if admin.lower() == "off" else parse_listen(admin, "--admin")
+        admin_at = parse_listen(admin, "--admin")
     options = CaptureOptions(
         upstream=upstream or cfg.upstream,
         forward=forward,

@@ -211,7 +211,6 @@ def bench_capture(args) -> dict:
             "capture": lambda upstream, port, tmp: [
                 *(sys.executable, "-m", "backworks_cli", "capture", "--upstream", upstream),
                 *("--listen", f"127.0.0.1:{port}", "--store", f"{tmp}/b.db", "--session", "bench"),
-                *("--admin", f"127.0.0.1:{free_port()}"),
             ],
         },
     )
@@ -236,7 +235,6 @@ def bench_memory(args) -> dict:
             cmd = [sys.executable, "-m", "backworks_cli", "capture", "--upstream"]
             cmd += [f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{port}"]
             cmd += ["--store", str(store), "--session", "memory"]
-            cmd += ["--admin", f"127.0.0.1:{free_port()}"]
             env = {**os.environ, "BACKWORKS_HOME": tmp}
             with running(cmd, port, env=env) as proc:
                 count = 0

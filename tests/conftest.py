@@ -72,13 +72,14 @@ def start_capture(
     default_admin: bool = False,
     **popen,
 ):
-    """Start capture on a free port and wait until it says it is listening. The admin API gets
-    a free port of its own unless `--admin` is given or `default_admin` asks for the default."""
+    """Start capture on a free port and wait until it says it is listening. The admin API is
+    served on a free port of its own unless `--admin` is given or `default_admin` asks for the
+    default (off)."""
     port = free_port()
     store = store or tmp_path / "recordings" / "backworks.db"
     home = tmp_path / "home"
     if "--admin" not in args and not default_admin:
-        # The default, the port + 1, may be a client's source port on a busy machine.
+        # Tests exercise it; `--admin on` (the port + 1) could be a client's source port here.
         args = (*args, "--admin", f"127.0.0.1:{free_port()}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "backworks_cli", "capture", "--listen", f"127.0.0.1:{port}"]

@@ -511,15 +511,13 @@ def test_admin_api_watches_a_capture(sample_api, capture):
     assert "Recorded 2 exchange(s)" in err
 
 
-def test_admin_defaults_to_the_next_port_and_can_be_turned_off(sample_api, tmp_path, capture):
-    cap = start_capture(tmp_path, "--upstream", sample_api, default_admin=True)
-    try:
-        assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in "".join(cap.lines)
-        assert httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health").status_code == 200
-    finally:
-        cap.stop()
+def test_admin_is_off_unless_asked_and_on_means_the_next_port(sample_api, tmp_path, capture):
+    cap = capture("--upstream", sample_api, "--admin", "on")
+    assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in "".join(cap.lines)
+    assert httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health").status_code == 200
+    cap.stop()
 
-    cap = capture("--upstream", sample_api, "--admin", "off")
+    cap = start_capture(tmp_path, "--upstream", sample_api, default_admin=True)
     assert "Admin API" not in "".join(cap.lines)
     with httpx.Client(base_url=cap.url) as client:
         assert client.get("/api/users/1").status_code == 200
