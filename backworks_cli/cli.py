@@ -40,6 +40,15 @@ ConfigOpt = Annotated[
         help="backworks.yaml to read (default: ./backworks.yaml if present).",
     ),
 ]
+WriteConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        dir_okay=False,
+        help="backworks.yaml to write or update (default: ./backworks.yaml).",
+    ),
+]
 StoreOpt = Annotated[
     Path | None,
     typer.Option(
@@ -316,15 +325,7 @@ def recordings_prune(
 @app.command()
 def infer(
     store: StoreOpt = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            dir_okay=False,
-            help="backworks.yaml to write or update (default: ./backworks.yaml).",
-        ),
-    ] = None,
+    config: WriteConfigOpt = None,
     session: Annotated[
         str | None, typer.Option(help="Learn from this capture session only (default: all).")
     ] = None,
@@ -673,15 +674,7 @@ def export_openapi(
 @import_app.command("openapi")
 def import_openapi(
     spec: Annotated[Path, typer.Argument(help="OpenAPI 3.0 or 3.1 document, YAML or JSON.")],
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            dir_okay=False,
-            help="backworks.yaml to write or update (default: ./backworks.yaml).",
-        ),
-    ] = None,
+    config: WriteConfigOpt = None,
     mode: Annotated[
         ImportMode, typer.Option(help="Mode of the new endpoints: mock, replay or proxy.")
     ] = ImportMode.mock,
