@@ -64,6 +64,24 @@ class Capture:
         return self.proc.returncode, self.stderr
 
 
+def follow_stderr(proc: subprocess.Popen, ready_prefix: str):
+    """Collect a backworks subprocess's stderr in a thread: (lines, reader thread, event set
+    once a line starts with `ready_prefix` or the stream ends)."""
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith(ready_prefix):
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader, ready
+
+
 def start_capture(
     tmp_path: Path,
     *args: str,
@@ -91,18 +109,7 @@ def start_capture(
         env={**os.environ, "BACKWORKS_HOME": str(home), **(env or {})},
         **popen,
     )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("Listening on"):
-                ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    lines, reader, ready = follow_stderr(proc, "Listening on")
     cap = Capture(proc, port, store, home, lines, reader)
     if not ready.wait(30) or proc.poll() is not None:
         code, err = cap.stop()

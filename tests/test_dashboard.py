@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -50,6 +49,7 @@ from backworks_cli.exchange import Exchange, Request, Response
 from backworks_cli.redact import Redactor
 from backworks_cli.sample_api import create_app as sample_app
 from backworks_cli.store import Store
+from tests.conftest import follow_stderr, free_port
 
 WAIT = 30.0  # seconds a pilot test waits for something that happens over the network
 
@@ -84,12 +84,6 @@ RECORDED = [
     "/api/users/2",
     "/api/products/3",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _record() -> list[Exchange]:
@@ -170,17 +164,7 @@ def start_mock():
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        lines: list[str] = []
-        ready = threading.Event()
-
-        def read() -> None:
-            for line in proc.stderr:
-                lines.append(line)
-                if line.startswith("Mock serving"):
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
+        lines, _, ready = follow_stderr(proc, "Mock serving")
         mock = Mock(proc, port, lines)
         started.append(mock)
         if not ready.wait(60) or proc.poll() is not None:

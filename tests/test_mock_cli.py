@@ -18,6 +18,7 @@ import pytest
 
 from backworks_cli.exchange import Exchange, Request, Response
 from backworks_cli.store import Store
+from tests.conftest import follow_stderr, free_port
 
 USER = json.dumps({"id": 1, "name": "Ada"}).encode()
 WIDGET = {
@@ -30,12 +31,6 @@ WIDGET = {
         "tags": {"type": "array", "items": {"type": "string"}},
     },
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_project(directory: Path, *, store: bool = True, endpoints: dict | None = None) -> Path:
@@ -114,18 +109,7 @@ def start_mock():
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        lines: list[str] = []
-        ready = threading.Event()
-
-        def read() -> None:
-            for line in proc.stderr:
-                lines.append(line)
-                if line.startswith("Mock serving"):
-                    ready.set()
-            ready.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
+        lines, reader, ready = follow_stderr(proc, "Mock serving")
         mock = Mock(proc, port, lines, reader)
         started.append(mock)
         if not ready.wait(60) or proc.poll() is not None:

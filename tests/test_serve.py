@@ -21,7 +21,7 @@ import pytest
 
 from backworks_cli.exchange import Exchange, Request, Response
 from backworks_cli.store import Store
-from tests.conftest import free_port
+from tests.conftest import follow_stderr, free_port
 
 JSON = (("Content-Type", "application/json"),)
 
@@ -93,18 +93,7 @@ def serve(tmp_path):
             text=True,
             env={**os.environ, "BACKWORKS_HOME": str(tmp_path / "home")},
         )
-        lines: list[str] = []
-        ready = threading.Event()
-
-        def read() -> None:
-            for line in proc.stderr:
-                lines.append(line)
-                if line.startswith("Serving"):
-                    ready.set()
-            ready.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
+        lines, reader, ready = follow_stderr(proc, "Serving")
         serving = Serving(proc, port, admin_port, lines, reader)
         started.append(serving)
         if not ready.wait(30) or proc.poll() is not None:
