@@ -9,15 +9,18 @@ This is the only module that imports mitmproxy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from mitmproxy import http
@@ -766,8 +769,11 @@ def _open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> 
         raise
 
 
-def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> CaptureSummary:
-    """Run the capture proxy until SIGINT/SIGTERM; returns what was recorded."""
+def run_capture(
+    options: CaptureOptions, *, log: Callable[[str], None], control: InThread | None = None
+) -> CaptureSummary:
+    """Run the capture proxy until SIGINT/SIGTERM (or `control.stop()` when it runs on a
+    thread of its own); returns what was recorded."""
     mode = _mode(options)
     _check_addresses((options.listen_host, options.listen_port), options.admin)
     host = _capture_host(options, log)
@@ -802,7 +808,7 @@ def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> Captu
         recorder,
     )
     try:
-        _run_with_admin(proxy, host, log)
+        _run_with_admin(proxy, host, log, control)
     finally:
         recorder.store.close()
     recorder.summary.stopped = time.monotonic()
@@ -812,9 +818,11 @@ def run_capture(options: CaptureOptions, *, log: Callable[[str], None]) -> Captu
     return recorder.summary
 
 
-def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
-    """Run `backworks serve` until SIGINT/SIGTERM: the Serve addon on the main port, the admin
-    API on the admin port (see backworks_cli.serve)."""
+def run_serve(
+    options: ServeOptions, *, log: Callable[[str], None], control: InThread | None = None
+) -> None:
+    """Run `backworks serve` until SIGINT/SIGTERM (or `control.stop()`): the Serve addon on the
+    main port, the admin API on the admin port (see backworks_cli.serve)."""
     config = options.config
     listen = (options.listen_host, options.listen_port)
     _check_addresses(listen, (options.admin_host, options.admin_port))
@@ -856,7 +864,7 @@ def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
         recorder,
     )
     try:
-        _run_with_admin(proxy, host, log)
+        _run_with_admin(proxy, host, log, control)
     finally:
         host.engine.close()  # the engine serving last, after any reload
         if recorder is not None:
@@ -868,12 +876,17 @@ def run_serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
             raise recorder.fatal
 
 
-def _run_with_admin(proxy: _Proxy, host: ServeHost | None, log: Callable[[str], None]) -> None:
+def _run_with_admin(
+    proxy: _Proxy,
+    host: ServeHost | None,
+    log: Callable[[str], None],
+    control: InThread | None = None,
+) -> None:
     """Run the proxy with the admin API on its own port beside it (when there is a host)."""
     try:
         if host is not None:
             host.start_admin()
-        asyncio.run(_run(proxy, log))
+        asyncio.run(_run(proxy, log, control))
     finally:
         if host is not None:
             host.stop_admin()
@@ -895,7 +908,65 @@ class _Proxy:
     recorder: Recorder | None
 
 
-async def _run(proxy: _Proxy, log: Callable[[str], None]) -> None:
+class InThread:
+    """A capture or serve proxy on a thread of its own, for --tui, whose main thread runs the
+    dashboard. `start` returns once the proxy listens, or raises what stopped it; `stop` stops
+    it as SIGINT would (in-flight exchanges drain and are recorded) and returns what the run
+    returned. Signals stay with the main thread: the runner installs no handlers here."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._listening = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: Callable[[], None] | None = None
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def start(self, run: Callable[[InThread], Any]) -> Callable[[], Any]:
+        """Call `run(self)` on a new thread (it passes this object on to the runner); returns
+        `stop`."""
+
+        def target() -> None:
+            try:
+                self._result = run(self)
+            except BaseException as exc:  # handed to the main thread, which reports it
+                self._error = exc
+            finally:
+                self._listening.set()
+
+        self._thread = threading.Thread(target=target, name="backworks-proxy", daemon=True)
+        self._thread.start()
+        if not self._listening.wait(self.timeout):
+            self.stop()
+            raise NetworkError(
+                f"The proxy did not start listening within {self.timeout:g} s.",
+                "Check that the address can be bound, or run without --tui to see its messages.",
+            )
+        if self._error is not None:
+            self._thread.join(self.timeout)
+            raise self._error
+        return self.stop
+
+    def stop(self) -> Any:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(stop)
+        if self._thread is not None:
+            self._thread.join(DRAIN_SECONDS + self.timeout)
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def _attach(self, loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+        self._loop, self._stop = loop, stop
+
+    def _listens(self) -> None:
+        self._listening.set()
+
+
+async def _run(proxy: _Proxy, log: Callable[[str], None], control: InThread | None = None) -> None:
     loop = asyncio.get_running_loop()
     master = Master(
         Options(
@@ -921,6 +992,8 @@ async def _run(proxy: _Proxy, log: Callable[[str], None]) -> None:
             master.shutdown()
             return
         log(proxy.ready())
+        if control is not None:
+            control._listens()
 
     async def drain_and_stop() -> None:
         """Stop accepting, let in-flight exchanges finish (and be recorded), then exit."""
@@ -947,12 +1020,15 @@ async def _run(proxy: _Proxy, log: Callable[[str], None]) -> None:
     master.addons.add(*proxy_addons())
     master.addons.add(*proxy.addons, _Lifecycle(announce))
     master.options.update(**proxy.settings)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = () if control is not None else (signal.SIGINT, signal.SIGTERM)
+    if control is not None:
+        control._attach(loop, on_signal)
+    for sig in signals:
         loop.add_signal_handler(sig, on_signal)
     try:
         await master.run()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.remove_signal_handler(sig)
         logging.getLogger("mitmproxy").removeHandler(handler)
     if bind_error:

@@ -6,9 +6,10 @@ stays fast."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,6 +62,30 @@ StoreOpt = Annotated[
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr)
+
+
+def _local_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a server listening on host:port."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str]) -> Any:
+    """--tui: start a server on a thread of its own (`start` returns what stops it), run the
+    dashboard on `url` in this terminal until it is closed, then stop the server and return
+    what stopping it returned. The server's messages, held meanwhile, are printed at the end."""
+    from backworks_cli.dashboard import run_dashboard
+
+    try:
+        stop = start()
+        try:
+            run_dashboard(url)
+        finally:
+            result = stop()
+    finally:
+        for line in held:
+            _err(line)
+    return result
 
 
 def _load_config(path: Path | None):
@@ -129,13 +154,27 @@ def capture(
         ),
     ] = None,
     config: ConfigOpt = None,
+    tui: Annotated[
+        bool,
+        typer.Option(
+            "--tui", help="Watch it live in this terminal (the dashboard; implies --admin on)."
+        ),
+    ] = False,
 ) -> None:
     """Record real traffic through a proxy; secrets are redacted before anything is written."""
     from backworks_cli.capture import CaptureOptions, parse_listen, run_capture
 
     cfg = _load_config(config)
     host, port = parse_listen(listen)
-    if admin is None or admin.lower() == "off":
+    if tui and admin is not None and admin.lower() == "off":
+        raise BackworksError(
+            "--tui watches the capture through its admin API, which --admin off turns off.",
+            "Leave out --admin off, or give the admin API an address with --admin HOST:PORT.",
+            exit_code=ExitCode.USAGE,
+        )
+    if admin is None and tui:
+        admin_at = (host, port + 1)
+    elif admin is None or admin.lower() == "off":
         admin_at = None
     elif admin.lower() == "on":
         admin_at = (host, port + 1)
@@ -155,7 +194,17 @@ def capture(
         insecure=insecure,
         admin=admin_at,
     )
-    summary = run_capture(options, log=_err)
+    if tui:
+        from backworks_cli.capture import InThread
+
+        held: list[str] = []  # the proxy's messages wait until the dashboard is closed
+        summary = _watch(
+            _local_url(*admin_at),
+            lambda: InThread().start(lambda c: run_capture(options, log=held.append, control=c)),
+            held,
+        )
+    else:
+        summary = run_capture(options, log=_err)
     _err(summary.render())
 
 
@@ -450,17 +499,11 @@ def mock(
     count = len(mock_app.engine.endpoints())
     shown = f"[{host}]" if ":" in host else host
     if tui:
-        from backworks_cli.dashboard import run_dashboard
         from backworks_cli.mockserver import serve_in_thread
 
-        stop = serve_in_thread(mock_app, host=host, port=port)
-        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
-        try:
-            run_dashboard(f"http://{local}:{port}")
-        finally:
-            stop()
-            for line in held:
-                _err(line)
+        _watch(
+            _local_url(host, port), lambda: serve_in_thread(mock_app, host=host, port=port), held
+        )
         _err("Mock stopped.")
         return
     run_mock(
@@ -492,6 +535,10 @@ def serve(
         int, typer.Option(help="Seed of generated data: the same seed gives the same bytes.")
     ] = 0,
     store: StoreOpt = None,
+    tui: Annotated[
+        bool,
+        typer.Option("--tui", help="Watch it live in this terminal: the dashboard, one process."),
+    ] = False,
 ) -> None:
     """Serve every endpoint in its own mode; proxy endpoints and unknown paths go upstream."""
     from backworks_cli.capture import parse_listen, run_serve
@@ -509,7 +556,17 @@ def serve(
         store_path=store,
         seed=seed,
     )
-    run_serve(options, log=_err)
+    if tui:
+        from backworks_cli.capture import InThread
+
+        held: list[str] = []  # the proxy's messages wait until the dashboard is closed
+        _watch(
+            _local_url(admin_host, admin_port),
+            lambda: InThread().start(lambda c: run_serve(options, log=held.append, control=c)),
+            held,
+        )
+    else:
+        run_serve(options, log=_err)
     _err("Serve stopped.")
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -482,27 +483,28 @@ def test_a_terminal_too_small_shows_a_notice_until_it_grows():
     run(scenario)
 
 
-# --- `backworks mock --tui`: the mock and the dashboard in one process -----------------------
+# --- --tui: the server and the dashboard in one process --------------------------------------
 
 
-def test_mock_tui_serves_and_watches_in_one_process(recorded):
+def run_tui(args: list[str], cwd: Path, visit: Callable[[], None], stopped: bytes) -> bytes:
+    """Run `backworks ARGS --tui` in a pseudo terminal; once the dashboard is live, call
+    `visit` (which makes a request), wait for its path on screen, press q and wait for
+    `stopped`. Returns everything the terminal showed."""
     import fcntl
     import pty
     import select
     import struct
     import termios
 
-    port = free_port()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backworks_cli", "mock", "-c", "backworks.yaml"]
-        + ["--port", str(port), "--tui"],
-        cwd=recorded,
+        [sys.executable, "-m", "backworks_cli", *args, "--tui"],
+        cwd=cwd,
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env={**os.environ, "TERM": "xterm-256color"},
+        env={**os.environ, "TERM": "xterm-256color", "BACKWORKS_HOME": str(cwd / "home")},
         start_new_session=True,
     )
     os.close(slave)
@@ -520,18 +522,81 @@ def test_mock_tui_serves_and_watches_in_one_process(recorded):
 
     try:
         assert read_until(b"live"), screen.decode(errors="replace")[-2000:]
-        reply = httpx.get(f"http://127.0.0.1:{port}/api/products/3", trust_env=False)
-        assert reply.status_code == 200
-        assert read_until(b"/api/products/3")
+        visit()
+        assert read_until(b"/api/products/3"), screen.decode(errors="replace")[-2000:]
         os.write(master, b"q")
-        assert read_until(b"Mock stopped.")
+        assert read_until(stopped), screen.decode(errors="replace")[-2000:]
         assert proc.wait(timeout=30) == 0
         assert b"Traceback" not in screen
+        return bytes(screen)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def get_product(port: int) -> Callable[[], None]:
+    def visit() -> None:
+        reply = httpx.get(f"http://127.0.0.1:{port}/api/products/3", trust_env=False)
+        assert reply.status_code == 200
+
+    return visit
+
+
+def test_mock_tui_serves_and_watches_in_one_process(recorded):
+    port = free_port()
+    args = ["mock", "-c", "backworks.yaml", "--port", str(port)]
+    run_tui(args, recorded, get_product(port), b"Mock stopped.")
+
+
+def test_serve_tui_serves_and_watches_in_one_process(recorded):
+    port, admin_port = free_port(), free_port()
+    args = ["serve", "-c", "backworks.yaml", "--listen", f"127.0.0.1:{port}"]
+    args += ["--admin", f"127.0.0.1:{admin_port}"]
+    run_tui(args, recorded, get_product(port), b"Serve stopped.")
+
+
+def test_capture_tui_records_and_watches_in_one_process(sample_api, tmp_path):
+    port, admin_port = free_port(), free_port()
+    store = tmp_path / "tui.db"
+    args = ["capture", "--upstream", sample_api, "--listen", f"127.0.0.1:{port}"]
+    args += ["--admin", f"127.0.0.1:{admin_port}", "--store", str(store)]
+    screen = run_tui(args, tmp_path, get_product(port), b"Recorded 1 exchange(s)")
+    assert b"Listening on" in screen  # the proxy's messages, printed once the dashboard closed
+    with Store.open(store) as recordings:
+        assert [e.request.path for e in recordings.query()] == ["/api/products/3"]
+
+
+def test_capture_tui_needs_the_admin_api(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "backworks_cli", "capture", "--upstream", "http://127.0.0.1:9"]
+        + ["--admin", "off", "--tui"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--tui watches the capture through its admin API" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_tui_on_a_port_in_use_says_so_without_a_dashboard(recorded, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "backworks_cli", "serve", "-c", "backworks.yaml"]
+            + ["--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{free_port()}", "--tui"],
+            cwd=recorded,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 5, done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
 
 
 # --- keys and mouse on fixed data --------------------------------------------------------------
