@@ -31,7 +31,7 @@ from mitmproxy.options import Options
 
 from backworks_cli import admin
 from backworks_cli.config import Config, RedactConfig
-from backworks_cli.engine import Engine, Router
+from backworks_cli.engine import Router
 from backworks_cli.errors import BackworksError, NetworkError, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
 from backworks_cli.modes import Outcome, json_response
@@ -93,6 +93,7 @@ class CaptureOptions:
     insecure: bool = False
     max_body: int = MAX_BODY
     admin: tuple[str, int] | None = None  # where the admin API listens; None: nowhere
+    config: Config | None = None  # backworks.yaml: its endpoints name exchanges in the admin API
 
 
 @dataclass
@@ -669,9 +670,44 @@ def _started(request: http.Request) -> float:
     return time.perf_counter() - (time.time() - request.timestamp_start)
 
 
+class _Named:
+    """A capture's engine, as its admin API sees it: backworks.yaml's endpoints routed, so the
+    journal names the endpoint of each recorded exchange and /endpoints lists them with mode
+    "capture". Nothing is answered here: every request goes to the upstream."""
+
+    def __init__(self, endpoints: list) -> None:
+        self._router = Router()
+        for endpoint in endpoints:
+            self._router.add(endpoint)
+        self._rows = [
+            {
+                "name": e.name,
+                "path": e.path,
+                "methods": list(e.methods),
+                "mode": "capture",
+                "recordings": 0,
+            }
+            for e in endpoints
+        ]
+
+    def name(self, method: str, path: str) -> str | None:
+        found = self._router.resolve(method.upper(), path)
+        return found[0].endpoint if found.__class__ is tuple else None
+
+    def endpoints(self) -> list[dict]:
+        return self._rows
+
+    def modes(self) -> dict:
+        return {}
+
+    def reset(self) -> None:
+        """A capture keeps no state to reset."""
+
+
 def _capture_host(options: CaptureOptions, log: Callable[[str], None]) -> ServeHost | None:
-    """The admin API of a capture (no endpoints, no configuration to watch), or None when
-    --admin is off."""
+    """The admin API of a capture, or None when --admin is off. It watches no configuration:
+    the endpoints and schemas of backworks.yaml as it was at start name the exchanges and are
+    what drift is checked against."""
     if options.admin is None:
         return None
     admin_host, admin_port = options.admin
@@ -682,11 +718,13 @@ def _capture_host(options: CaptureOptions, log: Callable[[str], None]) -> ServeH
         admin_host=admin_host,
         admin_port=admin_port,
     )
-    return ServeHost(Engine(Router(), {}, []), serve, log)
+    endpoints = options.config.endpoint_list() if options.config else []
+    return ServeHost(_Named(endpoints), serve, log)
 
 
 def _report(host: ServeHost) -> Callable[[http.HTTPFlow], None]:
     """What tells the admin API of each exchange the capture recorded."""
+    name = host.engine.name
 
     def recorded(flow: http.HTTPFlow) -> None:
         r = flow.request
@@ -696,7 +734,8 @@ def _report(host: ServeHost) -> Callable[[http.HTTPFlow], None]:
         else:  # mitmproxy answered 502 if the client was still there
             status = 502 if flow.client_conn.connected else 0
         row = (_started(r), r.method, path, query)
-        host.record(journal_row(flow, row, status, (None, "capture", "recorded", None, None)))
+        how = (name(r.method, path), "capture", "recorded", None, None)
+        host.record(journal_row(flow, row, status, how))
 
     return recorded
 

@@ -193,6 +193,7 @@ def capture(
         upstream_ca=upstream_ca,
         insecure=insecure,
         admin=admin_at,
+        config=cfg,
     )
     if tui:
         from backworks_cli.capture import InThread

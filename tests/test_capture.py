@@ -511,6 +511,37 @@ def test_admin_api_watches_a_capture(sample_api, capture):
     assert "Recorded 2 exchange(s)" in err
 
 
+ENDPOINTS = """\
+endpoints:
+  get_users_id:
+    path: /api/users/{id}
+    methods: [GET]
+"""
+
+
+def test_a_captures_admin_api_names_the_endpoints_of_backworks_yaml(sample_api, tmp_path, capture):
+    (tmp_path / "backworks.yaml").write_text(ENDPOINTS)
+    admin_port = free_port()
+    admin_url = f"http://127.0.0.1:{admin_port}/__backworks"
+    cap = capture("--upstream", sample_api, "--admin", f"127.0.0.1:{admin_port}")
+    with httpx.Client(base_url=cap.url) as client:
+        assert client.get("/api/users/1").status_code == 200
+        assert client.get("/api/products/3").status_code == 200
+    listed = httpx.get(f"{admin_url}/requests", timeout=10).json()["requests"]
+    assert [(r["path"], r["endpoint"], r["mode"]) for r in listed] == [
+        ("/api/users/1", "get_users_id", "capture"),
+        ("/api/products/3", None, "capture"),
+    ]
+    rows = httpx.get(f"{admin_url}/endpoints", timeout=10).json()["endpoints"]
+    named = {row["name"]: row for row in rows}
+    assert named["get_users_id"]["path"] == "/api/users/{id}"
+    assert named["get_users_id"]["mode"] == "capture"
+    assert named["get_users_id"]["hits"] == 1 and named[None]["hits"] == 1
+    code, err = cap.stop()
+    assert code == 0, err
+    assert "Recorded 2 exchange(s)" in err
+
+
 def test_admin_is_off_unless_asked_and_on_means_the_next_port(sample_api, tmp_path, capture):
     cap = capture("--upstream", sample_api, "--admin", "on")
     assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in "".join(cap.lines)
