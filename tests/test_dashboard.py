@@ -346,6 +346,144 @@ def test_reconnects_when_the_host_restarts(recorded, start_mock):
     run(scenario)
 
 
+# --- against `backworks serve` and `backworks capture`, through their admin ports -------------
+
+
+def start_proxy_host(args: list[str], cwd: Path, ready: str) -> subprocess.Popen:
+    """Start `backworks ARGS` (serve or capture) and return once it says `ready`."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backworks_cli", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "BACKWORKS_HOME": str(cwd / "home")},
+    )
+    lines, _, started = follow_stderr(proc, ready)
+    if not started.wait(60) or proc.poll() is not None:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{args[0]} did not start:\n{''.join(lines)}")
+    return proc
+
+
+@pytest.fixture
+def proxy_hosts():
+    """Factory: proxy_hosts(args, cwd, ready) -> Popen; every process is killed afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def start(args: list[str], cwd: Path, ready: str) -> subprocess.Popen:
+        started.append(start_proxy_host(args, cwd, ready))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_proxied_requests_show_and_the_promote_key_works_through_serve(
+    project, sample_api, proxy_hosts
+):
+    config = project / "backworks.yaml"
+    proxied = CONFIG.replace(
+        "    path: /api/products/{id}\n    methods: [GET]\n    mode: replay\n",
+        "    path: /api/products/{id}\n    methods: [GET]\n    mode: proxy\n",
+    )
+    config.write_text(f"upstream: {sample_api}\n{proxied}")
+    port, admin_port = free_port(), free_port()
+    proxy_hosts(
+        ["serve", "-c", "backworks.yaml", "--listen", f"127.0.0.1:{port}"]
+        + ["--admin", f"127.0.0.1:{admin_port}"],
+        project,
+        "Serving",
+    )
+    admin_url = f"http://127.0.0.1:{admin_port}"
+    app = create_app(admin_url)
+
+    async def scenario():
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: app.streaming, "the event stream")
+            async with httpx.AsyncClient(trust_env=False) as client:
+                assert (await client.get(f"http://127.0.0.1:{port}/api/products/3")).is_success
+            row = await until(
+                pilot,
+                lambda: next((r for r in log_rows(app) if "/api/products/3" in r), None),
+                "the proxied request in the log",
+            )
+            assert "get_products_id" in row and "proxied" in row and "200" in row
+            await pilot.press("2")
+            await until(
+                pilot,
+                lambda: "get_products_id" in app.query_one("#endpoints-table").keys,
+                "the endpoints table",
+            )
+            table = app.query_one("#endpoints-table")
+            table.move_cursor(table.keys["get_products_id"])
+            await pilot.press("p")
+            picker = await until(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ModePicker) else None,
+                "the mode picker",
+            )
+            options = picker.query_one("OptionList")
+            options.highlighted = next(
+                i
+                for i in range(options.option_count)
+                if options.get_option_at_index(i).id == "replay"
+            )
+            await pilot.press("enter")
+            await until(
+                pilot,
+                lambda: app.model.endpoints["get_products_id"].mode == "replay",
+                "the new mode in the dashboard",
+            )
+
+    run(scenario)
+    assert "    path: /api/products/{id}\n    methods: [GET]\n    mode: replay\n" in (
+        config.read_text()
+    )
+    rows = httpx.get(f"{admin_url}/__backworks/endpoints", trust_env=False).json()["endpoints"]
+    assert {r["name"]: r["mode"] for r in rows}["get_products_id"] == "replay"
+
+
+def test_a_capture_shows_each_recorded_exchange_with_its_endpoint(
+    recorded, sample_api, tmp_path, proxy_hosts
+):
+    shutil.copy(recorded / "backworks.yaml", tmp_path / "backworks.yaml")
+    port, admin_port = free_port(), free_port()
+    proxy_hosts(
+        ["capture", "--upstream", sample_api, "--listen", f"127.0.0.1:{port}"]
+        + ["--admin", f"127.0.0.1:{admin_port}", "--store", str(tmp_path / "c.db")],
+        tmp_path,
+        "Listening on",
+    )
+    app = create_app(f"http://127.0.0.1:{admin_port}")
+
+    async def scenario():
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: app.streaming, "the event stream")
+            async with httpx.AsyncClient(trust_env=False) as client:
+                assert (await client.get(f"http://127.0.0.1:{port}/api/users/2")).is_success
+            row = await until(
+                pilot,
+                lambda: next((r for r in log_rows(app) if "/api/users/2" in r), None),
+                "the recorded exchange in the log",
+            )
+            assert "get_users_id" in row and "recorded" in row and "capture" in row
+            await until(
+                pilot,
+                lambda: (
+                    app.model.endpoints.get("get_users_id")
+                    and app.model.endpoints["get_users_id"].hits == 1
+                ),
+                "the endpoint's hit from the capture's counters",
+            )
+
+    run(scenario)
+
+
 def test_no_host_says_what_to_start():
     app = create_app(f"http://127.0.0.1:{free_port()}")
 
