@@ -7,7 +7,9 @@ The canonical scenario (GET /users/1 ~500 B, GET /users 20 users ~10 KB, POST /u
 fetched from bench/upstream.py and stored as exchanges, then wrk -t2 -c32 measures:
 
 - floor: a bare uvicorn ASGI app answering constant bytes, with the very uvicorn settings that
-  `backworks mock` uses (uvloop, httptools, no access log): what the host alone costs;
+  `backworks mock` uses (uvloop, httptools, no access log): what the host alone costs. For each
+  scenario request it sends the bytes the mock sends (same status and body size) and reads
+  the request body, so that the ratio isolates backworks' own work;
 - replay: `backworks mock` answering the scenario from the recordings;
 - generated: `backworks mock` answering GET /accounts/{id}, an endpoint with a response schema
   and no recordings, so every answer is generated;
@@ -124,26 +126,60 @@ def mock_command(config: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "backworks_cli", "mock", "-c", str(config), "--port", str(port)]
 
 
-def floor_command(port: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--serve-floor", str(port)]
+def floor_command(port: int, answers: Path) -> list[str]:
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--serve-floor",
+        str(port),
+        "--answers",
+        str(answers),
+    ]
 
 
-def serve_floor(port: int) -> None:
-    """The floor: constant bytes for every request, under backworks mock's uvicorn settings."""
+def write_answers(path: Path, scenario: list) -> Path:
+    """The scenario's responses as the floor sends them: status, content type and body bytes
+    by method and path."""
+    answers = {
+        f"{ex.request.method} {ex.request.path}": {
+            "status": ex.response.status,
+            "content_type": ex.response.header("content-type") or "application/json",
+            "body": ex.response.body.decode("utf-8"),
+        }
+        for ex in scenario
+    }
+    path.write_text(json.dumps(answers))
+    return path
+
+
+def serve_floor(port: int, answers: Path) -> None:
+    """The floor: for each scenario request, the very status and body bytes the mock sends,
+    prepared once; a request body is read, as any ASGI app must. Same uvicorn settings as
+    backworks mock, so the ratio is what backworks' own work costs."""
     import uvicorn
 
     from backworks_cli.mockserver import uvicorn_settings
 
-    body = json.dumps({"id": 1, "name": "floor", "pad": "x" * 470}).encode()
-    start = {
-        "type": "http.response.start",
-        "status": 200,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-    }
-    end = {"type": "http.response.body", "body": body}
+    prepared = {}
+    for key, answer in json.loads(answers.read_text()).items():
+        body = answer["body"].encode("utf-8")
+        headers = [
+            (b"content-type", answer["content_type"].encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+        ]
+        prepared[key] = (
+            {"type": "http.response.start", "status": answer["status"], "headers": headers},
+            {"type": "http.response.body", "body": body},
+        )
+    fallback = next(iter(prepared.values()))
 
     async def app(scope, receive, send):
         if scope["type"] == "http":
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                message = await receive()
+                while message.get("more_body"):
+                    message = await receive()
+            start, end = prepared.get(f"{scope['method']} {scope['path']}", fallback)
             await send(start)
             await send(end)
 
@@ -208,10 +244,15 @@ def bench_mock(args) -> dict:
         small = Path(tmp, "small")
         small.mkdir()
         config = write_project(small, scenario, 10)
+        answers = write_answers(small / "answers.json", scenario)
         for _round in range(args.rounds):
             for target in ("floor", "replay"):
                 port = free_port()
-                command = floor_command(port) if target == "floor" else mock_command(config, port)
+                command = (
+                    floor_command(port, answers)
+                    if target == "floor"
+                    else mock_command(config, port)
+                )
                 with running(command, port, cwd=tmp):
                     targets = scenario_targets + ([GENERATED] if target == "replay" else [])
                     for name, result in measure(port, targets, args).items():
@@ -308,6 +349,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--answers", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
@@ -318,7 +360,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.serve_floor:
-        serve_floor(args.serve_floor)
+        serve_floor(args.serve_floor, args.answers)
         return
     if args.quick:
         args.rounds, args.seconds, args.warmup, args.recordings = 1, 3, 1, 10_000
