@@ -5,15 +5,20 @@ Resources (JSON unless said):
 - GET  health     {"status": "ok", "started" (epoch seconds), "uptime_s", "endpoints", "config",
                   "reloads", "reload_error"}
 - GET  endpoints  each endpoint's name, path, methods, mode, recordings, hits, misses,
-                  generated and errors (5xx answers and dropped connections)
+                  generated, errors (5xx answers and dropped connections) and drift (live
+                  answers that no longer fit the endpoint's learned response)
 - GET  requests   the journal of recent requests, newest last (?limit=N for the last N); each
                   has an `id`, counting from 1 since the host started
 - GET  exchange   ?id=N: one journaled request with its headers and bodies (bodies over
                   KEEP_BODY bytes are not kept), and the response sent
 - GET  metrics    Prometheus text: backworks_requests_total{endpoint,method,status,how},
                   backworks_request_duration_seconds (histogram per endpoint), backworks_up,
-                  backworks_events_dropped_total, backworks_config_reloads_total{result}
-- GET  events     server-sent events: one `data: {json}` line per request as it is answered
+                  backworks_events_dropped_total, backworks_config_reloads_total{result},
+                  backworks_responses_drifted_total{endpoint},
+                  backworks_responses_unchecked_total (live answers the drift check's budget
+                  left unchecked)
+- GET  events     server-sent events: one `data: {json}` line per request as it is answered;
+                  a drifted answer's `detail.drift` lists its violations
 - POST reset      the engine's state back to its start (counters and journal are kept)
 - GET/POST verify how many journaled requests match method, path (glob), status (404 or 4xx),
                   endpoint and how, given as query parameters or a JSON object
@@ -25,6 +30,13 @@ into JSON only when asked for. Events cost a request no more than a flag: each s
 the journal from where it left off, every EVENT_BATCH seconds at most, and encodes what is new
 in one go; a subscriber that falls more than the journal behind loses events (counted) rather
 than slowing requests down.
+
+Drift: with `Stats.drift` set (a drift.DriftCheck, which each host builds from its
+configuration), a row whose answer came from a live source (how in drift.LIVE) and whose
+response is kept is checked against the endpoint's learned response; a drifted row's detail
+gains `drift` (the violations) and the endpoint's drift count goes up. The check has a budget
+of CPU time (see backworks_cli.drift), so it never takes more than a small share of the host;
+replayed and generated rows cost one set lookup.
 """
 
 from __future__ import annotations
@@ -43,9 +55,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from backworks_cli.drift import LIVE
 from backworks_cli.errors import BackworksError
 
 if TYPE_CHECKING:
+    from backworks_cli.drift import DriftCheck
     from backworks_cli.mockserver import MockApp
 
 Scope = dict[str, Any]
@@ -62,6 +76,7 @@ STRING_CACHE = 10_000  # JSON string literals remembered for event lines; cleare
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CRITERIA = ("method", "path", "status", "endpoint", "how")
 KEEP_BODY = 64 * 1024  # request and response bodies up to this size are kept for /exchange
+ZERO = {"hits": 0, "misses": 0, "generated": 0, "errors": 0, "drift": 0}  # an endpoint's counts
 
 _JSON = [(b"content-type", b"application/json")]
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
@@ -116,7 +131,8 @@ class Stats:
     A journal row is a tuple: (start as perf_counter, method, path, raw query, endpoint,
     mode, how, status (0 for a dropped connection), seconds, detail, fault), optionally
     followed by the Request and the Response (None when not kept). Rows are numbered from 1
-    in the order they were recorded; `total` is the number of the last one.
+    in the order they were recorded; `total` is the number of the last one. With `drift`
+    set, live answers are checked for drift as they are recorded (see the module docstring).
     """
 
     journal_size: int = JOURNAL_SIZE
@@ -130,12 +146,16 @@ class Stats:
     reloads: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
     started_wall: float = field(default_factory=time.time)
     started_perf: float = field(default_factory=time.perf_counter)
+    drift: DriftCheck | None = None
+    drifted: dict[str | None, int] = field(default_factory=dict)  # endpoint -> drifted answers
 
     def __post_init__(self) -> None:
         self.journal = deque(maxlen=self.journal_size)
 
     def record(self, row: tuple) -> None:
         """Count one answered request (a journal row, see the class docstring)."""
+        if row[6] in LIVE:
+            row = self._check_drift(row)
         endpoint, seconds = row[4], row[8]
         key = (endpoint, row[1], row[7], row[6])
         counts = self.counts
@@ -150,6 +170,18 @@ class Stats:
         if self.subscribers:
             for sub in self.subscribers:
                 sub.wake.set()
+
+    def _check_drift(self, row: tuple) -> tuple:
+        """The row, with `drift` in its detail when its kept response drifted."""
+        check = self.drift
+        if check is None or len(row) < 13 or row[12] is None:
+            return row
+        violations = check.check(row[4], row[7], row[12])
+        if not violations:
+            return row
+        endpoint = row[4]
+        self.drifted[endpoint] = self.drifted.get(endpoint, 0) + 1
+        return (*row[:9], {**(row[9] or {}), "drift": violations}, *row[10:])
 
     def entry(self, row: tuple, number: int | None = None) -> dict:
         """A journal row as JSON data; `number` is its id."""
@@ -236,7 +268,7 @@ class Stats:
     def per_endpoint(self) -> dict[str | None, dict[str, int]]:
         out: dict[str | None, dict[str, int]] = {}
         for (endpoint, _method, status, how), n in self.counts.items():
-            row = out.setdefault(endpoint, {"hits": 0, "misses": 0, "generated": 0, "errors": 0})
+            row = out.setdefault(endpoint, dict(ZERO))
             row["hits"] += n
             if how == "miss":
                 row["misses"] += n
@@ -244,6 +276,8 @@ class Stats:
                 row["generated"] += n
             if status == 0 or status >= 500:
                 row["errors"] += n
+        for endpoint, n in self.drifted.items():
+            out.setdefault(endpoint, dict(ZERO))["drift"] = n
         return out
 
 
@@ -296,6 +330,17 @@ def render_metrics(stats: Stats) -> str:
             f'backworks_config_reloads_total{{result="{result}"}} {n}'
             for result, n in sorted(stats.reloads.items())
         ),
+        "# HELP backworks_responses_drifted_total Live answers that no longer fit the endpoint's "
+        "learned response, by endpoint.",
+        "# TYPE backworks_responses_drifted_total counter",
+        *(
+            f'backworks_responses_drifted_total{{endpoint="{_label(endpoint)}"}} {n}'
+            for endpoint, n in sorted(stats.drifted.items(), key=lambda kv: str(kv[0] or ""))
+        ),
+        "# HELP backworks_responses_unchecked_total Live answers not checked for drift because "
+        "the check's CPU budget was spent.",
+        "# TYPE backworks_responses_unchecked_total counter",
+        f"backworks_responses_unchecked_total {stats.drift.skipped if stats.drift else 0}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -384,8 +429,7 @@ async def _health(host: MockApp, scope: Scope, receive: Receive, send: Send) -> 
 
 async def _endpoints(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
     counts = host.stats.per_endpoint()
-    zero = {"hits": 0, "misses": 0, "generated": 0, "errors": 0}
-    rows = [{**ep, **counts.get(ep["name"], zero)} for ep in host.engine.endpoints()]
+    rows = [{**ep, **counts.get(ep["name"], ZERO)} for ep in host.engine.endpoints()]
     if None in counts:  # requests no endpoint answered
         rows.append(
             {"name": None, "path": None, "methods": [], "mode": None, "recordings": 0}

@@ -5,6 +5,8 @@ behind `backworks mock`.
 The request path is kept lean because it is what a load test measures: the wire form of a
 replayed or generated response (header list, Content-Length) is built once and reused, and
 counting is a few dict and deque operations (see admin.Stats). Nothing is logged per request.
+Answers of runtime handlers and database tables are checked for drift from the learned response
+schemas as they are counted, within the small CPU budget of backworks_cli.drift.
 
 Besides sample_api this is the only module that imports uvicorn, and it does so in run_mock.
 """
@@ -27,6 +29,7 @@ from urllib.parse import parse_qsl, unquote
 
 from backworks_cli import admin
 from backworks_cli.config import Config, load_config_or_default
+from backworks_cli.drift import DriftCheck
 from backworks_cli.engine import Engine, Outcome
 from backworks_cli.errors import BackworksError
 from backworks_cli.exchange import Request, Response
@@ -144,7 +147,7 @@ class MockApp:
         self.log: Log = log or logger.warning
         self.reload_interval = reload_interval
         self.reload_error: str | None = None
-        self.stats = admin.Stats(journal_size)
+        self.stats = admin.Stats(journal_size, drift=DriftCheck(config))
         self._wire_cache: dict[int, tuple[Response, dict, dict]] = {}
         self._watcher: asyncio.Task | None = None
         self._watch_pending = self.config_path is not None
@@ -361,6 +364,7 @@ class MockApp:
         else:
             previous = self.engine
             self.engine, self.config, self.reload_error = engine, config, None
+            self.stats.drift = DriftCheck(config, previous=self.stats.drift)
             previous.close()
             self._wire_cache = {}
             self.stats.reloads["ok"] += 1

@@ -11,7 +11,8 @@ stream. The main port answers the admin API's JSON and text resources too, and r
 The admin thread's event loop owns the `admin.Stats`: the addon hands it each answered request
 with `record()` (a queue, emptied on that loop), and admin requests arriving on the main port
 are run on that loop as well, so the counts, the journal and the event queues are only ever
-touched from one thread and need no locks.
+touched from one thread and need no locks. Answers from live sources are checked for drift
+from the learned response schemas there too (backworks_cli.drift), off the request path.
 
 backworks.yaml is watched from that loop too and reloaded when it changes (or when the admin
 API's promote rewrote it): the new engine is swapped in for the next request and the addon is
@@ -34,6 +35,7 @@ from typing import Any
 
 from backworks_cli import admin
 from backworks_cli.config import Config, load_config_or_default
+from backworks_cli.drift import DriftCheck
 from backworks_cli.engine import Engine, Router
 from backworks_cli.errors import BackworksError, ConfigError, NetworkError
 from backworks_cli.modes.proxy import Pool, ProxyMode
@@ -90,7 +92,7 @@ class ServeHost:
         self.config_path = options.config.path
         self.reload_error: str | None = None
         self.on_reload: Callable[[], None] | None = None  # called on the admin thread
-        self.stats = admin.Stats()
+        self.stats = admin.Stats(drift=DriftCheck(options.config))
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -235,6 +237,7 @@ class ServeHost:
         else:
             previous, self.engine = self.engine, engine
             self.options, self.fallback, self.reload_error = options, _fallback(config), None
+            self.stats.drift = DriftCheck(config, previous=self.stats.drift)
             previous.close()
             self.log(f"Reloaded {path}: {len(engine.modes())} endpoint(s).")
             for note in engine.notes:

@@ -236,7 +236,7 @@ class EndpointView:
 
 @dataclass
 class Alert:
-    kind: str  # miss, unknown, schema, latency, burst
+    kind: str  # miss, unknown, schema, drift, latency, burst
     key: str
     endpoint: str | None
     message: str
@@ -250,6 +250,7 @@ ALERT_LABELS = {
     "miss": "miss",
     "unknown": "unknown path",
     "schema": "schema",
+    "drift": "drift",
     "latency": "slow",
     "burst": "errors",
 }
@@ -274,6 +275,18 @@ def _schema_message(event: dict) -> str:
         first = first.get("message") or json.dumps(first, sort_keys=True)
     more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
     return f"{event.get('method')} {event['path']}: {first}{more}"
+
+
+def _drift_message(event: dict, drift: list) -> str:
+    """`GET /users/1 → 200: $.email: 'x' is not a 'email' (+2 more)`: the first violation of a
+    live answer that no longer fits the endpoint's learned response."""
+    listed = [v for v in drift if isinstance(v, dict) and "more" not in v]
+    unlisted = sum(int(v.get("more") or 0) for v in drift if isinstance(v, dict))
+    first = listed[0] if listed else {}
+    what = f"{first.get('path', '$')}: {first.get('message', 'does not fit the schema')}"
+    extra = max(0, len(listed) - 1) + unlisted
+    more = f" (+{extra} more)" if extra else ""
+    return f"{event.get('method')} {event.get('path')} → {event.get('status')}: {what}{more}"
 
 
 # --- the whole picture -------------------------------------------------------------------------
@@ -396,6 +409,9 @@ class Model:
             self._alert("unknown", f"{event.get('method')} {event.get('path')}", None, what, event)
         elif how == "invalid" and (event.get("detail") or {}).get("violations"):
             self._alert("schema", view.label, name, _schema_message(event), event)
+        drift = (event.get("detail") or {}).get("drift")
+        if drift and isinstance(drift, list):
+            self._alert("drift", view.label, name, _drift_message(event, drift), event)
         if is_error(event):
             times = view.error_times
             times.append(stamp)

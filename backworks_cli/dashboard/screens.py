@@ -219,6 +219,19 @@ def miss_lines(detail: dict) -> Text:
     return text
 
 
+def drift_lines(drift: list) -> Text:
+    """A drifted answer's violations, one ✗ line each."""
+    text = Text("The answer no longer fits the endpoint's learned response:\n")
+    for violation in drift:
+        if not isinstance(violation, dict):
+            text.append(f"  ✗ {violation}\n", style="red")
+        elif "more" in violation:
+            text.append(f"  … {violation.get('message')}\n", style="dim")
+        else:
+            text.append(f"  ✗ {violation.get('path')}: {violation.get('message')}\n", style="red")
+    return text
+
+
 def explanation(event: dict) -> Any:
     """Why the host answered as it did, from the event's detail, or None."""
     detail = event.get("detail")
@@ -240,6 +253,10 @@ def explanation(event: dict) -> Any:
         for violation in detail["violations"]:
             text.append(f"  ✗ {violation}\n", style="red")
         return text
+    if isinstance(detail.get("drift"), list):
+        rest = {k: v for k, v in detail.items() if k != "drift"}
+        lines = drift_lines(detail["drift"])
+        return Group(lines, JSON.from_data(rest, indent=2, ensure_ascii=False)) if rest else lines
     return JSON.from_data(detail, indent=2, ensure_ascii=False)
 
 

@@ -39,6 +39,7 @@ ALERT_STYLES = {
     "miss": "red",
     "unknown": "red",
     "schema": "yellow",
+    "drift": "bold yellow",
     "latency": "magenta",
     "burst": "bold red",
 }

@@ -143,6 +143,23 @@ def json_path(parts: Any) -> str:
     return out
 
 
+def schema_validator(schema: Any) -> Any:
+    """A JSON Schema (2020-12) validator that checks `format` too; jsonschema is imported here,
+    when a mode first needs it."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_violations(validator: Any, value: Any) -> list[dict[str, str]]:
+    """Every way `value` breaks the validator's schema, as {"path": "$.x", "message"}, in
+    path order."""
+    errors = sorted(
+        validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message)
+    )
+    return [{"path": json_path(e.absolute_path), "message": e.message} for e in errors]
+
+
 # --- latency and faults ---------------------------------------------------------------------
 
 

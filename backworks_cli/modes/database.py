@@ -42,7 +42,14 @@ from urllib.parse import quote as url_quote
 from backworks_cli import listing, tables
 from backworks_cli.errors import BackworksError
 from backworks_cli.exchange import Request, Response
-from backworks_cli.modes import Context, Outcome, json_path, json_response
+from backworks_cli.modes import (
+    Context,
+    Outcome,
+    json_path,
+    json_response,
+    schema_validator,
+    schema_violations,
+)
 from backworks_cli.state import merge_patch, shape_of
 from backworks_cli.tables import Column, Design, provision, quote
 
@@ -469,17 +476,14 @@ class DatabaseMode:
         if validator is None:
             if whole_item:
                 schema = _without(self._design.item_schema, self._design.primary_key)
-            validator = _validator(schema) if schema is not None else False
+            validator = schema_validator(schema) if schema is not None else False
             self._validators[purpose] = validator
         if validator is False:
             return []
         if whole_item:
             key = self._design.primary_key
             value = {k: v for k, v in value.items() if k != key}
-        errors = sorted(
-            validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message)
-        )
-        return [{"path": json_path(e.absolute_path), "message": e.message} for e in errors]
+        return schema_violations(validator, value)
 
     # --- answers -----------------------------------------------------------------------------
 
@@ -537,9 +541,3 @@ def _without(schema: dict | None, key: str) -> dict | None:
     if isinstance(schema.get("required"), list):
         out["required"] = [k for k in schema["required"] if k != key]
     return out
-
-
-def _validator(schema: Any) -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)

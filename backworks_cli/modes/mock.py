@@ -20,7 +20,15 @@ from typing import Any
 from backworks_cli.config import Endpoint
 from backworks_cli.exchange import Request, Response
 from backworks_cli.matching import Miss
-from backworks_cli.modes import JSON, Context, Outcome, json_body, json_path, miss_outcome
+from backworks_cli.modes import (
+    JSON,
+    Context,
+    Outcome,
+    json_body,
+    miss_outcome,
+    schema_validator,
+    schema_violations,
+)
 from backworks_cli.modes.replay import ReplayMode
 from backworks_cli.state import Resource, shape_of
 
@@ -203,19 +211,13 @@ class RequestCheck:
     """The endpoint's query parameters and request body schema, as a list of violations."""
 
     def __init__(self, endpoint: Endpoint):
-        from jsonschema import Draft202012Validator
-
-        def validator(schema: Any) -> Any:
-            checker = Draft202012Validator.FORMAT_CHECKER
-            return Draft202012Validator(schema, format_checker=checker)
-
         schema = (endpoint.request or {}).get("schema")
-        self._body = validator(schema) if schema is not None else None
+        self._body = schema_validator(schema) if schema is not None else None
         self._query = {
             name: (
                 bool(spec.get("required")),
                 spec.get("type"),
-                validator({k: v for k, v in spec.items() if k != "required"}),
+                schema_validator({k: v for k, v in spec.items() if k != "required"}),
             )
             for name, spec in endpoint.query.items()
         }
@@ -251,10 +253,7 @@ class RequestCheck:
             data = json.loads(request.body)
         except (ValueError, RecursionError) as error:
             return [{"path": "$", "message": f"the body is not valid JSON: {error}"}]
-        errors = sorted(
-            self._body.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)
-        )
-        return [{"path": json_path(e.absolute_path), "message": e.message} for e in errors]
+        return schema_violations(self._body, data)
 
 
 def _query_value(text: str, kind: Any) -> Any:
