@@ -31,6 +31,7 @@ from mitmproxy.options import Options
 
 from backworks_cli import admin
 from backworks_cli.config import Config, RedactConfig
+from backworks_cli.drift import DriftCheck
 from backworks_cli.engine import Router
 from backworks_cli.errors import BackworksError, NetworkError, StoreError
 from backworks_cli.exchange import Exchange, Message, Request, Response
@@ -718,8 +719,10 @@ def _capture_host(options: CaptureOptions, log: Callable[[str], None]) -> ServeH
         admin_host=admin_host,
         admin_port=admin_port,
     )
-    endpoints = options.config.endpoint_list() if options.config else []
-    return ServeHost(_Named(endpoints), serve, log)
+    config = options.config or Config()
+    host = ServeHost(_Named(config.endpoint_list()), serve, log)
+    host.stats.drift = DriftCheck(config)
+    return host
 
 
 def _report(host: ServeHost) -> Callable[[http.HTTPFlow], None]:

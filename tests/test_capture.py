@@ -516,10 +516,16 @@ endpoints:
   get_users_id:
     path: /api/users/{id}
     methods: [GET]
+    responses:
+      "200":
+        content_type: application/json
+        schema: {type: object, required: [id, nickname]}
 """
 
 
-def test_a_captures_admin_api_names_the_endpoints_of_backworks_yaml(sample_api, tmp_path, capture):
+def test_a_captures_admin_api_names_endpoints_and_finds_drift(sample_api, tmp_path, capture):
+    """backworks.yaml's endpoints name the recorded exchanges, and an answer that no longer
+    fits the learned schema (the upstream has no `nickname`) is flagged as drift."""
     (tmp_path / "backworks.yaml").write_text(ENDPOINTS)
     admin_port = free_port()
     admin_url = f"http://127.0.0.1:{admin_port}/__backworks"
@@ -532,11 +538,15 @@ def test_a_captures_admin_api_names_the_endpoints_of_backworks_yaml(sample_api, 
         ("/api/users/1", "get_users_id", "capture"),
         ("/api/products/3", None, "capture"),
     ]
+    drift = listed[0]["detail"]["drift"]
+    assert any("'nickname' is a required property" in v["message"] for v in drift)
+    assert "detail" not in listed[1]
     rows = httpx.get(f"{admin_url}/endpoints", timeout=10).json()["endpoints"]
     named = {row["name"]: row for row in rows}
     assert named["get_users_id"]["path"] == "/api/users/{id}"
     assert named["get_users_id"]["mode"] == "capture"
     assert named["get_users_id"]["hits"] == 1 and named[None]["hits"] == 1
+    assert named["get_users_id"]["drift"] == 1
     code, err = cap.stop()
     assert code == 0, err
     assert "Recorded 2 exchange(s)" in err
