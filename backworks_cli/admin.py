@@ -6,7 +6,8 @@ Resources (JSON unless said):
                   "reloads", "reload_error"}
 - GET  endpoints  each endpoint's name, path, methods, mode, recordings, hits, misses,
                   generated, errors (5xx answers and dropped connections) and drift (live
-                  answers that no longer fit the endpoint's learned response)
+                  answers that no longer fit the endpoint's learned response); proxy
+                  endpoints also say whether they `record`
 - GET  requests   the journal of recent requests, newest last (?limit=N for the last N); each
                   has an `id`, counting from 1 since the host started
 - GET  exchange   ?id=N: one journaled request with its headers and bodies (bodies over
@@ -24,6 +25,9 @@ Resources (JSON unless said):
                   endpoint and how, given as query parameters or a JSON object
 - POST promote    {"endpoint": NAME, "to": MODE} (and optionally upstream, language, rows):
                   backworks.promote on the host's backworks.yaml, then an immediate reload
+- POST record     {"endpoint": NAME, "record": true|false} (without "record": toggled): a
+                  proxy endpoint of `backworks serve` records what it forwards, or stops, for
+                  as long as serve runs; answers {"endpoint", "record", "store"}
 
 Counting is on the request path, so it is ints in dicts and a bounded deque of tuples, turned
 into JSON only when asked for. Events cost a request no more than a flag: each subscriber reads
@@ -491,17 +495,29 @@ async def _exchange(host: MockApp, scope: Scope, receive: Receive, send: Send) -
     await send_json(send, 200, data)
 
 
-async def _promote(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+async def _json_object(
+    host: MockApp, receive: Receive, send: Send, needs: tuple[str, ...], shape: str
+) -> dict | None:
+    """The request's JSON object with every key of `needs`; None once a 400 has been sent."""
     body = await host.read_body(receive)
     if body is False:
-        return
+        return None
     try:
         data = json.loads(body or b"null")
     except ValueError as exc:
         await send_json(send, 400, {"error": f"the body is not JSON: {exc}"})
-        return
-    if not isinstance(data, dict) or not data.get("endpoint") or not data.get("to"):
-        await send_json(send, 400, {"error": 'send {"endpoint": NAME, "to": MODE}'})
+        return None
+    if not isinstance(data, dict) or not all(data.get(key) for key in needs):
+        await send_json(send, 400, {"error": f"send {shape}"})
+        return None
+    return data
+
+
+async def _promote(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    data = await _json_object(
+        host, receive, send, ("endpoint", "to"), '{"endpoint": NAME, "to": MODE}'
+    )
+    if data is None:
         return
     if host.config_path is None:
         error = "this host was started without a backworks.yaml, so there is nothing to promote"
@@ -537,6 +553,29 @@ async def _promote(host: MockApp, scope: Scope, receive: Receive, send: Send) ->
             "reload_error": host.reload_error,
         },
     )
+
+
+async def _record(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
+    shape = '{"endpoint": NAME, "record": true|false} (without "record": the other way round)'
+    data = await _json_object(host, receive, send, ("endpoint",), shape)
+    if data is None:
+        return
+    record = data.get("record")
+    if record is not None and not isinstance(record, bool):
+        await send_json(send, 400, {"error": f"record must be true or false, not {record!r}"})
+        return
+    set_recording = getattr(host, "set_recording", None)
+    if set_recording is None:
+        error = "this host does not forward, so it has nothing to record"
+        hint = "Proxy endpoints record in `backworks serve`; `backworks capture` records all."
+        await send_json(send, 409, {"error": error, "hint": hint})
+        return
+    try:
+        result = await set_recording(str(data["endpoint"]), record)
+    except BackworksError as error:
+        await send_json(send, 409, {"error": error.message, "hint": error.hint})
+        return
+    await send_json(send, 200, result)
 
 
 async def _metrics(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
@@ -640,4 +679,5 @@ ROUTES: dict[str, tuple[tuple[str, ...], Callable]] = {
     "verify": (("GET", "POST"), _verify),
     "exchange": (("GET", "HEAD"), _exchange),
     "promote": (("POST",), _promote),
+    "record": (("POST",), _record),
 }

@@ -475,13 +475,20 @@ class Serve:
     down counts as a failure for its circuit breaker and gets a retry (idempotent methods) or a
     JSON 502/503 instead of mitmproxy's error page. Requests no endpoint answers go to the
     top-level upstream, else get the engine's 404. Exchanges of proxy endpoints with
-    `record: true` go through the capture Recorder, redaction included.
+    `record: true` go through the capture Recorder, redaction included; the store is opened
+    when the first endpoint records, at start or once a reload or the admin API turns it on.
     """
 
-    def __init__(self, host: ServeHost, recorder: Recorder | None, log: Callable[[str], None]):
+    def __init__(
+        self,
+        host: ServeHost,
+        log: Callable[[str], None],
+        open_recorder: Callable[[], Recorder] | None = None,
+    ):
         self.host = host
-        self.recorder = recorder
+        self.recorder: Recorder | None = None  # opened once an endpoint records
         self.log = log
+        self.open_recorder = open_recorder
         self.in_flight = 0
         # (client connection id, upstream address) -> server connections open between them
         self._open: Counter = Counter()
@@ -498,16 +505,38 @@ class Serve:
         loop = asyncio.get_running_loop()
         self.host.on_reload = lambda: loop.call_soon_threadsafe(self._watch)
 
+        async def start_recording() -> str:
+            # Called on the admin thread; the store is opened on this loop's thread, its own.
+            future = asyncio.run_coroutine_threadsafe(self._open_recorder(), loop)
+            return await asyncio.wrap_future(future)
+
+        self.host.start_recording = start_recording
+
+    async def _open_recorder(self) -> str:
+        return str(self._recorder().store.path)
+
+    def _recorder(self) -> Recorder:
+        """The recorder, its store opened now if it was not yet; BackworksError if it cannot be."""
+        if self.recorder is None:
+            if self.open_recorder is None:
+                raise BackworksError("This proxy was started without a store to record to.")
+            self.recorder = self.open_recorder()
+            self.log(f"Recording proxied exchanges to {self.recorder.store.path}.")
+        return self.recorder
+
     def _watch(self, now: bool = True) -> None:
         if self.recorder is None and self.host.records():
-            self.log("Note: `record: true` takes effect when serve is started again.")
+            try:
+                self._recorder()
+            except BackworksError as error:  # the endpoints answer on, unrecorded
+                self.log(f"Error: cannot record: {error.message}")
         for task in self._watchers:
             task.cancel()
         pools = [pool for pool in self.host.pools() if pool.settings.health_path]
         self._watchers = [asyncio.create_task(watch_health(p, now=now)) for p in pools]
 
     def done(self) -> None:
-        self.host.on_reload = None
+        self.host.on_reload = self.host.start_recording = None
         for task in self._watchers:
             task.cancel()
         if self.recorder is not None:
@@ -872,9 +901,9 @@ def run_serve(
     for note in engine.notes:
         log(f"Note: {note}")
     host = ServeHost(engine, options, log)
-    recorder = None
-    if host.records():
-        recordings = config.recordings
+    recordings = config.recordings
+
+    def open_recorder() -> Recorder:
         recorder = _open_recorder(
             options.store_path or recordings.path,
             config.redact,
@@ -882,11 +911,15 @@ def run_serve(
             include=recordings.include,
             exclude=recordings.exclude,
         )
-    addon = Serve(host, recorder, log)
+        recorder.on_fatal = proxy.on_fatal
+        return recorder
+
+    addon = Serve(host, log, open_recorder)
 
     def ready() -> str:
         where = f"http://{options.listen_host}:{options.listen_port}"
         rest = f"go to {config.upstream}" if config.upstream else "get 404"
+        recorder = addon.recorder
         recording = f"; recording to {recorder.store.path}" if recorder else ""
         return (
             f"Serving {len(engine.modes())} endpoint(s) on {where}; requests no endpoint "
@@ -903,14 +936,17 @@ def run_serve(
         {**_settings(), "keep_host_header": True},
         ready,
         lambda: addon.in_flight,
-        recorder,
+        None,
     )
+    if host.records():
+        addon.recorder = proxy.recorder = open_recorder()
     try:
         _run_with_admin(proxy, host, log, control)
     finally:
         host.engine.close()  # the engine serving last, after any reload
-        if recorder is not None:
-            recorder.store.close()
+        if addon.recorder is not None:
+            addon.recorder.store.close()
+    recorder = addon.recorder
     if recorder is not None:
         recorder.summary.stopped = time.monotonic()
         log(recorder.summary.render())
@@ -948,6 +984,8 @@ class _Proxy:
     ready: Callable[[], str]
     busy: Callable[[], int]
     recorder: Recorder | None
+    # What stops the proxy when a recorder fails; set by the runner, for recorders opened later.
+    on_fatal: Callable[[BackworksError], None] | None = None
 
 
 class InThread:
@@ -1057,6 +1095,7 @@ async def _run(proxy: _Proxy, log: Callable[[str], None], control: InThread | No
         stopping.set()
         tasks.add(loop.create_task(drain_and_stop()))
 
+    proxy.on_fatal = on_fatal
     if proxy.recorder is not None:
         proxy.recorder.on_fatal = on_fatal
     master.addons.add(*proxy_addons())

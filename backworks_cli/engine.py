@@ -405,16 +405,20 @@ class Engine:
                 served.behaviour.reset()
 
     def endpoints(self) -> list[dict]:
-        return [
-            {
+        rows = []
+        for name, s in self._served.items():
+            row = {
                 "name": name,
                 "path": s.endpoint.path,
                 "methods": list(s.endpoint.methods),
                 "mode": s.mode.name,
                 "recordings": s.recordings,
             }
-            for name, s in self._served.items()
-        ]
+            record = getattr(s.mode, "record", None)  # proxy endpoints: whether they record
+            if record is not None:
+                row["record"] = record
+            rows.append(row)
+        return rows
 
     def _not_found(self, request: Request) -> Outcome:
         closest = difflib.get_close_matches(request.path, self._paths, n=CLOSEST, cutoff=0.3)

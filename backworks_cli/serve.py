@@ -17,7 +17,8 @@ from the learned response schemas there too (backworks_cli.drift), off the reque
 backworks.yaml is watched from that loop too and reloaded when it changes (or when the admin
 API's promote rewrote it): the new engine is swapped in for the next request and the addon is
 told to check the new upstream pools; a file that cannot be used leaves the old engine serving.
-Recording starts with serve: an endpoint given `record: true` later is recorded after a restart.
+The store is opened when the first proxy endpoint records: at start, after a reload that gives
+one `record: true`, or when the admin API's `record` resource switches one on.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class ServeHost:
         self.config_path = options.config.path
         self.reload_error: str | None = None
         self.on_reload: Callable[[], None] | None = None  # called on the admin thread
+        # Set by the proxy: opens the store once an endpoint records; returns where it records.
+        self.start_recording: Callable[[], Awaitable[str]] | None = None
+        self.recording: dict[str, bool] = {}  # endpoints whose recording the admin API switched
         self.stats = admin.Stats(drift=DriftCheck(options.config))
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
@@ -116,6 +120,42 @@ class ServeHost:
     def records(self) -> bool:
         """Whether a proxy endpoint records its exchanges (`record: true`)."""
         return any(isinstance(m, ProxyMode) and m.record for m in self.engine.modes().values())
+
+    async def set_recording(self, name: str, record: bool | None) -> dict:
+        """Turn recording of proxy endpoint `name` on or off (None: the other way round) for
+        as long as serve runs, reloads included; backworks.yaml is not changed. BackworksError
+        when the endpoint is not a proxy endpoint or the store cannot be opened."""
+        mode = self.engine.modes().get(name)
+        if mode is None:
+            raise BackworksError(
+                f"No endpoint {name!r} in {self.config_path or 'the configuration'}.",
+                "GET /__backworks/endpoints lists them.",
+            )
+        if not isinstance(mode, ProxyMode):
+            raise BackworksError(
+                f"{name} is in mode {mode.name}; only proxy endpoints record what they forward.",
+                "Promote it to proxy first, or record the upstream with `backworks capture`.",
+            )
+        on = (not mode.record) if record is None else bool(record)
+        previous, mode.record = mode.record, on
+        self.recording[name] = on
+        store = None
+        if on and self.start_recording is not None:
+            try:
+                store = await self.start_recording()
+            except BackworksError:
+                mode.record = previous
+                self.recording[name] = previous
+                raise
+        return {"endpoint": name, "record": on, "store": store}
+
+    def _apply_recording(self, engine: Engine) -> None:
+        """Carry the switches of set_recording over to a reloaded engine."""
+        modes = engine.modes()
+        for name, on in self.recording.items():
+            mode = modes.get(name)
+            if isinstance(mode, ProxyMode):
+                mode.record = on
 
     # -- counting -----------------------------------------------------------------------------
 
@@ -235,6 +275,7 @@ class ServeHost:
             )
             ok = False
         else:
+            self._apply_recording(engine)
             previous, self.engine = self.engine, engine
             self.options, self.fallback, self.reload_error = options, _fallback(config), None
             self.stats.drift = DriftCheck(config, previous=self.stats.drift)

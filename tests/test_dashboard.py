@@ -383,7 +383,7 @@ def proxy_hosts():
             proc.wait()
 
 
-def test_serve_proxied_requests_show_and_the_promote_key_works_through_serve(
+def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_through_serve(
     project, sample_api, proxy_hosts
 ):
     config = project / "backworks.yaml"
@@ -421,6 +421,14 @@ def test_serve_proxied_requests_show_and_the_promote_key_works_through_serve(
             )
             table = app.query_one("#endpoints-table")
             table.move_cursor(table.keys["get_products_id"])
+            await pilot.press("t")
+            await until(
+                pilot,
+                lambda: app.model.endpoints["get_products_id"].record is True,
+                "recording switched on, as the host reports it",
+            )
+            async with httpx.AsyncClient(trust_env=False) as client:
+                assert (await client.get(f"http://127.0.0.1:{port}/api/products/4")).is_success
             await pilot.press("p")
             picker = await until(
                 pilot,
@@ -446,6 +454,8 @@ def test_serve_proxied_requests_show_and_the_promote_key_works_through_serve(
     )
     rows = httpx.get(f"{admin_url}/__backworks/endpoints", trust_env=False).json()["endpoints"]
     assert {r["name"]: r["mode"] for r in rows}["get_products_id"] == "replay"
+    with Store.open(project / "recordings.db") as store:  # recorded while the switch was on
+        assert [e.request.path for e in store.query()].count("/api/products/4") == 1
 
 
 def test_a_capture_shows_each_recorded_exchange_with_its_endpoint(

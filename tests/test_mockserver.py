@@ -326,6 +326,7 @@ def test_reset_and_verify(project):
                 "badstatus": await mock.get(f"{ADMIN}/verify", params={"status": "2x"}),
                 "reset": await mock.post(f"{ADMIN}/reset"),
                 "reset_get": await mock.get(f"{ADMIN}/reset"),
+                "record": await mock.post(f"{ADMIN}/record", json={"endpoint": "get_users_id"}),
             }
             out["after"] = await mock.get(f"{ADMIN}/endpoints")
         return out
@@ -339,6 +340,7 @@ def test_reset_and_verify(project):
     assert out["badstatus"].status_code == 400
     assert out["reset"].status_code == 200 and out["reset"].json()["reset"] is True
     assert out["reset_get"].status_code == 405
+    assert out["record"].status_code == 409 and "nothing to record" in out["record"].text
     rows = {r["name"]: r for r in out["after"].json()["endpoints"]}
     assert rows["get_users_id"]["hits"] == 3  # counters survive a reset
 

@@ -350,6 +350,55 @@ def test_promoting_through_the_admin_api_sends_an_endpoint_upstream(serve, tmp_p
     assert "changed but cannot be used" in err
 
 
+def test_recording_a_proxy_endpoint_is_switched_through_the_admin_api(serve, tmp_path):
+    store_path = tmp_path / "switched.db"
+    with Counting(name="real") as upstream:
+        config = {
+            "upstream": upstream.url,
+            "recordings": {"path": str(store_path)},
+            "endpoints": {
+                "items": {"path": "/items/{id}", "methods": ["GET"], "mode": "proxy"},
+                "local": {"path": "/local", "methods": ["GET"], "mode": "mock"},
+            },
+        }
+        serving = serve(config)
+        record = f"{serving.admin_url}/__backworks/record"
+        assert httpx.get(f"{serving.url}/items/1").status_code == 200
+        assert not store_path.exists()  # nothing records, so no store is opened
+
+        switched = httpx.post(record, json={"endpoint": "items"})
+        assert switched.status_code == 200
+        assert switched.json() == {"endpoint": "items", "record": True, "store": str(store_path)}
+        assert httpx.get(f"{serving.url}/items/2").status_code == 200
+        rows = httpx.get(f"{serving.url}/__backworks/endpoints").json()["endpoints"]
+        assert {r["name"]: r.get("record") for r in rows} == {"items": True, "local": None}
+
+        # the switch outlives a reload of backworks.yaml
+        config["endpoints"]["local"]["methods"] = ["GET", "HEAD"]
+        write_config(tmp_path, config)
+        health = f"{serving.admin_url}/__backworks/health"
+        deadline = time.monotonic() + 15
+        while httpx.get(health).json()["reloads"]["ok"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert httpx.get(health).json()["reloads"]["ok"] == 1
+        assert httpx.get(f"{serving.url}/items/3").status_code == 200
+
+        off = httpx.post(record, json={"endpoint": "items", "record": False})
+        assert off.json()["record"] is False
+        assert httpx.get(f"{serving.url}/items/4").status_code == 200
+
+        refused = httpx.post(record, json={"endpoint": "local"})
+        assert refused.status_code == 409 and "only proxy endpoints record" in refused.text
+        assert httpx.post(record, json={"endpoint": "nope"}).status_code == 409
+        assert httpx.post(record, json={"endpoint": "items", "record": "yes"}).status_code == 400
+        assert httpx.post(record, content=b"{").status_code == 400
+    code, err = serving.stop()
+    assert code == 0, err
+    assert "Recorded 2 exchange(s)" in err
+    with Store.open(store_path) as store:
+        assert sorted(e.request.path for e in store.query()) == ["/items/2", "/items/3"]
+
+
 def test_without_endpoints_everything_goes_to_the_upstream(serve):
     with Counting(name="only") as upstream:
         serving = serve({"upstream": upstream.url})

@@ -95,6 +95,7 @@ class Dashboard(App[None]):
         Binding("s", "sort", "Sort"),
         Binding("p", "promote", "Promote"),
         Binding("r", "reset", "Reset"),
+        Binding("t", "record", "Record"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("1", "tab('log')", "Log", show=False),
         Binding("2", "tab('endpoints')", "Endpoints", show=False),
@@ -234,6 +235,13 @@ class Dashboard(App[None]):
                 if result.get("reload_error"):
                     text += f" The host kept its previous configuration: {result['reload_error']}"
                 self.post_message(ActionDone(text, not result.get("reload_error")))
+            elif name == "record":
+                result = await client.record(endpoint)
+                if result["record"]:
+                    text = f"{endpoint} records what it forwards into {result['store']}."
+                else:
+                    text = f"{endpoint} no longer records."
+                self.post_message(ActionDone(text, True))
             else:
                 await client.reset()
                 self.post_message(ActionDone("Mock state reset (counters are kept).", True))
@@ -501,6 +509,15 @@ class Dashboard(App[None]):
                 self.perform("promote", name, to)
 
         self.push_screen(ModePicker(name, mode), picked)
+
+    def action_record(self) -> None:
+        chosen = self.selected_endpoint()
+        if chosen is None:
+            self.notify(
+                "Select a proxy endpoint first (in the log or the endpoints tab).", timeout=4
+            )
+            return
+        self.perform("record", chosen[0])
 
     def action_reset(self) -> None:
         self.perform("reset")

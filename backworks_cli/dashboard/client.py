@@ -99,6 +99,10 @@ class AdminClient:
     async def promote(self, endpoint: str, to: str) -> dict:
         return await self._post("promote", {"endpoint": endpoint, "to": to})
 
+    async def record(self, endpoint: str) -> dict:
+        """Toggle recording of a proxy endpoint (serve only)."""
+        return await self._post("record", {"endpoint": endpoint})
+
     async def reset(self) -> dict:
         return await self._post("reset")
 

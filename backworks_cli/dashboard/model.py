@@ -200,6 +200,7 @@ class EndpointView:
     misses: int = 0
     generated: int = 0
     errors: int = 0
+    record: bool | None = None  # proxy endpoints: whether serve records what they forward
     rates: deque = field(default_factory=lambda: deque(maxlen=RATE_POINTS))
     windows: deque = field(default_factory=lambda: deque(maxlen=RATE_POINTS))  # (hits, errors)
     latencies: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
@@ -464,6 +465,7 @@ class Model:
             view.path = row.get("path")
             view.methods = tuple(row.get("methods") or ())
             view.mode = row.get("mode")
+            view.record = row.get("record")
             view.recordings = int(row.get("recordings") or 0)
             view.hits, view.errors = hits, errors
             view.misses = int(row.get("misses") or 0)

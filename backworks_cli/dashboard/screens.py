@@ -39,6 +39,7 @@ KEYS = [
         [
             ("p", "promote or demote the selected endpoint (opens the mode picker)"),
             ("r", "reset the mock's state (counters and journal are kept)"),
+            ("t", "record, or stop recording, what the selected proxy endpoint forwards (serve)"),
         ],
     ),
     (

@@ -128,6 +128,12 @@ def _ms(value: float | None) -> str:
     return text.removesuffix(" ms") if text.endswith(" ms") else text
 
 
+def mode_label(view: EndpointView) -> str:
+    """The endpoint's mode, marked ● while a proxy endpoint records what it forwards."""
+    mode = view.mode or "–"
+    return f"{mode} ●" if view.record else mode
+
+
 def endpoint_row(view: EndpointView, columns: list[tuple[str, int, bool]]) -> list:
     widths = [w for _, w, _ in columns]
     rate = view.error_rate
@@ -135,7 +141,7 @@ def endpoint_row(view: EndpointView, columns: list[tuple[str, int, bool]]) -> li
     name = view.label
     return [
         Text(fit(name, widths[0]), style="dim" if name == NO_ENDPOINT else ""),
-        Text(fit(view.mode or "–", widths[1]), style="bold"),
+        Text(fit(mode_label(view), widths[1]), style="bold"),
         fit(format_rate(view.rate), widths[2], True),
         Text(fit(sparkline(view.rates, widths[3]), widths[3], True), style="cyan"),
         fit(_ms(view.p50), widths[4], True),
