@@ -452,10 +452,12 @@ def _behave(served: _Served, request: Request, params: dict[str, Any]) -> Outcom
     if fault == "reset":
         return behaviour.reset_outcome(name, mode, delay)
     outcome = served.mode.handle(request, params)
-    slow = behaviour.slow_rate
-    if slow:
-        return replace(outcome, delay_ms=delay, fault="slow_body", fault_arg=slow)
-    return replace(outcome, delay_ms=delay) if delay else outcome
+    changes: dict[str, Any] = {"delay_ms": delay} if delay else {}
+    if behaviour.slow_rate:
+        changes.update(delay_ms=delay, fault="slow_body", fault_arg=behaviour.slow_rate)
+    if outcome.stable:  # what the behaviour draws changes from one request to the next
+        changes["stable"] = False
+    return replace(outcome, **changes) if changes else outcome
 
 
 class _Memo:

@@ -591,6 +591,15 @@ class ReplayIndex:
         self._cursor[key] = min(i + 1, len(found) - 1)
         return found[i]
 
+    def always_served(self) -> set[int]:
+        """ids of the recordings that every request matching them gets, whatever came before:
+        those alone with their match key (or first of their group, with sequence `first`).
+        Empty when header matchers are set, since the headers are then part of the key."""
+        if self._headers:
+            return set()
+        first = self.rules.sequence == "first"
+        return {id(group[0]) for group in self._by_key.values() if first or len(group) == 1}
+
     def reset(self) -> None:
         """Every group of repeats back to its first recording."""
         self._cursor.clear()

@@ -5,6 +5,10 @@ behind `backworks mock`.
 The request path is kept lean because it is what a load test measures: the wire form of a
 replayed or generated response (header list, Content-Length) is built once and reused, and
 counting is a few dict and deque operations (see admin.Stats). Nothing is logged per request.
+A replay the engine marks stable (Outcome.stable: a recording alone with its match key, no
+latency or faults) is remembered by what identifies the request to the replay index (method,
+raw path, raw query, body and its content type), so a repeat is answered without decoding the
+request or asking the engine; a reload forgets them all.
 Answers of runtime handlers and database tables are checked for drift from the learned response
 schemas as they are counted, within the small CPU budget of backworks_cli.drift.
 
@@ -45,6 +49,8 @@ Log = Callable[[str], None]
 MAX_BODY = 10 * 1024 * 1024  # request bytes accepted; more gets 413 without reading the rest
 RELOAD_INTERVAL = 0.5  # seconds between checks of backworks.yaml for changes
 WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
+STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
+STABLE_BODY = 4096  # request bodies up to this size take part in that
 SLOW_CHUNKS_PER_SECOND = 10  # a slow_body fault sends this many chunks a second
 ENV_OPTIONS = "BACKWORKS_MOCK_OPTIONS"  # carries the options to --workers processes
 
@@ -85,6 +91,31 @@ def _query(qs: bytes) -> tuple[tuple[str, str], ...]:
     """Query pairs decoded as the capture decodes them (blank values kept)."""
     text = qs.decode("utf-8", "surrogateescape")
     return tuple(parse_qsl(text, keep_blank_values=True, errors="surrogateescape"))
+
+
+def _content_type(raw_headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    for name, value in raw_headers:
+        if name == b"content-type":
+            return value
+    return None
+
+
+class _Received:
+    """A request's headers and body as the journal keeps them for a stable replay: decoded
+    only when /__backworks/exchange asks."""
+
+    __slots__ = ("_raw_headers", "body")
+
+    def __init__(self, raw_headers: list[tuple[bytes, bytes]], body: bytes):
+        self._raw_headers = raw_headers
+        self.body = body
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (n.decode("latin-1"), v.decode("utf-8", "surrogateescape"))
+            for n, v in self._raw_headers
+        )
 
 
 def wire_headers(response: Response, body_length: int) -> list[tuple[bytes, bytes]]:
@@ -149,6 +180,10 @@ class MockApp:
         self.reload_error: str | None = None
         self.stats = admin.Stats(journal_size, drift=DriftCheck(config))
         self._wire_cache: dict[int, tuple[Response, dict, dict]] = {}
+        # Stable replays (Outcome.stable) by what identifies the request to the replay index,
+        # answered without decoding the request or asking the engine; cleared on a reload.
+        self._stable: dict[tuple, tuple[Outcome, dict, dict, str]] = {}
+        self._stable_engine: Engine | None = None
         self._watcher: asyncio.Task | None = None
         self._watch_pending = self.config_path is not None
         self._stamp = _stamp(self.config_path) if self.config_path else None
@@ -174,9 +209,6 @@ class MockApp:
     async def _answer(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
         start = time.perf_counter()
         raw_headers = scope["headers"]
-        headers = tuple(
-            [(n.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for n, v in raw_headers]
-        )
         body: bytes | bool | None = b""
         for name, value in raw_headers:
             if name in _BODY_HEADERS:
@@ -192,8 +224,41 @@ class MockApp:
                     return
                 break
         method = scope["method"]
-        path = request_path(raw)
         qs = scope["query_string"]
+        engine = self.engine
+        if self._stable_engine is not engine:  # a reload: what was stable may be no more
+            self._stable.clear()
+            self._stable_engine = engine
+        # The index's key reads the body by its content type; without a body, it reads neither.
+        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
+        known = self._stable.get(key)
+        if known is not None:  # a stable replay: the engine would answer just this again
+            outcome, head, tail, path = known
+            await send(head)
+            await send(tail)
+            response = outcome.response
+            self.stats.record(
+                (
+                    start,
+                    method,
+                    path,
+                    qs,
+                    outcome.endpoint,
+                    outcome.mode,
+                    "replayed",
+                    response.status,
+                    time.perf_counter() - start,
+                    None,
+                    None,
+                    _Received(raw_headers, body) if len(body) <= admin.KEEP_BODY else None,
+                    response if len(response.body) <= admin.KEEP_BODY else None,
+                )
+            )
+            return
+        headers = tuple(
+            [(n.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for n, v in raw_headers]
+        )
+        path = request_path(raw)
         version = scope["http_version"]
         # Every field given by position: a third faster than keywords and defaults.
         request = Request(
@@ -208,7 +273,6 @@ class MockApp:
             "HTTP/1.1" if version == "1.1" else _VERSIONS.get(version, "HTTP/1.1"),
             None,
         )
-        engine = self.engine
         try:
             if engine.blocking and engine.blocks(request):
                 outcome = await asyncio.to_thread(engine.handle, request)
@@ -232,6 +296,10 @@ class MockApp:
                         self._wire_cache.clear()
                     cached = self._wire_cache[id(response)] = (response, *_wire(response))
                 _, head, tail = cached
+                if outcome.stable and not outcome.delay_ms and len(body) <= STABLE_BODY:
+                    if len(self._stable) >= STABLE_CACHE:
+                        self._stable.clear()
+                    self._stable[key] = (outcome, head, tail, path)
             else:
                 head, tail = _wire(response)
             await send(head)

@@ -704,3 +704,32 @@ def test_lookup_never_raises(recorded, request):
         assert len(found.candidates) == min(len(recorded), 5)
     else:
         assert idx.key(found.request) == idx.key(request)
+
+
+@PROPS
+@given(
+    recorded=st.lists(st.sampled_from(["/a", "/b", "/c"]), min_size=1, max_size=8),
+    asked=st.lists(st.sampled_from(["/a", "/b", "/c"]), max_size=30),
+    sequence=st.sampled_from(["repeat_last", "cycle", "first"]),
+)
+def test_an_always_served_recording_is_every_answer_to_its_request(recorded, asked, sequence):
+    idx = index(*(req(path=p) for p in recorded), sequence=sequence)
+    always = idx.always_served()
+    answers: dict[str, set[int]] = {}
+    stable: set[str] = set()
+    for path in asked:
+        found = idx.lookup(req(path=path))
+        if isinstance(found, Miss):
+            continue
+        answers.setdefault(path, set()).add(found.id)
+        if id(found) in always:
+            stable.add(path)
+    for path in stable:
+        assert len(answers[path]) == 1
+    if sequence != "first":  # a path recorded more than once plays them in turn
+        assert all(recorded.count(path) == 1 for path in stable)
+
+
+def test_header_matchers_leave_nothing_always_served():
+    idx = index(req(headers=(("X-Tenant", "a"),)), headers=("x-tenant",))
+    assert idx.always_served() == set()

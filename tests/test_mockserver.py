@@ -407,6 +407,87 @@ def test_faults_reset_the_connection_and_the_host_goes_on(tmp_path, project):
     ]
 
 
+# --- stable replays: remembered by the host, never when they could differ ------------------------
+
+
+def recorded(method: str, path: str, body: dict, *, sent: bytes = b"", headers=()) -> Exchange:
+    return Exchange(
+        Request(method, path, headers=tuple(headers), body=sent),
+        Response(200, (("Content-Type", "application/json"),), json.dumps(body).encode()),
+        started_at=time.time(),
+        duration_ms=1.0,
+    )
+
+
+def test_remembered_replays_answer_as_the_engine_would(tmp_path):
+    with Store.open(tmp_path / "recordings.db", create=True) as store:
+        store.add(recorded("GET", "/one", {"n": 1}))
+        store.add(recorded("GET", "/twice", {"n": 1}))
+        store.add(recorded("GET", "/twice", {"n": 2}))
+        for name in ("a", "b"):
+            sent = json.dumps({"name": name}).encode()
+            store.add(recorded("POST", "/things", {"made": name}, sent=sent))
+        store.add(recorded("GET", "/tenant", {"t": "x"}, headers=[("X-Tenant", "x")]))
+        store.add(recorded("GET", "/tenant", {"t": "y"}, headers=[("X-Tenant", "y")]))
+        store.add(recorded("GET", "/flaky", {"ok": True}))
+    endpoints = {
+        "one": {"path": "/one", "mode": "replay"},
+        "twice": {"path": "/twice", "mode": "replay"},
+        "things": {"path": "/things", "methods": ["POST"], "mode": "replay"},
+        "tenant": {"path": "/tenant", "mode": "replay", "replay": {"headers": ["x-tenant"]}},
+        "flaky": {
+            "path": "/flaky",
+            "mode": "replay",
+            "mock": {"faults": {"error_rate": 0.5, "error_status": 503}},
+        },
+    }
+    config_path = write_config(tmp_path, endpoints)
+    app = make_app(config_path, config_path=config_path, reload_interval=0.05)
+
+    async def go():
+        async with client(app) as mock:
+            ones = [(await mock.get("/one")).json() for _ in range(3)]
+            twice = [(await mock.get("/twice")).json()["n"] for _ in range(4)]
+            things = []
+            for name in ("a", "b", "a", "b"):
+                reply = await mock.post("/things", json={"name": name})
+                things.append(reply.json()["made"])
+            wrong_type = await mock.post(
+                "/things", content=b'{"name": "a"}', headers={"content-type": "text/plain"}
+            )
+            tenants = []
+            for tenant in ("x", "y", "x", "y"):
+                reply = await mock.get("/tenant", headers={"x-tenant": tenant})
+                tenants.append(reply.json()["t"])
+            flaky = {(await mock.get("/flaky")).status_code for _ in range(60)}
+            journal = (await mock.get(f"{ADMIN}/requests?limit=1")).json()["requests"]
+            exchange = (await mock.get(f"{ADMIN}/exchange", params={"id": 2})).json()
+            # A reload forgets what was stable: /one is a mock endpoint now.
+            write_config(tmp_path, {**endpoints, "one": {"path": "/one", "mode": "mock"}})
+            deadline = time.monotonic() + 15
+            while (await mock.get(f"{ADMIN}/health")).json()["reloads"]["ok"] < 1:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            after = await mock.get("/one")
+            return ones, twice, things, wrong_type, tenants, flaky, journal, exchange, after
+
+    ones, twice, things, wrong_type, tenants, flaky, journal, exchange, after = run(go())
+    assert ones == [{"n": 1}] * 3
+    assert twice == [1, 2, 2, 2]  # in recorded order, then the last repeats
+    assert things == ["a", "b", "a", "b"]  # bodies compared as data, each its own recording
+    # the content type is part of what is remembered: the answer is the engine's own
+    as_text = (("content-type", "text/plain"),)
+    text_request = Request("POST", "/things", headers=as_text, body=b'{"name": "a"}')
+    assert wrong_type.status_code == app.engine.handle(text_request).response.status
+    assert tenants == ["x", "y", "x", "y"]
+    assert flaky == {200, 503}  # faults are drawn for every request
+    assert journal[0]["how"] == "replayed" and journal[0]["path"] == "/flaky"
+    assert exchange["request"]["headers"][0][0] == "host"  # a remembered request, decoded
+    assert after.status_code == 200
+    rows = {row[2]: row[5] for row in app.stats.journal}  # the last row of each path
+    assert rows["/one"] == "mock"
+
+
 # --- hot reload ---------------------------------------------------------------------------------
 
 

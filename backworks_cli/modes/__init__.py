@@ -61,6 +61,9 @@ class Outcome:
     delay_ms: float = 0.0
     fault: str | None = None  # "reset" | "slow_body" | None
     fault_arg: float | None = None
+    # The same request always gets this very outcome, whatever came before (a recording no
+    # other shares a match key with, replayed as is): a host may remember it for the request.
+    stable: bool = False
 
 
 @dataclass

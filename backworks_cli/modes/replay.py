@@ -62,9 +62,15 @@ class ReplayMode:
         self._redact = context.redact
         self._index = context.index
         self._hits: dict[int, Outcome] = {}
+        # Only plain replay is stable: mock mode answers from its state once it has some.
+        always = self._index.always_served() if label == "replay" else set()
         for exchange in context.recordings:
             self._hits[id(exchange)] = Outcome(
-                prepare(exchange.response), context.name, label, "replayed"
+                prepare(exchange.response),
+                context.name,
+                label,
+                "replayed",
+                stable=id(exchange) in always,
             )
 
     def lookup(self, request: Request, *, explain: bool = True) -> Outcome | Miss:
