@@ -19,7 +19,10 @@ Resources (JSON unless said):
                   backworks_responses_unchecked_total (live answers the drift check's budget
                   left unchecked)
 - GET  events     server-sent events: one `data: {json}` line per request as it is answered;
-                  a drifted answer's `detail.drift` lists its violations
+                  a drifted answer's `detail.drift` lists its violations. ?ordinary=N sends
+                  at most N ordinary requests a second (spread evenly) and every notable one
+                  (misses, refusals, 5xx, faults, drift, answers over 5 ms), then
+                  {"type": "sampled", "skipped": K} for those left out
 - POST reset      the engine's state back to its start (counters and journal are kept)
 - GET/POST verify how many journaled requests match method, path (glob), status (404 or 4xx),
                   endpoint and how, given as query parameters or a JSON object
@@ -120,12 +123,41 @@ async def send_json(send: Send, status: int, data: Any, headers: list | None = N
 @dataclass(eq=False)
 class Subscriber:
     """One /events client: its queue of events other than requests, the number of the last
-    journaled request it was sent, the flag that wakes it, and the events it missed."""
+    journaled request it was sent, the flag that wakes it, and the events it missed.
+
+    With `ordinary` set (?ordinary=N), at most N ordinary requests a second are sent, spread
+    evenly; every notable one is (see `notable`). `allowance` and `stamp` are the token
+    bucket that spreads them, `skipped` the ordinary requests left out since last told."""
 
     queue: asyncio.Queue
     dropped: int = 0
     cursor: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    ordinary: float | None = None
+    allowance: float = 0.0
+    stamp: float = field(default_factory=time.monotonic)
+    skipped: int = 0
+
+
+# How answers that say something come: a subscriber that samples gets every one of these.
+NOTABLE_HOWS = frozenset(
+    {"miss", "not_found", "invalid", "fault", "error", "proxy_error", "handler_error"}
+)
+NOTABLE_SECONDS = 0.005  # an answer this slow is notable: a latency outlier is at least this
+
+
+def notable(row: tuple) -> bool:
+    """Whether a journal row says more than "answered as usual": a miss, a refusal, an error
+    or a dropped connection, a fault, drift, or a slow answer."""
+    status, detail = row[7], row[9]
+    return (
+        row[6] in NOTABLE_HOWS
+        or status == 0
+        or status >= 500
+        or row[10] is not None
+        or row[8] >= NOTABLE_SECONDS
+        or (detail is not None and "drift" in detail)
+    )
 
 
 @dataclass
@@ -261,13 +293,39 @@ class Stats:
                 self.events_dropped += new - kept
             rows = list(itertools.islice(reversed(self.journal), kept))
             first = self.total - kept + 1
-            parts += [self.event_line(row, n) for n, row in enumerate(reversed(rows), first)]
+            numbered = enumerate(reversed(rows), first)
+            if sub.ordinary is None:
+                parts += [self.event_line(row, n) for n, row in numbered]
+            else:
+                parts += self._sampled(sub, numbered)
             sub.cursor = self.total
         if sub.dropped:  # tell the subscriber what it missed while it lagged
             lost = {"type": "dropped", "count": sub.dropped}
             parts.insert(0, b"data: " + _dumps(lost).encode() + b"\n\n")
             sub.dropped = 0
         return b"".join(parts)
+
+    def _sampled(self, sub: Subscriber, numbered) -> list[bytes]:
+        """Event lines for the notable rows and for as many ordinary ones as the subscriber's
+        allowance lets through; a `sampled` event says how many were left out."""
+        now = time.monotonic()
+        rate = sub.ordinary
+        allowance = min(rate, sub.allowance + max(0.0, now - sub.stamp) * rate)  # a second at most
+        sub.stamp = now
+        lines = []
+        for n, row in numbered:
+            if allowance >= 1.0:
+                allowance -= 1.0
+            elif not notable(row):
+                sub.skipped += 1
+                continue
+            lines.append(self.event_line(row, n))
+        sub.allowance = allowance
+        if sub.skipped:
+            told = {"type": "sampled", "skipped": sub.skipped}
+            lines.append(b"data: " + _dumps(told).encode() + b"\n\n")
+            sub.skipped = 0
+        return lines
 
     def per_endpoint(self) -> dict[str | None, dict[str, int]]:
         out: dict[str | None, dict[str, int]] = {}
@@ -625,7 +683,17 @@ async def _verify(host: MockApp, scope: Scope, receive: Receive, send: Send) -> 
 
 
 async def _events(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
-    sub = Subscriber(asyncio.Queue(QUEUE_SIZE), cursor=host.stats.total)
+    ordinary = _query(scope).get("ordinary")
+    try:
+        rate = float(ordinary) if ordinary is not None else None
+        if rate is not None and not rate >= 0:
+            raise ValueError
+    except ValueError:
+        await send_json(
+            send, 400, {"error": f"ordinary must be a number of events a second, not {ordinary!r}"}
+        )
+        return
+    sub = Subscriber(asyncio.Queue(QUEUE_SIZE), cursor=host.stats.total, ordinary=rate)
     host.stats.subscribers.add(sub)
 
     async def until_disconnect() -> None:

@@ -1167,3 +1167,9 @@ def test_snapshot_no_host(snap_compare):
 
 def test_snapshot_too_small(snap_compare):
     assert snap_compare(snapshot_app(), terminal_size=(50, 12))
+
+
+def test_requests_the_host_sampled_out_are_counted_not_shown():
+    model = Model()
+    model.ingest([request_event(1), {"type": "sampled", "skipped": 250}, request_event(2)])
+    assert model.received == 2 and model.sampled == 250

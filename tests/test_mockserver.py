@@ -383,6 +383,66 @@ def test_a_lagging_subscriber_loses_events_not_requests():
     assert stats.events_dropped == 3
 
 
+def journal_row(how="replayed", status=200, seconds=0.0001, detail=None, fault=None) -> tuple:
+    return (
+        time.perf_counter(),
+        "GET",
+        "/x",
+        b"",
+        "x",
+        "replay",
+        how,
+        status,
+        seconds,
+        detail,
+        fault,
+    )
+
+
+def request_events(chunk: bytes) -> list[dict]:
+    return [json.loads(line[6:]) for line in chunk.split(b"\n") if line.startswith(b"data: ")]
+
+
+def test_a_sampling_subscriber_gets_every_notable_request_and_the_count_of_the_rest():
+    stats = Stats()
+    sub = Subscriber(asyncio.Queue(10), ordinary=0)
+    stats.subscribers.add(sub)
+    for _ in range(100):
+        stats.record(journal_row())
+    notable = [
+        journal_row(how="miss", status=404),
+        journal_row(status=503),
+        journal_row(status=0, how="fault", fault="reset"),
+        journal_row(seconds=0.02),
+        journal_row(how="proxy", detail={"upstream": "u", "drift": [{"path": "$"}]}),
+    ]
+    for row in notable:
+        stats.record(row)
+    stats.record(journal_row(how="proxy", detail={"upstream": "u"}))  # ordinary
+    events = request_events(stats.events_for(sub))
+    assert [e.get("status") for e in events[:-1]] == [404, 503, None, 200, 200]
+    assert events[-1] == {"type": "sampled", "skipped": 101}
+
+    # with an allowance, that many ordinary requests come, then the rest is counted
+    plenty = Subscriber(asyncio.Queue(10), cursor=stats.total, ordinary=1000)
+    plenty.allowance, plenty.stamp = 3.5, time.monotonic()  # refills a token a millisecond
+    for _ in range(10):
+        stats.record(journal_row())
+    events = request_events(stats.events_for(plenty))
+    assert len(events) in (4, 5) and events[-1] == {"type": "sampled", "skipped": 11 - len(events)}
+
+
+def test_events_refuses_a_bad_sampling_rate(project):
+    app = make_app(project[0])
+
+    async def go():
+        async with client(app) as mock:
+            return await mock.get(f"{ADMIN}/events", params={"ordinary": "lots"})
+
+    reply = run(go())
+    assert reply.status_code == 400 and "ordinary must be a number" in reply.text
+
+
 def test_faults_reset_the_connection_and_the_host_goes_on(tmp_path, project):
     endpoints = {
         "boom": {"path": "/boom", "mode": "mock", "mock": {"faults": {"reset_rate": 1.0}}},

@@ -53,7 +53,7 @@ from backworks_cli.dashboard.model import (
 from backworks_cli.dashboard.screens import DetailScreen, HelpScreen, ModePicker, TooSmall
 from backworks_cli.dashboard.widgets import RowTable
 
-REFRESH = 0.25  # seconds between redraws of the tables (4 Hz)
+REFRESH = 0.5  # seconds between redraws of the tables (2 Hz)
 POLL = 1.0  # seconds between endpoints snapshots
 RETRY = 2.0  # seconds before trying a lost host again
 MIN_SIZE = (60, 16)  # columns and rows below which the dashboard shows a notice instead
@@ -306,7 +306,7 @@ class Dashboard(App[None]):
     # --- drawing -------------------------------------------------------------------------------
 
     def refresh_views(self) -> None:
-        """Redraw what changed since the last tick: called REFRESH times a second."""
+        """Redraw what changed since the last tick: called every REFRESH seconds."""
         model = self.model
         if (model.log_dirty or self._filter_changed) and not self.paused:
             self._draw_log()
@@ -380,6 +380,8 @@ class Dashboard(App[None]):
         if rate is not None:
             parts.append(f"{views.format_rate(rate)} req/s")
         parts.append(f"{model.received:,} requests")
+        if model.sampled:
+            parts.append(f"{model.sampled:,} more sampled out")
         if model.alerts:
             parts.append(f"[yellow]{len(model.alerts)} alerts[/]")
         if model.dropped:

@@ -16,6 +16,9 @@ from backworks_cli.errors import InputError
 ADMIN = "/__backworks/"
 TIMEOUT = 5.0  # seconds for a snapshot or an action
 STREAM_READ_TIMEOUT = 45.0  # the host sends a keep-alive every 15 s; silence beyond is a loss
+# Ordinary requests a second the host sends (every notable one comes too): more than a log can
+# show, enough for percentiles, and what keeps the dashboard from taking a loaded host's CPU.
+ORDINARY = 500
 _URL = re.compile(r"^https?://[^\s/?#]+/?$")
 
 
@@ -112,7 +115,8 @@ class AdminClient:
         part of a line). Raises Offline when the stream cannot start or ends."""
         timeout = httpx.Timeout(TIMEOUT, read=STREAM_READ_TIMEOUT)
         try:
-            async with self._http.stream("GET", "events", timeout=timeout) as reply:
+            params = {"ordinary": ORDINARY}
+            async with self._http.stream("GET", "events", params=params, timeout=timeout) as reply:
                 if reply.status_code != 200:
                     raise Offline(f"GET {ADMIN}events gave {reply.status_code}", True)
                 yield None

@@ -306,6 +306,7 @@ class Model:
     generation: int = 0  # +1 for every new server process seen
     last_id: int = 0  # the server's id of the newest request event taken in
     dropped: int = 0  # events the server says this subscriber missed
+    sampled: int = 0  # ordinary requests the server left out of the stream, as asked
     malformed: int = 0  # stream lines skipped
     reloads: int = 0
     reload_error: str | None = None
@@ -348,6 +349,8 @@ class Model:
                 self._request(event)
             elif kind == "dropped":
                 self.dropped += int(event.get("count") or 0)
+            elif kind == "sampled":
+                self.sampled += int(event.get("skipped") or 0)
             elif kind == "reload":
                 self.reloads += 1
                 self.reload_error = None if event.get("ok") else event.get("error")

@@ -1,5 +1,5 @@
 """A table drawn line by line (Textual's Line API): only the rows on screen are formatted and
-rendered, so replacing thousands of rows four times a second costs a list assignment. It has
+rendered, so replacing thousands of rows twice a second costs a list assignment. It has
 what the dashboard needs of a table and no more: a row cursor, keys, keyboard and mouse, and a
 message when a row is chosen."""
 
