@@ -1100,6 +1100,7 @@ def _show_next_steps(workdir: Path | None, login_id: int | None, users, out: Out
     if workdir is None:
         out("  backworks demo --dir DIR                  # keep the files this time")
     out(f"  backworks mock -c {config}")
+    out(f"  backworks serve -c {config} --tui         # every mode, and the live dashboard")
     out(f"  backworks modes -c {config}")
     out(f"  backworks recordings list --store {store}")
     out(f"  backworks recordings show {login_id or 1} --store {store}")
@@ -1107,4 +1108,4 @@ def _show_next_steps(workdir: Path | None, login_id: int | None, users, out: Out
     out(f"  backworks promote {users.name} --to mock -c {config}")
     out(f"  sqlite-utils rows {base}/data/backworks.sqlite users")
     out("  python -m backworks_cli.sample_api --port 8000    # the sample API alone")
-    out("  backworks capture --upstream http://127.0.0.1:8000 --listen 127.0.0.1:8080")
+    out("  backworks capture --upstream http://127.0.0.1:8000 --listen 127.0.0.1:8080 --tui")
