@@ -1,17 +1,23 @@
-"""Shared fixtures: a real sample API on loopback, a real `backworks capture` subprocess."""
+"""Shared test helpers: a real sample API and upstreams on loopback, real backworks subprocesses
+(capture, mock, serve) with their stderr, and admin event streams read as events."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
+import httpx
 import pytest
 
 
@@ -30,31 +36,29 @@ def sample_api():
 
 
 @dataclass
-class Capture:
-    """A running `backworks capture` subprocess; its stderr is collected by a thread."""
+class Running:
+    """A running backworks subprocess; a thread collects its stderr. Subclasses add what their
+    tests need (ports, paths) and are built from a started one: `Sub(**vars(running), ...)`."""
 
     proc: subprocess.Popen
-    port: int
-    store: Path
-    home: Path
     lines: list[str]
     reader: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    # What stop() sends unless told otherwise: each test file stops its hosts as it always has.
+    stop_signal: int = field(default=signal.SIGTERM, kw_only=True)
 
     @property
     def stderr(self) -> str:
         return "".join(self.lines)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
+    def stop(self, sig: int | None = None, timeout: float = 30) -> tuple[int, str]:
         """Signal the process (unless it has exited), wait, and return (exit code, stderr)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            self.proc.send_signal(self.stop_signal if sig is None else sig)
         return self.wait(timeout)
 
     def wait(self, timeout: float = 30) -> tuple[int, str]:
+        """Wait for the process to exit (killing it after `timeout`) and for the rest of its
+        stderr; return (exit code, stderr)."""
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -62,6 +66,17 @@ class Capture:
             self.proc.wait()
         self.reader.join(timeout=10)
         return self.proc.returncode, self.stderr
+
+
+@dataclass(kw_only=True)
+class Listening(Running):
+    """A running backworks host whose traffic port is known."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 def follow_stderr(proc: subprocess.Popen, ready_prefix: str):
@@ -82,6 +97,63 @@ def follow_stderr(proc: subprocess.Popen, ready_prefix: str):
     return lines, reader, ready
 
 
+def start_backworks(
+    args: list[str],
+    *,
+    cwd: Path,
+    ready: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    stop_signal: int = signal.SIGTERM,
+    **popen,
+) -> Running:
+    """`backworks ARGS` in `cwd` (BACKWORKS_HOME is cwd/home unless `env` names another), once a
+    line of its stderr starts with `ready`; if it does not, stop it and fail with its stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backworks_cli", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "BACKWORKS_HOME": str(cwd / "home"),
+            **(env or {}),
+        },
+        **popen,
+    )
+    lines, reader, started = follow_stderr(proc, ready)
+    running = Running(proc, lines, reader, stop_signal=stop_signal)
+    if not started.wait(timeout) or proc.poll() is not None:
+        code, err = running.stop()
+        raise AssertionError(f"backworks {args[0]} did not start (exit {code}):\n{err}")
+    return running
+
+
+@pytest.fixture
+def backworks():
+    """Factory: backworks(args, cwd=..., ready=..., ...) -> Running, as start_backworks; every
+    process started is killed afterwards."""
+    started: list[Running] = []
+
+    def start(args: list[str], **kwargs) -> Running:
+        started.append(start_backworks(args, **kwargs))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop(signal.SIGKILL)
+
+
+@dataclass(kw_only=True)
+class Capture(Listening):
+    """A running `backworks capture` and where it records."""
+
+    store: Path
+    home: Path
+
+
 def start_capture(
     tmp_path: Path,
     *args: str,
@@ -89,32 +161,23 @@ def start_capture(
     env=None,
     default_admin: bool = False,
     **popen,
-):
+) -> Capture:
     """Start capture on a free port and wait until it says it is listening. The admin API is
     served on a free port of its own unless `--admin` is given or `default_admin` asks for the
     default (off)."""
     port = free_port()
     store = store or tmp_path / "recordings" / "backworks.db"
-    home = tmp_path / "home"
     if "--admin" not in args and not default_admin:
         # Tests exercise it; `--admin on` (the port + 1) could be a client's source port here.
         args = (*args, "--admin", f"127.0.0.1:{free_port()}")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backworks_cli", "capture", "--listen", f"127.0.0.1:{port}"]
-        + ["--store", str(store), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    running = start_backworks(
+        ["capture", "--listen", f"127.0.0.1:{port}", "--store", str(store), *args],
         cwd=tmp_path,
-        env={**os.environ, "BACKWORKS_HOME": str(home), **(env or {})},
+        ready="Listening on",
+        env=env,
         **popen,
     )
-    lines, reader, ready = follow_stderr(proc, "Listening on")
-    cap = Capture(proc, port, store, home, lines, reader)
-    if not ready.wait(30) or proc.poll() is not None:
-        code, err = cap.stop()
-        raise AssertionError(f"capture did not start (exit {code}):\n{err}")
-    return cap
+    return Capture(**vars(running), port=port, store=store, home=tmp_path / "home")
 
 
 @pytest.fixture
@@ -123,15 +186,81 @@ def capture(tmp_path):
     started: list[Capture] = []
 
     def start(*args: str, **kwargs) -> Capture:
-        cap = start_capture(tmp_path, *args, **kwargs)
-        started.append(cap)
-        return cap
+        started.append(start_capture(tmp_path, *args, **kwargs))
+        return started[-1]
 
     yield start
     for cap in started:
-        if cap.proc.poll() is None:
-            cap.proc.kill()
-            cap.proc.communicate()
+        cap.stop(signal.SIGKILL)
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 (a free port unless given) answering with `handler` in
+    threads of its own, for as long as the `with` block runs."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that speaks HTTP/1.1 quietly and answers JSON."""
+
+    protocol_version = "HTTP/1.1"
+
+    def send_json(self, value: object) -> None:
+        body = json.dumps(value).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def sse_events(lines: Iterator[str], count: int) -> list[dict]:
+    """The next `count` events of an admin event stream, read from its lines: each `data:`
+    line's JSON (the stream's comments are skipped)."""
+    seen: list[dict] = []
+    for line in lines:
+        if line.startswith("data: "):
+            seen.append(json.loads(line[len("data: ") :]))
+            if len(seen) == count:
+                break
+    return seen
+
+
+def listen_for_events(url: str, count: int) -> tuple[list[dict], threading.Thread]:
+    """Follow the event stream at `url` in a thread, returning once subscribed: the list the
+    thread fills with the next `count` events, and the thread (joined by the caller)."""
+    events: list[dict] = []
+    subscribed = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", url, timeout=20) as stream:
+            lines = stream.iter_lines()
+            next(lines)  # ": connected", once the host has subscribed this stream
+            subscribed.set()
+            events.extend(sse_events(lines, count))
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert subscribed.wait(10)
+    return events, listener
 
 
 @dataclass

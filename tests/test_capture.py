@@ -21,7 +21,7 @@ import pytest
 
 from backworks_cli.sample_api import DEMO_PASSWORD, create_app
 from backworks_cli.store import Store
-from tests.conftest import free_port, make_tls, start_capture
+from tests.conftest import free_port, listen_for_events, make_tls, start_capture
 
 
 def recorded(store_path):
@@ -473,21 +473,7 @@ def test_admin_api_watches_a_capture(sample_api, capture):
     health = httpx.get(f"{admin_url}/health", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
-    events: list[dict] = []
-    subscribed = threading.Event()
-
-    def listen() -> None:
-        with httpx.stream("GET", f"{admin_url}/events", timeout=20) as stream:
-            for line in stream.iter_lines():
-                subscribed.set()
-                if line.startswith("data: "):
-                    events.append(json.loads(line[6:]))
-                    if len(events) == 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert subscribed.wait(10)
+    events, listener = listen_for_events(f"{admin_url}/events", 2)
     with httpx.Client(base_url=cap.url) as client:
         assert client.get("/api/users/1").status_code == 200
         assert client.get("/api/users/99999").status_code == 404

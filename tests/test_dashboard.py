@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
@@ -50,7 +49,7 @@ from backworks_cli.exchange import Exchange, Request, Response
 from backworks_cli.redact import Redactor
 from backworks_cli.sample_api import create_app as sample_app
 from backworks_cli.store import Store
-from tests.conftest import follow_stderr, free_port
+from tests.conftest import Listening, free_port
 
 WAIT = 30.0  # seconds a pilot test waits for something that happens over the network
 
@@ -129,53 +128,20 @@ def project(recorded, tmp_path) -> Path:
     return Path(shutil.copytree(recorded, tmp_path / "shop"))
 
 
-@dataclass
-class Mock:
-    proc: subprocess.Popen
-    port: int
-    lines: list[str]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture
-def start_mock():
-    """Factory: start_mock(directory, port=None) -> Mock, once it says it is serving."""
-    started: list[Mock] = []
+def start_mock(backworks):
+    """Factory: start_mock(directory, port=None) -> Listening, once it says it is serving."""
 
-    def start(directory: Path, port: int | None = None) -> Mock:
+    def start(directory: Path, port: int | None = None) -> Listening:
         port = port or free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backworks_cli", "mock", "-c", "backworks.yaml"]
-            + ["--port", str(port)],
+        running = backworks(
+            ["mock", "-c", "backworks.yaml", "--port", str(port)],
             cwd=directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            ready="Mock serving",
         )
-        lines, _, ready = follow_stderr(proc, "Mock serving")
-        mock = Mock(proc, port, lines)
-        started.append(mock)
-        if not ready.wait(60) or proc.poll() is not None:
-            mock.stop()
-            raise AssertionError(f"mock did not start:\n{''.join(lines)}")
-        return mock
+        return Listening(**vars(running), port=port)
 
-    yield start
-    for mock in started:
-        mock.stop(signal.SIGKILL)
+    return start
 
 
 # --- helpers for the pilot ---------------------------------------------------------------------
@@ -206,6 +172,40 @@ def static_text(app: Dashboard, selector: str) -> str:
 def log_rows(app: Dashboard) -> list[str]:
     table = app.query_one("#log-table")
     return [" ".join(str(c) for c in table.cells_at(i)) for i in range(table.row_count)]
+
+
+async def select_endpoint(app: Dashboard, pilot, endpoint: str) -> None:
+    """Show the endpoints tab and put its cursor on `endpoint`'s row."""
+    await pilot.press("2")
+    await until(
+        pilot,
+        lambda: endpoint in app.query_one("#endpoints-table").keys,
+        "the endpoints table",
+    )
+    table = app.query_one("#endpoints-table")
+    table.move_cursor(table.keys[endpoint])
+
+
+async def promote_with_keys(app: Dashboard, pilot, endpoint: str, mode: str) -> None:
+    """Select `endpoint`, press p, pick `mode` in the mode picker and wait until the dashboard
+    shows the endpoint in it."""
+    await select_endpoint(app, pilot, endpoint)
+    await pilot.press("p")
+    picker = await until(
+        pilot,
+        lambda: app.screen if isinstance(app.screen, ModePicker) else None,
+        "the mode picker",
+    )
+    options = picker.query_one("OptionList")
+    options.highlighted = next(
+        i for i in range(options.option_count) if options.get_option_at_index(i).id == mode
+    )
+    await pilot.press("enter")
+    await until(
+        pilot,
+        lambda: app.model.endpoints[endpoint].mode == mode,
+        "the new mode in the dashboard",
+    )
 
 
 def run(scenario):
@@ -281,32 +281,7 @@ def test_promote_key_changes_the_mode_in_the_yaml_and_over_http(project, start_m
     async def scenario():
         async with app.run_test(size=(120, 30)) as pilot:
             await until(pilot, lambda: app.model.endpoints.get("get_users_id"), "endpoints")
-            await pilot.press("2")
-            await until(
-                pilot,
-                lambda: "get_users_id" in app.query_one("#endpoints-table").keys,
-                "the endpoints table",
-            )
-            table = app.query_one("#endpoints-table")
-            table.move_cursor(table.keys["get_users_id"])
-            await pilot.press("p")
-            picker = await until(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, ModePicker) else None,
-                "the mode picker",
-            )
-            options = picker.query_one("OptionList")
-            options.highlighted = next(
-                i
-                for i in range(options.option_count)
-                if options.get_option_at_index(i).id == "mock"
-            )
-            await pilot.press("enter")
-            await until(
-                pilot,
-                lambda: app.model.endpoints["get_users_id"].mode == "mock",
-                "the new mode in the dashboard",
-            )
+            await promote_with_keys(app, pilot, "get_users_id", "mock")
 
     run(scenario)
     text_after = (project / "backworks.yaml").read_text()
@@ -349,42 +324,21 @@ def test_reconnects_when_the_host_restarts(recorded, start_mock):
 # --- against `backworks serve` and `backworks capture`, through their admin ports -------------
 
 
-def start_proxy_host(args: list[str], cwd: Path, ready: str) -> subprocess.Popen:
-    """Start `backworks ARGS` (serve or capture) and return once it says `ready`."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backworks_cli", *args],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "BACKWORKS_HOME": str(cwd / "home")},
+async def request_in_log(app: Dashboard, pilot, host: str, path: str, what: str) -> str:
+    """Once the event stream is live, GET `path` from `host` (it must succeed) and wait for
+    the request in the log, naming it `what`; returns its log row."""
+    await until(pilot, lambda: app.streaming, "the event stream")
+    async with httpx.AsyncClient(trust_env=False) as client:
+        assert (await client.get(f"{host}{path}")).is_success
+    return await until(
+        pilot,
+        lambda: next((r for r in log_rows(app) if path in r), None),
+        f"{what} in the log",
     )
-    lines, _, started = follow_stderr(proc, ready)
-    if not started.wait(60) or proc.poll() is not None:
-        proc.kill()
-        proc.wait()
-        raise AssertionError(f"{args[0]} did not start:\n{''.join(lines)}")
-    return proc
-
-
-@pytest.fixture
-def proxy_hosts():
-    """Factory: proxy_hosts(args, cwd, ready) -> Popen; every process is killed afterwards."""
-    started: list[subprocess.Popen] = []
-
-    def start(args: list[str], cwd: Path, ready: str) -> subprocess.Popen:
-        started.append(start_proxy_host(args, cwd, ready))
-        return started[-1]
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_through_serve(
-    project, sample_api, proxy_hosts
+    project, sample_api, backworks
 ):
     config = project / "backworks.yaml"
     proxied = CONFIG.replace(
@@ -393,34 +347,22 @@ def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_throug
     )
     config.write_text(f"upstream: {sample_api}\n{proxied}")
     port, admin_port = free_port(), free_port()
-    proxy_hosts(
+    backworks(
         ["serve", "-c", "backworks.yaml", "--listen", f"127.0.0.1:{port}"]
         + ["--admin", f"127.0.0.1:{admin_port}"],
-        project,
-        "Serving",
+        cwd=project,
+        ready="Serving",
     )
     admin_url = f"http://127.0.0.1:{admin_port}"
     app = create_app(admin_url)
 
     async def scenario():
         async with app.run_test(size=(120, 30)) as pilot:
-            await until(pilot, lambda: app.streaming, "the event stream")
-            async with httpx.AsyncClient(trust_env=False) as client:
-                assert (await client.get(f"http://127.0.0.1:{port}/api/products/3")).is_success
-            row = await until(
-                pilot,
-                lambda: next((r for r in log_rows(app) if "/api/products/3" in r), None),
-                "the proxied request in the log",
+            row = await request_in_log(
+                app, pilot, f"http://127.0.0.1:{port}", "/api/products/3", "the proxied request"
             )
             assert "get_products_id" in row and "proxied" in row and "200" in row
-            await pilot.press("2")
-            await until(
-                pilot,
-                lambda: "get_products_id" in app.query_one("#endpoints-table").keys,
-                "the endpoints table",
-            )
-            table = app.query_one("#endpoints-table")
-            table.move_cursor(table.keys["get_products_id"])
+            await select_endpoint(app, pilot, "get_products_id")
             await pilot.press("t")
             await until(
                 pilot,
@@ -429,24 +371,7 @@ def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_throug
             )
             async with httpx.AsyncClient(trust_env=False) as client:
                 assert (await client.get(f"http://127.0.0.1:{port}/api/products/4")).is_success
-            await pilot.press("p")
-            picker = await until(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, ModePicker) else None,
-                "the mode picker",
-            )
-            options = picker.query_one("OptionList")
-            options.highlighted = next(
-                i
-                for i in range(options.option_count)
-                if options.get_option_at_index(i).id == "replay"
-            )
-            await pilot.press("enter")
-            await until(
-                pilot,
-                lambda: app.model.endpoints["get_products_id"].mode == "replay",
-                "the new mode in the dashboard",
-            )
+            await promote_with_keys(app, pilot, "get_products_id", "replay")
 
     run(scenario)
     assert "    path: /api/products/{id}\n    methods: [GET]\n    mode: replay\n" in (
@@ -459,27 +384,22 @@ def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_throug
 
 
 def test_a_capture_shows_each_recorded_exchange_with_its_endpoint(
-    recorded, sample_api, tmp_path, proxy_hosts
+    recorded, sample_api, tmp_path, backworks
 ):
     shutil.copy(recorded / "backworks.yaml", tmp_path / "backworks.yaml")
     port, admin_port = free_port(), free_port()
-    proxy_hosts(
+    backworks(
         ["capture", "--upstream", sample_api, "--listen", f"127.0.0.1:{port}"]
         + ["--admin", f"127.0.0.1:{admin_port}", "--store", str(tmp_path / "c.db")],
-        tmp_path,
-        "Listening on",
+        cwd=tmp_path,
+        ready="Listening on",
     )
     app = create_app(f"http://127.0.0.1:{admin_port}")
 
     async def scenario():
         async with app.run_test(size=(120, 30)) as pilot:
-            await until(pilot, lambda: app.streaming, "the event stream")
-            async with httpx.AsyncClient(trust_env=False) as client:
-                assert (await client.get(f"http://127.0.0.1:{port}/api/users/2")).is_success
-            row = await until(
-                pilot,
-                lambda: next((r for r in log_rows(app) if "/api/users/2" in r), None),
-                "the recorded exchange in the log",
+            row = await request_in_log(
+                app, pilot, f"http://127.0.0.1:{port}", "/api/users/2", "the recorded exchange"
             )
             assert "get_users_id" in row and "recorded" in row and "capture" in row
             await until(

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -29,7 +23,14 @@ from backworks_cli.exchange import Response
 from backworks_cli.generate import Generator
 from backworks_cli.mockserver import create_app
 from backworks_cli.modes import json_body
-from tests.conftest import follow_stderr, free_port
+from tests.conftest import (
+    JsonHandler,
+    LoopbackServer,
+    Running,
+    free_port,
+    sse_events,
+    start_backworks,
+)
 from tests.test_generate import schemas
 
 ADMIN = "/__backworks"
@@ -360,79 +361,30 @@ def test_a_mock_checks_its_handlers_and_a_reload_changes_the_schema(tmp_path):
 # --- a real `backworks serve` in front of an upstream that changes ---------------------------
 
 
-class Changing:
+class Changing(LoopbackServer):
     """An upstream on loopback answering GET /users/N: the learned shape first, then not."""
 
     def __init__(self) -> None:
         served = []
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 served.append(self.path)
-                body = json.dumps(FITS if len(served) == 1 else DRIFTS).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
+                self.send_json(FITS if len(served) == 1 else DRIFTS)
 
         self.served = served
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Changing:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)
 
 
-@dataclass
-class Host:
-    """A running `backworks serve` or `backworks mock` subprocess and its stderr so far."""
-
-    proc: subprocess.Popen
-    lines: list[str]
-    reader: threading.Thread
-
-    def stop(self) -> str:
-        """Stop it (SIGINT, as Ctrl-C) and return its stderr."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(timeout=10)
-        return "".join(self.lines)
-
-
-def start_host(directory: Path, command: str, ready: str, *args: str) -> Host:
-    """`backworks COMMAND -c backworks.yaml ARGS` in `directory`, once stderr says `ready`."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backworks_cli", command, "-c", "backworks.yaml", *args],
+def start_host(directory: Path, command: str, ready: str, *args: str) -> Running:
+    """`backworks COMMAND -c backworks.yaml ARGS` in `directory`, once stderr says `ready`;
+    stopped with SIGINT, as Ctrl-C."""
+    return start_backworks(
+        [command, "-c", "backworks.yaml", *args],
         cwd=directory,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "BACKWORKS_HOME": str(directory / "home"), "PYTHONUNBUFFERED": "1"},
+        ready=ready,
+        stop_signal=signal.SIGINT,
     )
-    lines, reader, started = follow_stderr(proc, ready)
-    host = Host(proc, lines, reader)
-    if not started.wait(60) or proc.poll() is not None:
-        raise AssertionError(f"{command} did not start:\n{host.stop()}")
-    return host
 
 
 def wait_for(get, condition, what: str, timeout: float = 20.0):
@@ -476,12 +428,7 @@ def test_serve_reports_an_upstream_that_drifted(tmp_path):
                     assert next(lines) == ": connected"
                     assert http.get(f"http://127.0.0.1:{port}/users/1").json() == FITS
                     assert http.get(f"http://127.0.0.1:{port}/users/2").json() == DRIFTS
-                    seen = []
-                    for line in lines:
-                        if line.startswith("data: "):
-                            seen.append(json.loads(line[len("data: ") :]))
-                        if len(seen) == 2:
-                            break
+                    seen = sse_events(lines, 2)
                 journal = wait_for(
                     lambda: http.get(f"{admin}/requests").json()["requests"],
                     lambda rows: len(rows) == 2,
@@ -490,7 +437,7 @@ def test_serve_reports_an_upstream_that_drifted(tmp_path):
                 endpoints = http.get(f"{admin}/endpoints").json()["endpoints"]
                 metrics = http.get(f"{admin}/metrics").text
         finally:
-            err = host.stop()
+            _, err = host.stop()
     assert "Traceback" not in err, err
     assert [(e["path"], e["how"]) for e in seen] == [("/users/1", "proxy"), ("/users/2", "proxy")]
     assert "drift" not in seen[0]["detail"] and seen[0]["detail"]["upstream"] == upstream.url
@@ -552,5 +499,5 @@ def test_the_dashboard_alerts_on_drift(tmp_path):
     try:
         asyncio.run(scenario())
     finally:
-        err = host.stop()
+        _, err = host.stop()
     assert "Traceback" not in err, err

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,7 +15,7 @@ import pytest
 
 from backworks_cli.exchange import Exchange, Request, Response
 from backworks_cli.store import Store
-from tests.conftest import follow_stderr, free_port
+from tests.conftest import Listening, free_port
 
 USER = json.dumps({"id": 1, "name": "Ada"}).encode()
 WIDGET = {
@@ -60,29 +57,6 @@ def make_project(directory: Path, *, store: bool = True, endpoints: dict | None 
     return config
 
 
-@dataclass
-class Mock:
-    proc: subprocess.Popen
-    port: int
-    lines: list[str]
-    reader: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(timeout=10)
-        return self.proc.returncode, "".join(self.lines)
-
-
 def run_mock(directory: Path, *args: str) -> subprocess.CompletedProcess:
     """`backworks mock` expected to fail at start-up."""
     return subprocess.run(
@@ -95,26 +69,19 @@ def run_mock(directory: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def start_mock():
-    """Factory: start_mock(directory, *args) -> Mock, once it says it is serving."""
-    started: list[Mock] = []
+def start_mock(backworks):
+    """Factory: start_mock(directory, *args) -> Listening, once it says it is serving (and,
+    with `--workers`, once a worker answers); stopped with SIGINT, as Ctrl-C."""
 
-    def start(directory: Path, *args: str, port: int | None = None) -> Mock:
+    def start(directory: Path, *args: str, port: int | None = None) -> Listening:
         port = port or free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backworks_cli", "mock", "--port", str(port), *args],
+        running = backworks(
+            ["mock", "--port", str(port), *args],
             cwd=directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            ready="Mock serving",
+            stop_signal=signal.SIGINT,
         )
-        lines, reader, ready = follow_stderr(proc, "Mock serving")
-        mock = Mock(proc, port, lines, reader)
-        started.append(mock)
-        if not ready.wait(60) or proc.poll() is not None:
-            code, err = mock.stop()
-            raise AssertionError(f"mock did not start (exit {code}):\n{err}")
+        mock = Listening(**vars(running), port=port)
         if "--workers" in args:  # the parent announces before its workers have started
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -125,11 +92,7 @@ def start_mock():
                     time.sleep(0.05)
         return mock
 
-    yield start
-    for mock in started:
-        if mock.proc.poll() is None:
-            mock.proc.kill()
-            mock.proc.wait()
+    return start
 
 
 def test_mock_serves_recordings_and_stops_cleanly(tmp_path, start_mock):

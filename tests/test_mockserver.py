@@ -24,6 +24,7 @@ from backworks_cli.redact import Redactor
 from backworks_cli.sample_api import DEMO_PASSWORD, serve_sample_api
 from backworks_cli.sample_api import create_app as sample_app
 from backworks_cli.store import Store
+from tests.conftest import sse_events
 
 ADMIN = "/__backworks"
 WIDGET_SCHEMA = {
@@ -354,12 +355,7 @@ def test_events_stream_each_request_over_a_real_socket(project):
             assert next(lines) == ": connected"
             http.get("/api/users/1")
             http.get("/api/users/77")
-            seen = []
-            for line in lines:
-                if line.startswith("data: "):
-                    seen.append(json.loads(line[len("data: ") :]))
-                if len(seen) == 2:
-                    break
+            seen = sse_events(lines, 2)
         assert [(e["type"], e["path"], e["how"], e["status"]) for e in seen] == [
             ("request", "/api/users/1", "replayed", 200),
             ("request", "/api/users/77", "miss", 404),

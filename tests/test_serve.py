@@ -9,11 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -21,7 +19,14 @@ import pytest
 
 from backworks_cli.exchange import Exchange, Request, Response
 from backworks_cli.store import Store
-from tests.conftest import follow_stderr, free_port
+from tests.conftest import (
+    JsonHandler,
+    Listening,
+    LoopbackServer,
+    free_port,
+    listen_for_events,
+    start_backworks,
+)
 
 JSON = (("Content-Type", "application/json"),)
 
@@ -29,34 +34,15 @@ JSON = (("Content-Type", "application/json"),)
 # --- helpers -------------------------------------------------------------------------------
 
 
-@dataclass
-class Serving:
-    """A running `backworks serve` subprocess; its stderr is collected by a thread."""
+@dataclass(kw_only=True)
+class Serving(Listening):
+    """A running `backworks serve` and its admin port."""
 
-    proc: subprocess.Popen
-    port: int
     admin_port: int
-    lines: list[str]
-    reader: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
-
-    def stop(self) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(timeout=10)
-        return self.proc.returncode, "".join(self.lines)
 
 
 def write_config(directory: Path, config: dict) -> Path:
@@ -84,22 +70,14 @@ def serve(tmp_path):
     def start(config: dict) -> Serving:
         write_config(tmp_path, config)
         port, admin_port = free_port(), free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backworks_cli", "serve", "--listen", f"127.0.0.1:{port}"]
-            + ["--admin", f"127.0.0.1:{admin_port}"],
+        running = start_backworks(
+            ["serve", "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin_port}"],
             cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "BACKWORKS_HOME": str(tmp_path / "home")},
+            ready="Serving",
+            stop_signal=signal.SIGINT,
         )
-        lines, reader, ready = follow_stderr(proc, "Serving")
-        serving = Serving(proc, port, admin_port, lines, reader)
-        started.append(serving)
-        if not ready.wait(30) or proc.poll() is not None:
-            code, err = serving.stop()
-            raise AssertionError(f"serve did not start (exit {code}):\n{err}")
-        return serving
+        started.append(Serving(**vars(running), port=port, admin_port=admin_port))
+        return started[-1]
 
     yield start
     for serving in started:
@@ -107,49 +85,26 @@ def serve(tmp_path):
         assert "Traceback" not in err, err
 
 
-class Counting:
+class Counting(LoopbackServer):
     """An upstream on loopback that counts the requests it answers; /health answers 200."""
 
     def __init__(self, port: int = 0, name: str = "upstream"):
         counts: Counter = Counter()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 self.rfile.read(length)
                 if self.path != "/health":
                     counts[self.command] += 1
-                body = json.dumps(
+                self.send_json(
                     {"upstream": name, "path": self.path, "host": self.headers.get("host")}
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                )
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-            def log_message(self, *args) -> None:
-                pass
-
         self.counts = counts
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Counting:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler, port)
 
     @property
     def total(self) -> int:
@@ -272,21 +227,7 @@ def test_each_endpoint_answers_in_its_mode(hybrid, serve, sample_api, tmp_path):
 
 def test_the_admin_api_answers_on_both_ports(hybrid, serve):
     serving = serve(hybrid)
-    events: list[dict] = []
-    subscribed = threading.Event()
-
-    def listen() -> None:
-        url = f"{serving.admin_url}/__backworks/events"
-        with httpx.stream("GET", url, timeout=20) as stream:
-            for line in stream.iter_lines():
-                subscribed.set()
-                if line.startswith("data: "):
-                    events.append(json.loads(line[6:]))
-                    return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert subscribed.wait(10)
+    events, listener = listen_for_events(f"{serving.admin_url}/__backworks/events", 1)
     assert httpx.get(f"{serving.url}/api/things/1").status_code == 200
     listener.join(10)
     assert events and events[0]["path"] == "/api/things/1" and events[0]["how"] == "replayed"
