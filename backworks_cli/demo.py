@@ -1108,4 +1108,4 @@ def _show_next_steps(workdir: Path | None, login_id: int | None, users, out: Out
     out(f"  backworks promote {users.name} --to mock -c {config}")
     out(f"  sqlite-utils rows {base}/data/backworks.sqlite users")
     out("  python -m backworks_cli.sample_api --port 8000    # the sample API alone")
-    out("  backworks capture --upstream http://127.0.0.1:8000 --listen 127.0.0.1:8080 --tui")
+    out("  backworks capture --upstream http://127.0.0.1:8000 --tui  # record, and watch")
