@@ -217,7 +217,7 @@ class ServeHost:
         the admin thread; the event stream is a redirect to the admin port."""
         name = path[len(admin.PREFIX) :]
         if name.strip("/") == "events":
-            location = f"{self.admin_url}{admin.PREFIX}events"
+            location = f"{self.admin_url}{admin.PREFIX}events" + (f"?{query}" if query else "")
             data = {"error": "the event stream is served on the admin port", "location": location}
             return (
                 307,

@@ -250,6 +250,8 @@ def test_the_admin_api_answers_on_both_ports(hybrid, serve):
     moved = httpx.get(f"{serving.url}/__backworks/events")
     assert moved.status_code == 307
     assert moved.headers["location"] == f"{serving.admin_url}/__backworks/events"
+    sampled = httpx.get(f"{serving.url}/__backworks/events", params={"ordinary": "500"})
+    assert sampled.headers["location"] == f"{serving.admin_url}/__backworks/events?ordinary=500"
     assert httpx.get(f"{serving.admin_url}/api/things/1").status_code == 404
 
 
