@@ -542,8 +542,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve every endpoint in its own mode; proxy endpoints and unknown paths go upstream."""
-    from backworks_cli.capture import parse_listen, run_serve
+    from backworks_cli.capture import parse_listen
     from backworks_cli.serve import ServeOptions
+    from backworks_cli.serve_proxy import run_serve
 
     cfg = _load_config(config)
     host, port = parse_listen(listen or f"{cfg.server.host}:{cfg.server.port}")

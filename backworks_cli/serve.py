@@ -1,12 +1,12 @@
 """The serve host apart from mitmproxy: the engine with proxy endpoints enabled, the counts of
 the admin API, and the admin API itself on its own port.
 
-`backworks serve` runs two servers in one process. mitmproxy (capture.run_serve, with the
-capture.Serve addon) answers the main port: local modes through the engine, proxy endpoints by
-forwarding. uvicorn answers the admin port from a background thread with the same admin API as
-`backworks mock` (backworks_cli.admin), including the `events` stream, which an addon cannot
-stream. The main port answers the admin API's JSON and text resources too, and redirects
-/__backworks/events to the admin port.
+`backworks serve` runs two servers in one process. mitmproxy (serve_proxy.run_serve, with
+the serve_proxy.Serve addon) answers the main port: local modes through the engine, proxy
+endpoints by forwarding. uvicorn answers the admin port from a background thread with the
+same admin API as `backworks mock` (backworks_cli.admin), including the `events` stream, which
+an addon cannot stream. The main port answers the admin API's JSON and text resources too, and
+redirects /__backworks/events to the admin port.
 
 The admin thread's event loop owns the `admin.Stats`: the addon hands it each answered request
 with `record()` (a queue, emptied on that loop), and admin requests arriving on the main port
