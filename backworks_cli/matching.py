@@ -202,6 +202,9 @@ class MatcherResult:
     name: str  # "method", "path", "query", "body", "header:x-tenant"
     ok: bool
     why: str  # one sentence: what matched, or what was expected and what came
+    # For a failed matcher, its aspect of both requests as a unified diff without file
+    # headers: "-" lines are the recording's, "+" lines the incoming request's, "…" a gap.
+    diff: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,11 +249,18 @@ class Miss:
                     "method": c.method,
                     "target": c.target,
                     "score": round(c.score, 3),
-                    "matchers": [{"name": r.name, "ok": r.ok, "why": r.why} for r in c.results],
+                    "matchers": [_result_json(r) for r in c.results],
                 }
                 for c in self.candidates
             ],
         }
+
+
+def _result_json(result: MatcherResult) -> dict:
+    out: dict[str, Any] = {"name": result.name, "ok": result.ok, "why": result.why}
+    if result.diff:
+        out["diff"] = list(result.diff)
+    return out
 
 
 # --- normalisation ------------------------------------------------------------------------
@@ -478,6 +488,7 @@ class _Matcher:
 
     name: str
     why: Callable[[Request, Request, Any, Any], str]
+    lines: Callable[[Request], list[str]]  # the aspect of one request, as lines to diff
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,12 +535,17 @@ class ReplayIndex:
                 "Use repeat_last, cycle or first.",
             )
         paths = self._paths
+        ignore = rules.ignore_query
         self._matchers = (
-            _Matcher("method", _why_method),
-            _Matcher("path", _why_path),
-            _Matcher("query", _why_query),
-            _Matcher("body", lambda exp, got, a, b: _why_body(exp, got, a, b, paths)),
-            *(_Matcher(f"header:{h}", _why_header(h)) for h in self._headers),
+            _Matcher("method", _why_method, lambda r: [r.method.upper()]),
+            _Matcher("path", _why_path, lambda r: [_normal_path(r.path)]),
+            _Matcher("query", _why_query, lambda r: _pair_lines(r.query, ignore)),
+            _Matcher(
+                "body",
+                lambda exp, got, a, b: _why_body(exp, got, a, b, paths),
+                lambda r: _body_lines(r, paths),
+            ),
+            *(_Matcher(f"header:{h}", _why_header(h), _header_lines(h)) for h in self._headers),
         )
         self._by_key: dict[tuple, list[Exchange]] = {}
         self._cursor: dict[tuple, int] = {}
@@ -660,7 +676,14 @@ class ReplayIndex:
         # A matcher passes exactly when its part of the two keys is equal, so a hit and a
         # miss's verdicts can never disagree; the sentence is worked out only for display.
         return tuple(
-            MatcherResult(m.name, a == b, m.why(recorded, request, a, b))
+            MatcherResult(m.name, True, m.why(recorded, request, a, b))
+            if a == b
+            else MatcherResult(
+                m.name,
+                False,
+                m.why(recorded, request, a, b),
+                diff_lines(m.lines(recorded), m.lines(request)),
+            )
             for m, a, b in zip(self._matchers, rkey, key, strict=True)
         )
 
@@ -690,3 +713,65 @@ def _why_header(name: str) -> Callable[[Request, Request, Any, Any], str]:
         return f"header {name}: expected {_values(list(want))}, got {_values(list(have))}"
 
     return why
+
+
+# --- failure diffs --------------------------------------------------------------------------
+
+DIFF_LINES = 40  # lines of a failed matcher's diff that are kept
+_DIFF_INPUT = 2000  # lines of each side that are compared; difflib is quadratic at worst
+_DIFF_BODY = 256 * 1024  # bodies above this many bytes are summarised, not diffed
+
+
+def diff_lines(recorded: list[str], received: list[str]) -> tuple[str, ...]:
+    """A unified diff of two renderings, two lines of context, hunks separated by "…"."""
+    out: list[str] = []
+    hunks = difflib.unified_diff(recorded[:_DIFF_INPUT], received[:_DIFF_INPUT], lineterm="", n=2)
+    for line in hunks:
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            if out:
+                out.append("…")
+            continue
+        out.append(line)
+    if len(out) > DIFF_LINES:
+        more = len(out) - DIFF_LINES
+        out[DIFF_LINES:] = [f"… {more} more line{'s' if more > 1 else ''}"]
+    return tuple(out)
+
+
+def _pair_lines(pairs: Iterable[tuple[str, str]], ignore: Iterable[str] = ()) -> list[str]:
+    skip = set(ignore)
+    return [f"{name}={value}" for name, value in sorted(pairs) if name not in skip]
+
+
+def _header_lines(name: str) -> Callable[[Request], list[str]]:
+    return lambda request: [f"{name}: {value}" for value in _header_values(request, name)]
+
+
+def _body_lines(request: Request, paths: Sequence[JsonPath]) -> list[str]:
+    """The body as it is compared: JSON pretty-printed with sorted keys and ignored paths shown
+    as (ignored), form fields one per line, text as its lines, anything else summarised."""
+    body = request.body
+    if not body:
+        return []
+    summary = f"({len(body)} bytes, blake2b {hashlib.blake2b(body, digest_size=8).hexdigest()})"
+    if len(body) > _DIFF_BODY:
+        return [summary]
+    kind = _body_kind(body, request.content_type)
+    if kind == "json":
+        try:
+            text = json.dumps(_json_data(body, paths), indent=2, sort_keys=True, ensure_ascii=False)
+        except (ValueError, TypeError, RecursionError):
+            pass
+        else:
+            return text.replace(json.dumps(_IGNORED), "(ignored)").splitlines()
+    if kind == "form":
+        return _pair_lines(_form_pairs(body))
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return [summary]
+    if "\x00" in text:
+        return [summary]
+    return text.splitlines()

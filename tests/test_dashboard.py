@@ -261,6 +261,7 @@ def test_a_miss_explains_itself_in_the_detail_screen(recorded, start_mock):
             why = static_text(app, "#why")
             assert "#" in why and "GET /api/users" in why
             assert "✗ query" in why and "✓ method" in why
+            assert "+page=7" in why  # the request's side of the query's diff
             await until(
                 pilot,
                 lambda: "Response" in static_text(app, "#exchange"),
@@ -925,7 +926,12 @@ MISS_DETAIL = {
             "matchers": [
                 {"name": "method", "ok": True, "why": "GET matches"},
                 {"name": "path", "ok": True, "why": "/api/users matches"},
-                {"name": "query", "ok": False, "why": "expected no query parameters, got page=7"},
+                {
+                    "name": "query",
+                    "ok": False,
+                    "why": "query page: expected absent, got '7'",
+                    "diff": [" limit=20", "+page=7"],
+                },
             ],
         },
     ],

@@ -206,8 +206,11 @@ def test_large_bodies_are_digested_in_the_key():
 def test_empty_bodies_are_never_parsed(monkeypatch):
     idx = index(req(query=[("a", "1")]), req("POST", body={"a": 1}))
 
+    real = matching._load_json
+
     def explode(body):
-        raise AssertionError("JSON parsed for an empty body")
+        assert body, "JSON parsed for an empty body"
+        return real(body)
 
     monkeypatch.setattr(matching, "_load_json", explode)
     assert hit_id(idx, Request("GET", "/api/items", (("a", "1"),), JSON)) == 1
@@ -408,7 +411,12 @@ def test_miss_to_json():
                 "matchers": [
                     {"name": "method", "ok": True, "why": "method GET, as recorded"},
                     {"name": "path", "ok": True, "why": "path /api/items, as recorded"},
-                    {"name": "query", "ok": False, "why": "query page: expected '1', got '2'"},
+                    {
+                        "name": "query",
+                        "ok": False,
+                        "why": "query page: expected '1', got '2'",
+                        "diff": ["-page=1", "+page=2"],
+                    },
                     {"name": "body", "ok": True, "why": "body empty, as recorded"},
                 ],
             }
@@ -419,6 +427,95 @@ def test_miss_to_json():
     assert empty.to_json()["nearest"] == [] and empty.describe() == (
         "no recording matches GET /api/items"
     )
+
+
+def diffs(m: Miss, n: int = 0) -> dict[str, tuple[str, ...]]:
+    return {r.name: r.diff for r in m.candidates[n].results if not r.ok}
+
+
+def test_failed_matchers_carry_a_diff_of_their_aspect():
+    recorded = req(
+        "POST",
+        "/api/orders",
+        query=[("page", "1"), ("sort", "id"), ("ts", "1")],
+        headers=[("X-Tenant", "acme")],
+        body={"user": {"name": "Ada", "tags": ["a", "b"]}, "qty": 2, "nonce": "n1"},
+    )
+    idx = index(recorded, headers=["x-tenant"], ignore_query=["ts"], ignore_json=["$.nonce"])
+    got = req(
+        "POST",
+        "/api/orders",
+        query=[("sort", "id"), ("page", "2"), ("ts", "9")],
+        headers=[("X-Tenant", "other")],
+        body={"qty": 3, "user": {"name": "Ada", "tags": ["a", "c"]}, "nonce": "n2"},
+    )
+    found = diffs(miss(idx, got))
+    assert found["query"] == ("-page=1", "+page=2", " sort=id")  # ts is ignored
+    assert found["header:x-tenant"] == ("-x-tenant: acme", "+x-tenant: other")
+    assert found["body"] == (
+        " {",
+        '-  "qty": 2,',
+        '+  "qty": 3,',
+        '   "user": {',
+        '     "name": "Ada",',
+        '     "tags": [',
+        '       "a",',
+        '-      "b"',
+        '+      "c"',
+        "     ]",
+        "   }",
+    )
+    assert set(found) == {"query", "header:x-tenant", "body"}  # passing matchers have none
+    assert all(not r.diff for r in miss(idx, got).candidates[0].results if r.ok)
+    items = index(req("POST", body=[{"at": 1, "n": 1}]), ignore_json=["$[*].at"])
+    assert diffs(miss(items, req("POST", body=[{"at": 2, "n": 2}])))["body"] == (
+        " [",
+        "   {",
+        '-    "n": 1',
+        '+    "n": 2',
+        "   }",
+        " ]",
+    )
+
+
+def test_diffs_of_forms_text_binary_and_method():
+    form = [("Content-Type", "application/x-www-form-urlencoded")]
+    idx = index(req("PUT", body=b"a=1&b=2", headers=form))
+    found = diffs(miss(idx, req("PATCH", body=b"b=2&a=5", headers=form)))
+    assert found["method"] == ("-PUT", "+PATCH")
+    assert found["body"] == ("-a=1", "+a=5", " b=2")
+    text = [("Content-Type", "text/plain")]
+    idx = index(req("POST", body=b"one\ntwo\nthree", headers=text))
+    found = diffs(miss(idx, req("POST", body=b"one\n2\nthree", headers=text)))
+    assert found["body"] == (" one", "-two", "+2", " three")
+    idx = index(req("POST", body=b"\x89PNG\x00\x01"))
+    old, new = diffs(miss(idx, req("POST", body=b"\x89PNG\x00\x02")))["body"]
+    assert old.startswith("-(6 bytes, blake2b ") and new.startswith("+(6 bytes, blake2b ")
+    assert diffs(miss(idx, req("POST")))["body"][0].startswith("-(6 bytes")
+
+
+def test_long_diffs_are_cut_with_a_count():
+    idx = index(req("POST", body=list(range(200))))
+    found = diffs(miss(idx, req("POST", body=[n * 2 for n in range(200)])))["body"]
+    assert len(found) == matching.DIFF_LINES + 1
+    assert re.fullmatch(r"… \d+ more lines", found[-1])
+
+
+@PROPS
+@given(
+    a=st.lists(st.text(alphabet="abc\n", max_size=6), max_size=12),
+    b=st.lists(st.text(alphabet="abc\n", max_size=6), max_size=12),
+)
+def test_diff_lines_rebuild_both_sides(a, b):
+    a = [line for text in a for line in text.splitlines()][:30]
+    b = [line for text in b for line in text.splitlines()][:30]
+    out = matching.diff_lines(a, b)
+    assert (not out) == (a == b)
+    if len(out) <= matching.DIFF_LINES and "…" not in out:
+        # One hunk: the "-" and context lines are the recording's, "+" and context the request's.
+        old = [line[1:] for line in out if line[0] in " -"]
+        new = [line[1:] for line in out if line[0] in " +"]
+        assert "\n".join(old) in "\n".join(a) and "\n".join(new) in "\n".join(b)
 
 
 def test_miss_keeps_five_and_examines_a_bounded_number():

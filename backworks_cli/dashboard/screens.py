@@ -198,7 +198,8 @@ def _headers(message: dict) -> Table:
 
 
 def miss_lines(detail: dict) -> Text:
-    """A miss's nearest recordings, each with ✓/✗ per matcher and why, like a diff."""
+    """A miss's nearest recordings, each with ✓/✗ per matcher and why; under a failed matcher,
+    the recording's lines ("-", red) against the request's ("+", green)."""
     text = Text()
     nearest = detail.get("nearest") or []
     if not nearest:
@@ -217,7 +218,12 @@ def miss_lines(detail: dict) -> Text:
             text.append("  ✓ " if ok else "  ✗ ", style="green" if ok else "bold red")
             text.append(f"{matcher.get('name')}: ", style="bold")
             text.append(f"{matcher.get('why')}\n", style="" if ok else "red")
+            for line in matcher.get("diff") or []:
+                text.append(f"      {line}\n", style=_DIFF_STYLES.get(line[:1], "dim"))
     return text
+
+
+_DIFF_STYLES = {"-": "red", "+": "green"}
 
 
 def drift_lines(drift: list) -> Text:
