@@ -20,6 +20,10 @@ Sections:
   process, and its lists and writes (bench/database_bench.py).
 - infer: `backworks infer` over 100k generated exchanges (~200 MB of JSON) vs. json-parsing the
   same bodies once, peak memory, and 100k vs. 10k (bench/infer_bench.py).
+- peers: `backworks mock` replaying the canonical scenario vs. WireMock, Prism and Mockoon
+  serving the same recorded answers, installed with npm on first use under
+  $BACKWORKS_PEERS (default ~/.cache/backworks/peers), rounds interleaved; backworks's req/s
+  over the fastest peer's (bench/peers_bench.py).
 - dashboard: `backworks mock` replaying with `backworks dashboard` attached (in a pseudo
   terminal) vs. alone, same load, interleaved; and the dashboard fed 5,000 events/s in
   process: CPU and memory growth (bench/dashboard_bench.py).
@@ -298,6 +302,12 @@ def bench_database(args) -> dict:
     return run_database_bench(args)
 
 
+def bench_peers(args) -> dict:
+    from peers_bench import bench_peers as run_peers_bench
+
+    return run_peers_bench(args)
+
+
 def bench_dashboard(args) -> dict:
     from dashboard_bench import bench_dashboard as run_dashboard_bench
 
@@ -357,6 +367,10 @@ def report(results: dict) -> str:
         from mock_bench import report_mock
 
         lines += report_mock(results["mock"])
+    if "peers" in results:
+        from peers_bench import report_peers
+
+        lines += report_peers(results["peers"])
     if "runtime" in results:
         from runtime_bench import report_runtime
 
@@ -386,7 +400,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="capture,memory,help,mock,serve,runtime,database,infer,dashboard",
+        default="capture,memory,help,mock,peers,serve,runtime,database,infer,dashboard",
         help="comma-separated sections",
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
@@ -399,12 +413,13 @@ def main() -> None:
     parser.add_argument("--memory-chunk", type=int, default=10, help="seconds of load per sample")
     parser.add_argument("--help-runs", type=int, default=21)
     parser.add_argument("--recordings", type=int, default=100_000, help="mock: the large store")
+    parser.add_argument("--peers", help="peers: which (wiremock,prism,mockoon,wiremock-journal)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.warmup = 1, 3, 1
         args.exchanges, args.memory_chunk, args.help_runs = 3000, 3, 5
         args.recordings = 10_000
-    needs_wrk = {"capture", "memory", "mock", "serve", "dashboard"}
+    needs_wrk = {"capture", "memory", "mock", "peers", "serve", "dashboard"}
     if not shutil.which("wrk") and needs_wrk & set(args.only.split(",")):
         sys.exit("wrk is needed: apt-get install wrk")
     sections = {
@@ -413,6 +428,7 @@ def main() -> None:
         "help": bench_help,
         "infer": bench_infer,
         "mock": bench_mock,
+        "peers": bench_peers,
         "runtime": bench_runtime,
         "serve": bench_serve,
         "database": bench_database,
