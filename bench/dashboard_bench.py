@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from mock_bench import fetch_scenario, mock_command, stop, write_project  # noqa: E402
+from mock_bench import mock_command, recorded_scenario, stop, write_project  # noqa: E402
 from run import cpu_seconds, free_port, rss_mib, wait_port, wrk  # noqa: E402
 
 TARGETS = [("GET /users/1", "/users/1"), ("GET /users", "/users")]
@@ -287,16 +287,7 @@ def bench_parser() -> dict:
 
 def bench_dashboard(args) -> dict:
     """(a) then (b); see the module docstring."""
-    upstream_port = free_port()
-    upstream = subprocess.Popen(
-        [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
-    )
-    try:
-        wait_port(upstream_port, upstream)
-        scenario = fetch_scenario(f"http://127.0.0.1:{upstream_port}")
-    finally:
-        upstream.terminate()
-        upstream.wait()
+    scenario = recorded_scenario()
     with tempfile.TemporaryDirectory() as tmp:
         config = write_project(Path(tmp), scenario, 10)
         attached = bench_attached(args, config, Path(tmp))

@@ -83,6 +83,20 @@ def fetch_scenario(upstream: str) -> list:
     return exchanges
 
 
+def recorded_scenario() -> list:
+    """The scenario's exchanges from a bench/upstream.py started for the purpose and stopped."""
+    upstream_port = free_port()
+    upstream = subprocess.Popen(
+        [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
+    )
+    try:
+        wait_port(upstream_port, upstream)
+        return fetch_scenario(f"http://127.0.0.1:{upstream_port}")
+    finally:
+        upstream.terminate()
+        upstream.wait()
+
+
 def write_project(directory: Path, scenario: list, recordings: int) -> Path:
     """A store holding the scenario plus GET /users/2.. up to `recordings` exchanges, and a
     backworks.yaml over it; returns the yaml's path."""
@@ -230,15 +244,7 @@ def measure(port: int, targets: list[tuple[str, str, str]], args) -> dict[str, d
 def bench_mock(args) -> dict:
     """Floor vs. replay vs. generated (interleaved rounds, medians), then the scale test."""
     scenario_targets = [(name, method, path) for name, (method, path) in ENDPOINTS.items()]
-    upstream_port = free_port()
-    command = [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
-    upstream = subprocess.Popen(command)
-    try:
-        wait_port(upstream_port, upstream)
-        scenario = fetch_scenario(f"http://127.0.0.1:{upstream_port}")
-    finally:
-        upstream.terminate()
-        upstream.wait()
+    scenario = recorded_scenario()
     runs: dict[str, dict[str, list[dict]]] = {"floor": {}, "replay": {}}
     with tempfile.TemporaryDirectory() as tmp:
         small = Path(tmp, "small")

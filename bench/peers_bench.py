@@ -45,8 +45,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from mock_bench import fetch_scenario, mock_command, write_project  # noqa: E402
-from run import ENDPOINTS, free_port, measure_endpoints, medians, wait_port  # noqa: E402
+from mock_bench import mock_command, recorded_scenario, write_project  # noqa: E402
+from run import ENDPOINTS, free_port, measure_endpoints, medians  # noqa: E402
 
 VERSIONS = {
     "wiremock": "3.13.2",
@@ -410,16 +410,7 @@ def bench_peers(args) -> dict:
     for name in names:
         if name not in PEERS + OPTIONAL:
             raise SystemExit(f"unknown peer {name!r}: choose among {', '.join(PEERS + OPTIONAL)}")
-    upstream_port = free_port()
-    upstream = subprocess.Popen(
-        [sys.executable, str(HERE / "upstream.py"), "--port", str(upstream_port)]
-    )
-    try:
-        wait_port(upstream_port, upstream)
-        scenario = fetch_scenario(f"http://127.0.0.1:{upstream_port}")
-    finally:
-        upstream.terminate()
-        upstream.wait()
+    scenario = recorded_scenario()
     answers = _answers(scenario)
     measure = argparse.Namespace(**{**vars(args), "warmup": max(args.warmup, MIN_WARMUP)})
     runs: dict[str, dict[str, list[dict]]] = {}
