@@ -607,11 +607,16 @@ class ReplayIndex:
         self._cursor[key] = min(i + 1, len(found) - 1)
         return found[i]
 
+    @property
+    def keyed_by_headers(self) -> bool:
+        """Whether request headers are part of the match key (header matchers are set)."""
+        return bool(self._headers)
+
     def always_served(self) -> set[int]:
         """ids of the recordings that every request matching them gets, whatever came before:
         those alone with their match key (or first of their group, with sequence `first`).
         Empty when header matchers are set, since the headers are then part of the key."""
-        if self._headers:
+        if self.keyed_by_headers:
             return set()
         first = self.rules.sequence == "first"
         return {id(group[0]) for group in self._by_key.values() if first or len(group) == 1}

@@ -5,14 +5,17 @@ behind `backworks mock`.
 The request path is kept lean because it is what a load test measures: the wire form of a
 replayed or generated response (header list, Content-Length) is built once and reused, and
 counting is a few dict and deque operations (see admin.Stats). Nothing is logged per request.
-A replay the engine marks stable (Outcome.stable: a recording alone with its match key, no
-latency or faults) is remembered by what identifies the request to the replay index (method,
-raw path, raw query, body and its content type), so a repeat is answered without decoding the
-request or asking the engine; a reload forgets them all.
+An answer the engine marks stable (Outcome.stable: a recording alone with its match key, or a
+generated answer that no state or header decides; no latency or faults) is remembered by what
+identifies the request to the replay index (method, raw path, raw query, body and its content
+type), so a repeat is answered without decoding the request or asking the engine, and over HTTP
+without an ASGI round either (backworks_cli.fastpath); a reload forgets them all.
 Answers of runtime handlers and database tables are checked for drift from the learned response
 schemas as they are counted, within the small CPU budget of backworks_cli.drift.
 
-Besides sample_api this is the only module that imports uvicorn, and it does so in run_mock.
+Besides sample_api and fastpath (the HTTP protocol these settings choose, which answers a
+stable replay from the parser's callbacks) this is the only module that imports uvicorn, and it
+does so in run_mock.
 """
 
 from __future__ import annotations
@@ -182,7 +185,10 @@ class MockApp:
         self._wire_cache: dict[int, tuple[Response, dict, dict]] = {}
         # Stable replays (Outcome.stable) by what identifies the request to the replay index,
         # answered without decoding the request or asking the engine; cleared on a reload.
-        self._stable: dict[tuple, tuple[Outcome, dict, dict, str]] = {}
+        self._stable: dict[tuple, tuple[Outcome, dict, dict, str, bytes]] = {}
+        # (method, raw URL) of every key above, for fastpath.ReplayProtocol to tell early
+        # whether a request may be one of them.
+        self.stable_urls: set[tuple[str, bytes]] = set()
         self._stable_engine: Engine | None = None
         self._watcher: asyncio.Task | None = None
         self._watch_pending = self.config_path is not None
@@ -226,34 +232,15 @@ class MockApp:
         method = scope["method"]
         qs = scope["query_string"]
         engine = self.engine
-        if self._stable_engine is not engine:  # a reload: what was stable may be no more
-            self._stable.clear()
-            self._stable_engine = engine
+        if self._stable_engine is not engine:
+            self._forget_stable()
         # The index's key reads the body by its content type; without a body, it reads neither.
         key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
         known = self._stable.get(key)
         if known is not None:  # a stable replay: the engine would answer just this again
-            outcome, head, tail, path = known
-            await send(head)
-            await send(tail)
-            response = outcome.response
-            self.stats.record(
-                (
-                    start,
-                    method,
-                    path,
-                    qs,
-                    outcome.endpoint,
-                    outcome.mode,
-                    "replayed",
-                    response.status,
-                    time.perf_counter() - start,
-                    None,
-                    None,
-                    _Received(raw_headers, body) if len(body) <= admin.KEEP_BODY else None,
-                    response if len(response.body) <= admin.KEEP_BODY else None,
-                )
-            )
+            await send(known[1])
+            await send(known[2])
+            self._count_stable(known, start, method, qs, raw_headers, body)
             return
         headers = tuple(
             [(n.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for n, v in raw_headers]
@@ -297,9 +284,7 @@ class MockApp:
                     cached = self._wire_cache[id(response)] = (response, *_wire(response))
                 _, head, tail = cached
                 if outcome.stable and not outcome.delay_ms and len(body) <= STABLE_BODY:
-                    if len(self._stable) >= STABLE_CACHE:
-                        self._stable.clear()
-                    self._stable[key] = (outcome, head, tail, path)
+                    self._remember_stable(key, outcome, head, tail, path)
             else:
                 head, tail = _wire(response)
             await send(head)
@@ -327,6 +312,78 @@ class MockApp:
                 response if status and len(response.body) <= admin.KEEP_BODY else None,
             )
         )
+
+    # stable replays --------------------------------------------------------------------------
+
+    def _remember_stable(
+        self, key: tuple, outcome: Outcome, head: dict, tail: dict, path: str
+    ) -> None:
+        """Keep a stable replay's messages, and its wire form after the status line and
+        uvicorn's Date header, for answering `key` again."""
+        if len(self._stable) >= STABLE_CACHE:
+            self._forget_stable()
+        lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in head["headers"]]
+        wire = b"".join((*lines, b"\r\n", tail["body"]))
+        self._stable[key] = (outcome, head, tail, path, wire)
+        method, raw, qs = key[:3]
+        if method != "HEAD":  # the shortcut writes a body, which HEAD must not get
+            self.stable_urls.add((method, raw + b"?" + qs if qs else raw))
+
+    def _forget_stable(self) -> None:
+        """Forget every stable replay (on a reload what was stable may be no more)."""
+        self._stable.clear()
+        self.stable_urls.clear()
+        self._stable_engine = self.engine
+
+    def _count_stable(
+        self,
+        known: tuple,
+        start: float,
+        method: str,
+        qs: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
+        outcome = known[0]
+        response = outcome.response
+        self.stats.record(
+            (
+                start,
+                method,
+                known[3],
+                qs,
+                outcome.endpoint,
+                outcome.mode,
+                outcome.how,
+                response.status,
+                time.perf_counter() - start,
+                None if outcome.how == "replayed" else outcome.detail,
+                None,
+                _Received(raw_headers, body) if len(body) <= admin.KEEP_BODY else None,
+                response if len(response.body) <= admin.KEEP_BODY else None,
+            )
+        )
+
+    def stable_wire(
+        self,
+        method: str,
+        raw: bytes,
+        qs: bytes,
+        body: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+        start: float,
+    ) -> tuple[int, bytes] | None:
+        """(status, the bytes after the status line and Date header) of the stable replay for
+        this request, counted as answered; None when it is not one (the request then goes
+        through the app). For fastpath.ReplayProtocol."""
+        if self._stable_engine is not self.engine:
+            return None
+        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
+        known = self._stable.get(key)
+        if known is None:
+            return None
+        self._count_stable(known, start, method, qs, raw_headers, body)
+        return known[0].response.status, known[4]
 
     async def read_body(self, receive: Receive) -> bytes | bool | None:
         """The request body; None when it is over max_body (the rest is not read), False when
@@ -608,13 +665,23 @@ def uvicorn_settings(host: str, port: int) -> dict[str, Any]:
         "host": host,
         "port": port,
         "loop": "uvloop" if have("uvloop") else "asyncio",
-        "http": "httptools" if have("httptools") else "h11",
+        "http": _http_protocol() if have("httptools") else "h11",
         "access_log": False,
         "log_level": "warning",
         "server_header": False,
         "proxy_headers": False,
         "timeout_graceful_shutdown": 3,
     }
+
+
+def _http_protocol() -> type | str:
+    """uvicorn's httptools protocol with the shortcut for stable answers (backworks_cli.fastpath),
+    or uvicorn's own when this uvicorn lacks what the shortcut builds on."""
+    try:
+        from backworks_cli.fastpath import ReplayProtocol
+    except ImportError:
+        return "httptools"
+    return ReplayProtocol
 
 
 def run_mock(

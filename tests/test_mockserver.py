@@ -24,7 +24,7 @@ from backworks_cli.redact import Redactor
 from backworks_cli.sample_api import DEMO_PASSWORD, serve_sample_api
 from backworks_cli.sample_api import create_app as sample_app
 from backworks_cli.store import Store
-from tests.conftest import sse_events
+from tests.conftest import free_port, sse_events
 
 ADMIN = "/__backworks"
 WIDGET_SCHEMA = {
@@ -657,3 +657,225 @@ def test_free_port_helper_sees_a_listening_socket():
         with pytest.raises(NetworkError) as caught:
             check_port_free("127.0.0.1", taken.getsockname()[1], option="--port")
     assert "already in use" in caught.value.message and "--port" in caught.value.hint
+
+
+# --- the HTTP shortcut for stable replays (fastpath.ReplayProtocol) over real sockets ------------
+
+
+def read_reply(conn: socket.socket, buffer: bytearray, head_only: bool = False) -> bytes:
+    """One HTTP/1.1 response from `conn` (Content-Length framed), leaving what follows it in
+    `buffer`; with head_only, a response that has no body (to HEAD)."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = conn.recv(65536)
+        assert chunk, f"the connection closed before a full response: {bytes(buffer)!r}"
+        buffer += chunk
+    head, _, _ = bytes(buffer).partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and not head_only:
+            length = int(value)
+    size = len(head) + 4 + length
+    while len(buffer) < size:
+        chunk = conn.recv(65536)
+        assert chunk, "the connection closed in the middle of a body"
+        buffer += chunk
+    reply = bytes(buffer[:size])
+    del buffer[:size]
+    return reply
+
+
+def without_date(reply: bytes) -> bytes:
+    return b"\r\n".join(line for line in reply.split(b"\r\n") if not line.startswith(b"date:"))
+
+
+def raw_request(method: str, target: str, body: bytes = b"", *headers: str) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: mock", *headers]
+    if body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.fixture
+def shortcut(tmp_path):
+    """A mock served by uvicorn with backworks's HTTP protocol on a real port, over recordings
+    of /one, /things (POST, two bodies) and /q (a query); /gen and /slow (30 ms late) are
+    generated. Yields (app, port, the requests the shortcut answered)."""
+    from backworks_cli.mockserver import serve_in_thread
+
+    with Store.open(tmp_path / "recordings.db", create=True) as store:
+        store.add(recorded("GET", "/one", {"n": 1}))
+        for name in ("a", "b"):
+            sent = json.dumps({"name": name}).encode()
+            store.add(recorded("POST", "/things", {"made": name}, sent=sent))
+        query = Request("GET", "/q", query=(("a", "1"), ("b", "2")))
+        store.add(Exchange(query, Response(200, (("Content-Type", "text/plain"),), b"q")))
+    endpoints = {
+        "one": {"path": "/one", "mode": "replay"},
+        "things": {"path": "/things", "methods": ["POST"], "mode": "replay"},
+        "q": {"path": "/q", "mode": "replay"},
+        "gen": {"path": "/gen", "mode": "mock", "responses": {"200": {"schema": WIDGET_SCHEMA}}},
+        "slow": {
+            "path": "/slow",
+            "mode": "mock",
+            "responses": {"200": {"schema": WIDGET_SCHEMA}},
+            "mock": {"latency": {"fixed": 30}},
+        },
+    }
+    config_path = write_config(tmp_path, endpoints)
+    app = make_app(config_path, config_path=config_path, reload_interval=0.05)
+    answered: list[tuple[str, bytes]] = []
+    stable_wire = app.stable_wire
+
+    def spy(method, raw, qs, *rest):
+        wire = stable_wire(method, raw, qs, *rest)
+        if wire is not None:
+            answered.append((method, raw + b"?" + qs if qs else raw))
+        return wire
+
+    app.stable_wire = spy
+    port = free_port()
+    stop = serve_in_thread(app, host="127.0.0.1", port=port)
+    try:
+        yield app, port, answered
+    finally:
+        stop()
+
+
+def test_the_shortcut_answers_byte_for_byte_as_the_app(shortcut):
+    _, port, answered = shortcut
+    requests = [
+        raw_request("GET", "/one"),
+        raw_request("POST", "/things", b'{"name": "a"}'),
+        raw_request("POST", "/things", b'{"name":"b"}'),
+        raw_request("GET", "/q?b=2&a=1"),
+        raw_request("GET", "/gen"),
+    ]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        buffer = bytearray()
+        first, again = [], []
+        for request in requests:  # the app answers and remembers, the shortcut repeats
+            conn.sendall(request)
+            first.append(read_reply(conn, buffer))
+        for request in requests * 2:
+            conn.sendall(request)
+            again.append(read_reply(conn, buffer))
+    assert [without_date(r) for r in again] == [without_date(r) for r in first] * 2
+    assert first[0].startswith(b"HTTP/1.1 200 OK\r\ndate: ")
+    assert first[1].endswith(b'{"made": "a"}') and first[3].endswith(b"\r\n\r\nq")
+    assert b'"price"' in first[4]
+    targets = [("GET", b"/one"), ("POST", b"/things"), ("POST", b"/things"), ("GET", b"/q?b=2&a=1")]
+    assert answered == (targets + [("GET", b"/gen")]) * 2  # every repeat took the shortcut
+    # Each answer is counted and kept in the journal like any other, request body included.
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        endpoints = {e["name"]: e for e in http.get(f"{ADMIN}/endpoints").json()["endpoints"]}
+        assert [endpoints[n]["hits"] for n in ("one", "things", "q", "gen")] == [3, 6, 3, 3]
+        assert endpoints["gen"]["generated"] == 3
+        rows = http.get(f"{ADMIN}/requests", params={"limit": 15}).json()["requests"]
+        assert sorted(row["how"] for row in rows) == ["generated"] * 3 + ["replayed"] * 12
+        posted = next(row for row in rows if row["path"] == "/things")
+        exchange = http.get(f"{ADMIN}/exchange", params={"id": posted["id"]}).json()
+        metrics = http.get(f"{ADMIN}/metrics").text
+    assert exchange["request"]["body"] in ('{"name": "a"}', '{"name":"b"}')
+    assert ["host", "mock"] in exchange["request"]["headers"]
+    assert exchange["response"]["body"] in ('{"made": "a"}', '{"made": "b"}')
+    assert 'endpoint="things"' in metrics
+
+
+def test_requests_the_shortcut_leaves_to_the_app(shortcut):
+    _, port, answered = shortcut
+    post = raw_request("POST", "/things", b'{"name": "a"}')
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        buffer = bytearray()
+        conn.sendall(raw_request("GET", "/one") + post)
+        expected = [read_reply(conn, buffer), read_reply(conn, buffer)]
+        assert len(answered) == 0  # the first of each went through the app
+
+        # Pipelined behind a late answer (which the app gives): still in order.
+        conn.sendall(raw_request("GET", "/slow") + raw_request("GET", "/one") + post)
+        generated, one, made = (read_reply(conn, buffer) for _ in range(3))
+        assert b'"price"' in generated
+        assert [without_date(one), without_date(made)] == [without_date(r) for r in expected]
+
+        # HEAD gets a head alone (what follows is the next answer); another body is another
+        # request (a miss here).
+        conn.sendall(raw_request("HEAD", "/one"))
+        head = read_reply(conn, buffer, head_only=True)
+        assert head.startswith(b"HTTP/1.1 ") and b"content-length: " in head
+        conn.sendall(raw_request("POST", "/things", b'{"name": "z"}'))
+        assert read_reply(conn, buffer).startswith(b"HTTP/1.1 404")
+
+        # A body over the shortcut's limit is handed on whole, and a chunked one is read whole.
+        big = json.dumps({"name": "a", "pad": "x" * 10_000}).encode()
+        conn.sendall(raw_request("POST", "/things", big))
+        assert read_reply(conn, buffer).startswith(b"HTTP/1.1 404")
+        chunked = b'{"name": "a"}'
+        conn.sendall(
+            b"POST /things HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+            + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (chunked[:5], chunked[5:]))
+            + b"0\r\n\r\n"
+        )
+        assert without_date(read_reply(conn, buffer)) == without_date(expected[1])
+
+        # A body that arrives in pieces, and Expect: 100-continue (left to the app).
+        conn.sendall(post[:-5])
+        time.sleep(0.05)
+        conn.sendall(post[-5:])
+        assert without_date(read_reply(conn, buffer)) == without_date(expected[1])
+        conn.sendall(post.replace(b"Host: mock", b"Host: mock\r\nExpect: 100-continue", 1))
+        assert read_reply(conn, buffer, head_only=True).startswith(b"HTTP/1.1 100 Continue")
+        assert without_date(read_reply(conn, buffer)) == without_date(expected[1])
+
+        # Answered at once, then a late one, then one that waits for it.
+        conn.sendall(
+            raw_request("GET", "/one") + raw_request("GET", "/slow") + raw_request("GET", "/one")
+        )
+        replies = [without_date(read_reply(conn, buffer)) for _ in range(3)]
+        assert replies[0] == replies[2] == without_date(expected[0]) and b'"price"' in replies[1]
+    # Only the chunked body, the body in pieces and the first of the last three took it.
+    assert answered == [("POST", b"/things")] * 2 + [("GET", b"/one")]
+
+    # HTTP/1.0 and Connection: close are answered by the app, which closes the connection.
+    for request in (
+        raw_request("GET", "/one").replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+        raw_request("GET", "/one", b"", "Connection: close"),
+    ):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(request)
+            reply = bytearray()
+            while chunk := conn.recv(65536):
+                reply += chunk
+        assert reply.endswith(b'{"n": 1}') and b"connection: close" in reply
+    assert len(answered) == 3
+
+
+def test_the_shortcut_forgets_on_reload_and_survives_malformed_requests(shortcut, tmp_path):
+    app, port, answered = shortcut
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        buffer = bytearray()
+        for _ in range(2):
+            conn.sendall(raw_request("GET", "/one"))
+            assert read_reply(conn, buffer).endswith(b'{"n": 1}')
+    assert answered == [("GET", b"/one")]
+    # Garbage behind a request the shortcut answers: that answer, then 400 and a close.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw_request("GET", "/one") + b"NOT HTTP AT ALL\r\n\r\n")
+        rest = bytearray()
+        while chunk := conn.recv(65536):
+            rest += chunk
+    assert rest.startswith(b"HTTP/1.1 200 OK") and b'{"n": 1}HTTP/1.1 400' in rest
+    assert len(answered) == 2
+
+    endpoints = json.loads((tmp_path / "backworks.yaml").read_text())["endpoints"]
+    write_config(tmp_path, {**endpoints, "one": {"path": "/one", "mode": "mock"}})
+    deadline = time.monotonic() + 15
+    while app.stats.reloads["ok"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw_request("GET", "/one"))
+        reply = read_reply(conn, bytearray())
+    # Answered by the new engine (a mock endpoint replays too), not from what was remembered.
+    assert reply.endswith(b'{"n": 1}') and app.stats.journal[-1][5] == "mock"
+    assert len(answered) == 2

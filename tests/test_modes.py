@@ -365,6 +365,28 @@ def test_mock_replays_first_and_generates_on_a_miss(shop, tmp_path):
     assert generated.how == "generated" and body(generated)["id"] == 5
 
 
+def test_only_answers_that_cannot_change_are_marked_stable(shop, tmp_path):
+    path, _, _ = shop
+    engine = engine_for(tmp_path, path, GENERATED, seed=11)
+    assert engine.handle(Request("GET", "/api/people/42")).stable  # generated
+    assert engine.handle(Request("GET", "/api/users/1")).stable  # replayed by mock mode
+    keyed = GENERATED.replace(
+        "    path: /api/people/{id}\n",
+        "    path: /api/people/{id}\n    replay: {headers: [x-tenant]}\n",
+    )
+    engine = engine_for(tmp_path, path, keyed, seed=11)
+    assert not engine.handle(Request("GET", "/api/people/42")).stable  # a header may decide
+    late = GENERATED.replace(
+        "    path: /api/people/{id}\n",
+        "    path: /api/people/{id}\n    mock: {latency: {fixed: 1}}\n",
+    )
+    engine = engine_for(tmp_path, path, late, seed=11)
+    assert not engine.handle(Request("GET", "/api/people/42")).stable  # drawn per request
+    engine = engine_for(tmp_path, path, STATE)
+    assert not engine.handle(Request("GET", "/api/users")).stable
+    assert not engine.handle(Request("GET", "/api/users/2")).stable
+
+
 def test_mock_without_schema_or_recording_answers_an_empty_object(shop, tmp_path):
     path, _, _ = shop
     engine = engine_for(tmp_path, path, GENERATED)

@@ -62,7 +62,8 @@ class Outcome:
     fault: str | None = None  # "reset" | "slow_body" | None
     fault_arg: float | None = None
     # The same request always gets this very outcome, whatever came before (a recording no
-    # other shares a match key with, replayed as is): a host may remember it for the request.
+    # other shares a match key with, replayed as is, or a generated answer that no state or
+    # header decides): a host may remember it for the request.
     stable: bool = False
 
 

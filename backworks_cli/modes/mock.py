@@ -44,12 +44,17 @@ class MockMode:
         self.context = context
         endpoint = context.endpoint
         block = endpoint.mock
-        self._replay = ReplayMode(context, label="mock")
         self._check = RequestCheck(endpoint) if block.get("validate") else None
         self._resource: Resource | None = None
         self._is_item = False
         if block.get("state"):
             self._resource, self._is_item = _resource(context)
+        stateless = self._resource is None
+        self._replay = ReplayMode(context, label="mock", stable=stateless)
+        # A generated answer is a function of the path parameters and the miss of the request's
+        # match key, so a host may remember it for the request unless state answers first or
+        # headers are part of that key.
+        self._stable = stateless and not context.index.keyed_by_headers
         self.status, answer = pick_status(endpoint)
         answer = answer or {}
         self._schema = answer.get("schema")
@@ -80,7 +85,7 @@ class MockMode:
             return found
         if strict:
             return miss_outcome(found, name, "mock")
-        return Outcome(self.generated(params), name, "mock", "generated")
+        return Outcome(self.generated(params), name, "mock", "generated", stable=self._stable)
 
     def generated(self, params: dict[str, Any]) -> Response:
         """The generated response for these path parameters (cached: generation is pure)."""

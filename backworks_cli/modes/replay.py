@@ -56,14 +56,14 @@ class ReplayMode:
 
     name = "replay"
 
-    def __init__(self, context: Context, label: str = "replay"):
+    def __init__(self, context: Context, label: str = "replay", *, stable: bool = True):
         self.context = context
         self.label = label
         self._redact = context.redact
         self._index = context.index
         self._hits: dict[int, Outcome] = {}
-        # Only plain replay is stable: mock mode answers from its state once it has some.
-        always = self._index.always_served() if label == "replay" else set()
+        # Hits are stable unless the caller answers from something that changes (mock's state).
+        always = self._index.always_served() if stable else set()
         for exchange in context.recordings:
             self._hits[id(exchange)] = Outcome(
                 prepare(exchange.response),
