@@ -12,7 +12,9 @@ fetched from bench/upstream.py and stored as exchanges, then wrk -t2 -c32 measur
   the request body, so that the ratio isolates backworks' own work;
 - replay: `backworks mock` answering the scenario from the recordings;
 - generated: `backworks mock` answering GET /accounts/{id}, an endpoint with a response schema
-  and no recordings, so every answer is generated;
+  and no recordings, so every answer is generated: for one id again and again (the answer is
+  then remembered, as a load test on a few ids meets it), and for a new id on every request
+  (each generated afresh, what the generator itself costs);
 - scale: replay from a store of 10 recordings vs. --recordings of them: start-up time (spawn to
   first 2xx), resident memory, and GET /users/7 throughput.
 """
@@ -38,6 +40,25 @@ sys.path.insert(0, str(HERE.parent))
 from run import ENDPOINTS, POST_BODY, free_port, rss_mib, running, wait_port, wrk  # noqa: E402
 
 GENERATED = ("GET /accounts/7", "GET", "/accounts/7")
+# A new id on every request, so that every answer is generated afresh (each wrk thread counts
+# in its own range of ids).
+FRESH = (
+    "GET /accounts/{new id}",
+    "GET",
+    "/accounts/1",
+    """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("first", threads * 1000000000)
+end
+local count = 0
+function request()
+  count = count + 1
+  return wrk.format(nil, "/accounts/" .. (first + count))
+end
+""",
+)
 SCALE_PATH = "/users/7"
 ACCOUNT_SCHEMA = {
     "type": "object",
@@ -231,13 +252,14 @@ def stop(proc: subprocess.Popen) -> None:
 # --- the measurements ----------------------------------------------------------------------------
 
 
-def measure(port: int, targets: list[tuple[str, str, str]], args) -> dict[str, dict]:
-    """wrk against each (name, method, path): a warm-up run, then a measured one."""
+def measure(port: int, targets: list[tuple], args) -> dict[str, dict]:
+    """wrk against each (name, method, path[, wrk script]): a warm-up run, then a measured
+    one."""
     out = {}
-    for name, method, path in targets:
+    for name, method, path, *lua in targets:
         url = f"http://127.0.0.1:{port}{path}"
-        wrk(url, method, args.warmup, args.connections, args.threads)
-        out[name] = wrk(url, method, args.seconds, args.connections, args.threads)
+        wrk(url, method, args.warmup, args.connections, args.threads, *lua)
+        out[name] = wrk(url, method, args.seconds, args.connections, args.threads, *lua)
     return out
 
 
@@ -260,7 +282,7 @@ def bench_mock(args) -> dict:
                     else mock_command(config, port)
                 )
                 with running(command, port, cwd=tmp):
-                    targets = scenario_targets + ([GENERATED] if target == "replay" else [])
+                    targets = scenario_targets + ([GENERATED, FRESH] if target == "replay" else [])
                     for name, result in measure(port, targets, args).items():
                         runs[target].setdefault(name, []).append(result)
         scale = bench_scale(args, scenario, Path(tmp))
@@ -325,7 +347,8 @@ def report_mock(results: dict) -> list[str]:
     for name, row in results["throughput"].items():
         m = row["replay"]
         f = row.get("floor")
-        label = f"{name} (generated)" if name == GENERATED[0] else f"{name} (replayed)"
+        generated = name in (GENERATED[0], FRESH[0])
+        label = f"{name} (generated)" if generated else f"{name} (replayed)"
         floor_rps = f"{f['rps']:,.0f}" if f else "(GET /users/1)"
         floor_lat = f"{f['p50']:.2f}/{f['p99']:.2f}" if f else ""
         lines.append(

@@ -110,17 +110,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url: str, method: str, seconds: int, connections: int, threads: int) -> dict:
-    """One wrk run; returns req/s, latency percentiles (ms) and error count."""
+def wrk(url: str, method: str, seconds: int, connections: int, threads: int, lua: str = "") -> dict:
+    """One wrk run (with `lua` as its script when given); returns req/s, latency percentiles
+    (ms) and error count."""
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    script = None
     if method == "POST":
         body = POST_BODY.replace('"', '\\"')
-        script = Path(tempfile.mkstemp(suffix=".lua")[1])
-        script.write_text(
+        lua = (
             f'wrk.method = "POST"\nwrk.body = "{body}"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
-        )
+        ) + lua
+    script = None
+    if lua:
+        script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        script.write_text(lua)
         args += ["-s", str(script)]
     try:
         out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
@@ -414,9 +417,10 @@ def main() -> None:
     parser.add_argument("--help-runs", type=int, default=21)
     parser.add_argument("--recordings", type=int, default=100_000, help="mock: the large store")
     parser.add_argument("--peers", help="peers: which (wiremock,prism,mockoon,wiremock-journal)")
+    parser.add_argument("--warm-all", type=int, default=15, help="peers: s on each request first")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.warmup = 1, 3, 1
+        args.rounds, args.seconds, args.warmup, args.warm_all = 1, 3, 1, 3
         args.exchanges, args.memory_chunk, args.help_runs = 3000, 3, 5
         args.recordings = 10_000
     needs_wrk = {"capture", "memory", "mock", "peers", "serve", "dashboard"}
