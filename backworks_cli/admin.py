@@ -8,8 +8,9 @@ Resources (JSON unless said):
                   generated, errors (5xx answers and dropped connections) and drift (live
                   answers that no longer fit the endpoint's learned response); proxy
                   endpoints also say whether they `record`
-- GET  requests   the journal of recent requests, newest last (?limit=N for the last N); each
-                  has an `id`, counting from 1 since the host started
+- GET  requests   the journal of recent requests, newest last: the last REQUESTS_LIMIT, or
+                  ?limit=N for the last N of the JOURNAL_SIZE kept; each has an `id`, counting
+                  from 1 since the host started
 - GET  exchange   ?id=N: one journaled request with its headers and bodies (bodies over
                   KEEP_BODY bytes are not kept), and the response sent
 - GET  metrics    Prometheus text: backworks_requests_total{endpoint,method,status,how},
@@ -22,7 +23,8 @@ Resources (JSON unless said):
                   a drifted answer's `detail.drift` lists its violations. ?ordinary=N sends
                   at most N ordinary requests a second (spread evenly) and every notable one
                   (misses, refusals, 5xx, faults, drift, answers over 5 ms), then
-                  {"type": "sampled", "skipped": K} for those left out
+                  {"type": "sampled", "skipped": K} for those left out, in chunks sent
+                  every 0.1 s
 - POST reset      the engine's state back to its start (counters and journal are kept)
 - GET/POST verify how many journaled requests match method, path (glob), status (404 or 4xx),
                   endpoint and how, given as query parameters or a JSON object
@@ -33,10 +35,11 @@ Resources (JSON unless said):
                   as long as serve runs; answers {"endpoint", "record", "store"}
 
 Counting is on the request path, so it is ints in dicts and a bounded deque of tuples, turned
-into JSON only when asked for. Events cost a request no more than a flag: each subscriber reads
-the journal from where it left off, every EVENT_BATCH seconds at most, and encodes what is new
-in one go; a subscriber that falls more than the journal behind loses events (counted) rather
-than slowing requests down.
+into JSON only when asked for. Under load, events cost a request no more than a look at an
+empty list: each subscriber reads the journal from where it left off, every EVENT_BATCH seconds
+at most, and encodes what is new in one go; only one that has caught up asks to be woken by
+the next request. A subscriber that falls more than the journal behind loses events (counted)
+rather than slowing requests down.
 
 Drift: with `Stats.drift` set (a drift.DriftCheck, which each host builds from its
 configuration), a row whose answer came from a live source (how in drift.LIVE) and whose
@@ -74,10 +77,17 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 PREFIX = "/__backworks/"
-JOURNAL_SIZE = 1000  # requests kept for /requests and /verify
+# Requests kept for /requests, /verify and /events: also the window an event stream has to
+# read them in, which at 90k requests a second is about 0.1 s.
+JOURNAL_SIZE = 10_000
+REQUESTS_LIMIT = 1000  # requests /requests lists when not given ?limit=N
 QUEUE_SIZE = 512  # events a slow /events subscriber may lag behind before events are dropped
 HEARTBEAT = 15.0  # seconds of silence after which an event stream gets a comment line
 EVENT_BATCH = 0.01  # seconds an event stream waits after a request, to send more in one chunk
+# Seconds a sampling (?ordinary=N) stream gathers events before it sends them: it feeds a
+# screen, and fewer, larger chunks cost the host and the reader less under heavy load. The
+# journal is still read every EVENT_BATCH, so no notable request slips out of it meanwhile.
+SAMPLED_FLUSH = 0.1
 STRING_CACHE = 10_000  # JSON string literals remembered for event lines; cleared when full
 # Upper bounds (seconds) of the request duration histogram's buckets.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -178,6 +188,9 @@ class Stats:
     durations: dict[str | None, list] = field(default_factory=dict)
     journal: deque = field(init=False)
     subscribers: set[Subscriber] = field(default_factory=set)
+    # Subscribers that have sent everything and wait for the next request; one that is busy
+    # reads the journal again after EVENT_BATCH, so a request under load costs no wake-up.
+    waiting: list[Subscriber] = field(default_factory=list)
     events_dropped: int = 0
     reloads: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
     started_wall: float = field(default_factory=time.time)
@@ -203,9 +216,17 @@ class Stats:
         hist[-1] += seconds
         self.journal.append(row)
         self.total += 1
-        if self.subscribers:
-            for sub in self.subscribers:
+        if self.waiting:
+            for sub in self.waiting:
                 sub.wake.set()
+            self.waiting.clear()
+
+    def park(self, sub: Subscriber) -> None:
+        """Have `sub` woken by the next request, or now if one came since it last read."""
+        if sub not in self.waiting:
+            self.waiting.append(sub)
+        if self.total != sub.cursor:  # counted after the append: a request cannot slip by
+            sub.wake.set()
 
     def _check_drift(self, row: tuple) -> tuple:
         """The row, with `drift` in its detail when its kept response drifted."""
@@ -503,7 +524,7 @@ async def _endpoints(host: MockApp, scope: Scope, receive: Receive, send: Send) 
 async def _requests(host: MockApp, scope: Scope, receive: Receive, send: Send) -> None:
     rows = host.stats.numbered()
     try:
-        limit = int(_query(scope).get("limit", len(rows)))
+        limit = int(_query(scope).get("limit", REQUESTS_LIMIT))
     except ValueError:
         await send_json(send, 400, {"error": "limit must be a whole number"})
         return
@@ -693,8 +714,9 @@ async def _events(host: MockApp, scope: Scope, receive: Receive, send: Send) -> 
             send, 400, {"error": f"ordinary must be a number of events a second, not {ordinary!r}"}
         )
         return
-    sub = Subscriber(asyncio.Queue(QUEUE_SIZE), cursor=host.stats.total, ordinary=rate)
-    host.stats.subscribers.add(sub)
+    stats = host.stats
+    sub = Subscriber(asyncio.Queue(QUEUE_SIZE), cursor=stats.total, ordinary=rate)
+    stats.subscribers.add(sub)
 
     async def until_disconnect() -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -702,6 +724,9 @@ async def _events(host: MockApp, scope: Scope, receive: Receive, send: Send) -> 
 
     gone = asyncio.ensure_future(until_disconnect())
     get: asyncio.Future | None = None
+    flush = SAMPLED_FLUSH if rate is not None else 0.0
+    pending: list[bytes] = []
+    sent = time.monotonic()
     try:
         await send(
             {
@@ -717,21 +742,35 @@ async def _events(host: MockApp, scope: Scope, receive: Receive, send: Send) -> 
         await send({"type": "http.response.body", "body": b": connected\n\n", "more_body": True})
         while True:
             if get is None:
+                if stats.total == sub.cursor:
+                    stats.park(sub)
+                else:  # requests came while this one sent: read them after EVENT_BATCH
+                    sub.wake.set()
                 get = asyncio.ensure_future(sub.wake.wait())
+            due = max(0.0, flush - (time.monotonic() - sent)) if pending else HEARTBEAT
             done, _ = await asyncio.wait(
-                {get, gone}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED
+                {get, gone}, timeout=due, return_when=asyncio.FIRST_COMPLETED
             )
             if gone in done:
                 break
-            chunk = b": keepalive\n\n"
             if get in done:
                 get = None
                 await asyncio.sleep(EVENT_BATCH)  # let more requests come, to send them at once
                 sub.wake.clear()
-                chunk = host.stats.events_for(sub) or chunk
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                chunk = stats.events_for(sub)
+                if chunk:
+                    pending.append(chunk)
+            elif not pending:  # HEARTBEAT seconds of silence
+                pending.append(b": keepalive\n\n")
+            if pending and time.monotonic() - sent >= flush:
+                body = b"".join(pending)
+                pending.clear()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                sent = time.monotonic()
     finally:
-        host.stats.subscribers.discard(sub)
+        stats.subscribers.discard(sub)
+        if sub in stats.waiting:
+            stats.waiting.remove(sub)
         gone.cancel()
         if get is not None:
             get.cancel()

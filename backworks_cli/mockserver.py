@@ -54,6 +54,7 @@ RELOAD_INTERVAL = 0.5  # seconds between checks of backworks.yaml for changes
 WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
 STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
 STABLE_BODY = 4096  # request bodies up to this size take part in that
+SHORTCUT_BODY = 1024 * 1024  # stable answers up to this size are also kept as wire bytes
 SLOW_CHUNKS_PER_SECOND = 10  # a slow_body fault sends this many chunks a second
 ENV_OPTIONS = "BACKWORKS_MOCK_OPTIONS"  # carries the options to --workers processes
 
@@ -322,12 +323,14 @@ class MockApp:
         uvicorn's Date header, for answering `key` again."""
         if len(self._stable) >= STABLE_CACHE:
             self._forget_stable()
-        lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in head["headers"]]
-        wire = b"".join((*lines, b"\r\n", tail["body"]))
-        self._stable[key] = (outcome, head, tail, path, wire)
         method, raw, qs = key[:3]
-        if method != "HEAD":  # the shortcut writes a body, which HEAD must not get
+        wire = b""
+        # The shortcut writes a body, which HEAD must not get; a large one is not copied.
+        if method != "HEAD" and len(tail["body"]) <= SHORTCUT_BODY:
+            lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in head["headers"]]
+            wire = b"".join((*lines, b"\r\n", tail["body"]))
             self.stable_urls.add((method, raw + b"?" + qs if qs else raw))
+        self._stable[key] = (outcome, head, tail, path, wire)
 
     def _forget_stable(self) -> None:
         """Forget every stable replay (on a reload what was stable may be no more)."""

@@ -274,6 +274,27 @@ def test_admin_health_endpoints_and_requests(project):
     assert f"{ADMIN}/health" in replies["nothing"].text
 
 
+def test_requests_lists_the_last_thousand_unless_asked_for_more(project):
+    from backworks_cli.admin import REQUESTS_LIMIT
+
+    app = make_app(project[0], journal_size=REQUESTS_LIMIT + 500)
+    for n in range(REQUESTS_LIMIT + 600):
+        row = (0.0, "GET", f"/r/{n}", b"", "e", "mock", "generated", 200, 0.001, None, None)
+        app.stats.record(row)
+
+    async def go():
+        async with client(app) as mock:
+            default = (await mock.get(f"{ADMIN}/requests")).json()
+            more = (await mock.get(f"{ADMIN}/requests", params={"limit": 5000})).json()
+            return default, more
+
+    default, more = run(go())
+    assert len(default["requests"]) == REQUESTS_LIMIT
+    assert default["requests"][-1]["path"] == f"/r/{REQUESTS_LIMIT + 599}"
+    assert len(more["requests"]) == more["kept"] == REQUESTS_LIMIT + 500
+    assert more["requests"][0]["path"] == "/r/100"
+
+
 def test_metrics_are_prometheus_text(project):
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -628,6 +649,26 @@ def test_wire_headers_frame_the_body_afresh():
         (b"content-length", b"2"),
     ]
     assert wire_headers(Response(204, (), b""), 0) == []
+
+
+def test_a_subscriber_is_woken_by_requests_only_once_it_has_caught_up():
+    async def go():
+        stats = Stats()
+        sub = Subscriber(asyncio.Queue(8), cursor=stats.total)
+        row = (0.0, "GET", "/a", b"", "e", "mock", "generated", 200, 0.001, None, None)
+        stats.record(row)  # not waiting: nothing to wake
+        assert not sub.wake.is_set()
+        stats.park(sub)  # a request came since it last read: woken at once, no request lost
+        assert sub.wake.is_set()
+        sub.wake.clear()
+        stats.events_for(sub)
+        stats.park(sub)
+        stats.park(sub)
+        assert stats.waiting == [sub] and not sub.wake.is_set()
+        stats.record(row)
+        assert sub.wake.is_set() and stats.waiting == []
+
+    run(go())
 
 
 def test_verify_counts_by_every_criterion():
