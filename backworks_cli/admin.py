@@ -12,7 +12,8 @@ Resources (JSON unless said):
                   ?limit=N for the last N of the JOURNAL_SIZE kept; each has an `id`, counting
                   from 1 since the host started
 - GET  exchange   ?id=N: one journaled request with its headers and bodies (bodies over
-                  KEEP_BODY bytes are not kept), and the response sent
+                  KEEP_BODY bytes are not kept, messages only for the last MESSAGES_KEPT
+                  requests), and the response sent
 - GET  metrics    Prometheus text: backworks_requests_total{endpoint,method,status,how},
                   backworks_request_duration_seconds (histogram per endpoint), backworks_up,
                   backworks_events_dropped_total, backworks_config_reloads_total{result},
@@ -81,6 +82,7 @@ PREFIX = "/__backworks/"
 # read them in, which at 90k requests a second is about 0.1 s.
 JOURNAL_SIZE = 10_000
 REQUESTS_LIMIT = 1000  # requests /requests lists when not given ?limit=N
+MESSAGES_KEPT = 1000  # the newest requests whose messages (headers, bodies) /exchange can show
 QUEUE_SIZE = 512  # events a slow /events subscriber may lag behind before events are dropped
 HEARTBEAT = 15.0  # seconds of silence after which an event stream gets a comment line
 EVENT_BATCH = 0.01  # seconds an event stream waits after a request, to send more in one chunk
@@ -177,8 +179,10 @@ class Stats:
     A journal row is a tuple: (start as perf_counter, method, path, raw query, endpoint,
     mode, how, status (0 for a dropped connection), seconds, detail, fault), optionally
     followed by the Request and the Response (None when not kept). Rows are numbered from 1
-    in the order they were recorded; `total` is the number of the last one. With `drift`
-    set, live answers are checked for drift as they are recorded (see the module docstring).
+    in the order they were recorded; `total` is the number of the last one. The journal keeps
+    the first eleven fields; the whole rows of the newest MESSAGES_KEPT go to `messages`, so
+    that the bodies held stay as few as before the journal grew. With `drift` set, live answers
+    are checked for drift as they are recorded (see the module docstring).
     """
 
     journal_size: int = JOURNAL_SIZE
@@ -187,6 +191,7 @@ class Stats:
     # endpoint -> [count per bucket..., count above the last bucket, sum of seconds]
     durations: dict[str | None, list] = field(default_factory=dict)
     journal: deque = field(init=False)
+    messages: deque = field(init=False)
     subscribers: set[Subscriber] = field(default_factory=set)
     # Subscribers that have sent everything and wait for the next request; one that is busy
     # reads the journal again after EVENT_BATCH, so a request under load costs no wake-up.
@@ -200,6 +205,7 @@ class Stats:
 
     def __post_init__(self) -> None:
         self.journal = deque(maxlen=self.journal_size)
+        self.messages = deque(maxlen=min(MESSAGES_KEPT, self.journal_size))
 
     def record(self, row: tuple) -> None:
         """Count one answered request (a journal row, see the class docstring)."""
@@ -214,7 +220,8 @@ class Stats:
             hist = self.durations[endpoint] = [0] * (len(BUCKETS) + 1) + [0.0]
         hist[bisect_left(BUCKETS, seconds)] += 1
         hist[-1] += seconds
-        self.journal.append(row)
+        self.messages.append(row)
+        self.journal.append(row[:11])
         self.total += 1
         if self.waiting:
             for sub in self.waiting:
@@ -565,12 +572,18 @@ async def _exchange(host: MockApp, scope: Scope, receive: Receive, send: Send) -
         await send_json(send, 404, {"error": error, "last": stats.total})
         return
     row = stats.journal[index]
-    request, response = (row[11], row[12]) if len(row) > 11 else (None, None)
     data = stats.entry(row, number)
-    data["request"] = _message(request)
-    data["response"] = _message(response)
-    if request is None or response is None:
-        data["note"] = f"bodies over {KEEP_BODY} bytes are not kept, nor the messages with them"
+    at = number - (stats.total - len(stats.messages)) - 1
+    if at < 0:
+        data["request"] = data["response"] = None
+        data["note"] = f"messages are kept for the last {len(stats.messages)} requests only"
+    else:
+        whole = stats.messages[at]
+        request, response = (whole[11], whole[12]) if len(whole) > 11 else (None, None)
+        data["request"] = _message(request)
+        data["response"] = _message(response)
+        if request is None or response is None:
+            data["note"] = f"bodies over {KEEP_BODY} bytes are not kept, nor the messages with them"
     await send_json(send, 200, data)
 
 

@@ -36,6 +36,9 @@ class ReplayProtocol(HttpToolsProtocol):
         self._date: tuple[object, bytes] = (None, b"")
 
     def on_headers_complete(self) -> None:
+        # A shortcut answer armed the keep-alive timer; a request behind it in the same read
+        # must not be timed out while it is answered.
+        self._unset_keepalive_if_required()
         mock = self.mock
         if (
             mock is not None

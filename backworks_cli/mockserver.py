@@ -54,7 +54,7 @@ RELOAD_INTERVAL = 0.5  # seconds between checks of backworks.yaml for changes
 WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
 STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
 STABLE_BODY = 4096  # request bodies up to this size take part in that
-SHORTCUT_BODY = 1024 * 1024  # stable answers up to this size are also kept as wire bytes
+SHORTCUT_BODY = 1024 * 1024  # cached answers up to this size are also kept as wire bytes
 SLOW_CHUNKS_PER_SECOND = 10  # a slow_body fault sends this many chunks a second
 ENV_OPTIONS = "BACKWORKS_MOCK_OPTIONS"  # carries the options to --workers processes
 
@@ -141,15 +141,18 @@ def wire_headers(response: Response, body_length: int) -> list[tuple[bytes, byte
     return out
 
 
-def _wire(response: Response) -> tuple[dict, dict]:
-    """The http.response.start and http.response.body messages for `response`."""
+def _wire(response: Response) -> tuple[dict, dict, bytes]:
+    """The http.response.start and http.response.body messages for `response`, and the bytes
+    uvicorn writes for them after the status line and its own Date header (empty when the
+    body is over SHORTCUT_BODY or the status has no status line there)."""
     body = b"" if response.status in _NO_BODY_STATUS else response.body
-    start = {
-        "type": "http.response.start",
-        "status": response.status,
-        "headers": wire_headers(response, len(body)),
-    }
-    return start, {"type": "http.response.body", "body": body}
+    headers = wire_headers(response, len(body))
+    start = {"type": "http.response.start", "status": response.status, "headers": headers}
+    wire = b""
+    if len(body) <= SHORTCUT_BODY and 100 <= response.status <= 599:
+        lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in headers]
+        wire = b"".join((*lines, b"\r\n", body))
+    return start, {"type": "http.response.body", "body": body}, wire
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -283,11 +286,11 @@ class MockApp:
                     if len(self._wire_cache) >= WIRE_CACHE:
                         self._wire_cache.clear()
                     cached = self._wire_cache[id(response)] = (response, *_wire(response))
-                _, head, tail = cached
+                head, tail = cached[1], cached[2]
                 if outcome.stable and not outcome.delay_ms and len(body) <= STABLE_BODY:
-                    self._remember_stable(key, outcome, head, tail, path)
+                    self._remember_stable(key, outcome, cached, path)
             else:
-                head, tail = _wire(response)
+                head, tail, _ = _wire(response)
             await send(head)
             if fault == "slow_body":
                 await _dribble(send, tail["body"], outcome.fault_arg)
@@ -316,21 +319,18 @@ class MockApp:
 
     # stable replays --------------------------------------------------------------------------
 
-    def _remember_stable(
-        self, key: tuple, outcome: Outcome, head: dict, tail: dict, path: str
-    ) -> None:
-        """Keep a stable replay's messages, and its wire form after the status line and
-        uvicorn's Date header, for answering `key` again."""
+    def _remember_stable(self, key: tuple, outcome: Outcome, cached: tuple, path: str) -> None:
+        """Keep a stable answer's messages and wire bytes (`cached`, an entry of the wire
+        cache, shared by every request that gets the same response) for answering `key`
+        again."""
         if len(self._stable) >= STABLE_CACHE:
             self._forget_stable()
-        method, raw, qs = key[:3]
-        wire = b""
-        # The shortcut writes a body, which HEAD must not get; a large one is not copied.
-        if method != "HEAD" and len(tail["body"]) <= SHORTCUT_BODY:
-            lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in head["headers"]]
-            wire = b"".join((*lines, b"\r\n", tail["body"]))
-            self.stable_urls.add((method, raw + b"?" + qs if qs else raw))
+        _, head, tail, wire = cached
         self._stable[key] = (outcome, head, tail, path, wire)
+        method, raw, qs = key[:3]
+        # The shortcut writes a body, which HEAD must not get; large bodies are not copied.
+        if wire and method != "HEAD":
+            self.stable_urls.add((method, raw + b"?" + qs if qs else raw))
 
     def _forget_stable(self) -> None:
         """Forget every stable replay (on a reload what was stable may be no more)."""
@@ -383,7 +383,7 @@ class MockApp:
             return None
         key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
         known = self._stable.get(key)
-        if known is None:
+        if known is None or not known[4]:  # too large for the shortcut: through the app
             return None
         self._count_stable(known, start, method, qs, raw_headers, body)
         return known[0].response.status, known[4]

@@ -5,6 +5,7 @@ events over a real socket, reset, verify, and hot reload of backworks.yaml."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -286,9 +287,13 @@ def test_requests_lists_the_last_thousand_unless_asked_for_more(project):
         async with client(app) as mock:
             default = (await mock.get(f"{ADMIN}/requests")).json()
             more = (await mock.get(f"{ADMIN}/requests", params={"limit": 5000})).json()
-            return default, more
+            old = (await mock.get(f"{ADMIN}/exchange", params={"id": 200})).json()
+            return default, more, old
 
-    default, more = run(go())
+    default, more, old = run(go())
+    # The journal keeps 1,500 rows, the messages of the newest 1,000 only.
+    assert old["path"] == "/r/199" and old["request"] is None
+    assert "last 1000 requests" in old["note"]
     assert len(default["requests"]) == REQUESTS_LIMIT
     assert default["requests"][-1]["path"] == f"/r/{REQUESTS_LIMIT + 599}"
     assert len(more["requests"]) == more["kept"] == REQUESTS_LIMIT + 500
@@ -737,33 +742,34 @@ def raw_request(method: str, target: str, body: bytes = b"", *headers: str) -> b
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-@pytest.fixture
-def shortcut(tmp_path):
+BIG = "x" * (1024 * 1024 + 10)  # an answer over the shortcut's SHORTCUT_BODY
+
+
+@contextlib.contextmanager
+def serving_shortcut(directory: Path):
     """A mock served by uvicorn with backworks's HTTP protocol on a real port, over recordings
-    of /one, /things (POST, two bodies) and /q (a query); /gen and /slow (30 ms late) are
-    generated. Yields (app, port, the requests the shortcut answered)."""
+    of /one, /things (POST, three bodies, one answered with over 1 MiB) and /q (a query); /gen,
+    /slow (30 ms late) and /late (1.5 s late) are generated. Yields (app, port, the requests the
+    shortcut answered)."""
     from backworks_cli.mockserver import serve_in_thread
 
-    with Store.open(tmp_path / "recordings.db", create=True) as store:
+    with Store.open(directory / "recordings.db", create=True) as store:
         store.add(recorded("GET", "/one", {"n": 1}))
-        for name in ("a", "b"):
+        for name, made in (("a", "a"), ("b", "b"), ("big", BIG)):
             sent = json.dumps({"name": name}).encode()
-            store.add(recorded("POST", "/things", {"made": name}, sent=sent))
+            store.add(recorded("POST", "/things", {"made": made}, sent=sent))
         query = Request("GET", "/q", query=(("a", "1"), ("b", "2")))
         store.add(Exchange(query, Response(200, (("Content-Type", "text/plain"),), b"q")))
+    generated = {"mode": "mock", "responses": {"200": {"schema": WIDGET_SCHEMA}}}
     endpoints = {
         "one": {"path": "/one", "mode": "replay"},
         "things": {"path": "/things", "methods": ["POST"], "mode": "replay"},
         "q": {"path": "/q", "mode": "replay"},
-        "gen": {"path": "/gen", "mode": "mock", "responses": {"200": {"schema": WIDGET_SCHEMA}}},
-        "slow": {
-            "path": "/slow",
-            "mode": "mock",
-            "responses": {"200": {"schema": WIDGET_SCHEMA}},
-            "mock": {"latency": {"fixed": 30}},
-        },
+        "gen": {"path": "/gen", **generated},
+        "slow": {"path": "/slow", **generated, "mock": {"latency": {"fixed": 30}}},
+        "late": {"path": "/late", **generated, "mock": {"latency": {"fixed": 1500}}},
     }
-    config_path = write_config(tmp_path, endpoints)
+    config_path = write_config(directory, endpoints)
     app = make_app(config_path, config_path=config_path, reload_interval=0.05)
     answered: list[tuple[str, bytes]] = []
     stable_wire = app.stable_wire
@@ -781,6 +787,12 @@ def shortcut(tmp_path):
         yield app, port, answered
     finally:
         stop()
+
+
+@pytest.fixture
+def shortcut(tmp_path):
+    with serving_shortcut(tmp_path) as served:
+        yield served
 
 
 def test_the_shortcut_answers_byte_for_byte_as_the_app(shortcut):
@@ -920,3 +932,36 @@ def test_the_shortcut_forgets_on_reload_and_survives_malformed_requests(shortcut
     # Answered by the new engine (a mock endpoint replays too), not from what was remembered.
     assert reply.endswith(b'{"n": 1}') and app.stats.journal[-1][5] == "mock"
     assert len(answered) == 2
+
+
+def test_an_answer_too_large_for_the_shortcut_is_left_to_the_app(shortcut):
+    _, port, answered = shortcut
+    small = raw_request("POST", "/things", b'{"name": "a"}')
+    big = raw_request("POST", "/things", b'{"name": "big"}')
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        buffer = bytearray()
+        for request in (small, small, big, big):  # the small one opens the URL to the shortcut
+            conn.sendall(request)
+            reply = read_reply(conn, buffer)
+            assert reply.startswith(b"HTTP/1.1 200")
+        assert reply.endswith(json.dumps({"made": BIG}).encode())
+    assert answered == [("POST", b"/things")]
+
+
+def test_a_request_behind_a_shortcut_answer_is_not_timed_out(tmp_path, monkeypatch):
+    from backworks_cli import mockserver
+
+    settings = mockserver.uvicorn_settings
+    monkeypatch.setattr(
+        mockserver, "uvicorn_settings", lambda h, p: {**settings(h, p), "timeout_keep_alive": 1}
+    )
+    with serving_shortcut(tmp_path) as (_, port, answered):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            buffer = bytearray()
+            conn.sendall(raw_request("GET", "/one"))
+            read_reply(conn, buffer)
+            # Answered at once (arming the 1 s keep-alive timer), then one answered in 1.5 s.
+            conn.sendall(raw_request("GET", "/one") + raw_request("GET", "/late"))
+            assert read_reply(conn, buffer).endswith(b'{"n": 1}')
+            assert b'"price"' in read_reply(conn, buffer)
+        assert answered == [("GET", b"/one")]
