@@ -755,10 +755,7 @@ async def _events(host: MockApp, scope: Scope, receive: Receive, send: Send) -> 
         await send({"type": "http.response.body", "body": b": connected\n\n", "more_body": True})
         while True:
             if get is None:
-                if stats.total == sub.cursor:
-                    stats.park(sub)
-                else:  # requests came while this one sent: read them after EVENT_BATCH
-                    sub.wake.set()
+                stats.park(sub)
                 get = asyncio.ensure_future(sub.wake.wait())
             due = max(0.0, flush - (time.monotonic() - sent)) if pending else HEARTBEAT
             done, _ = await asyncio.wait(

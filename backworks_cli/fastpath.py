@@ -72,23 +72,21 @@ class ReplayProtocol(HttpToolsProtocol):
         if method is None:
             super().on_message_complete()
             return
-        self._held = None
-        body = self._held_body
-        self._held_body = b""
         if not self.flow.write_paused:
             path, _, qs = self.url.partition(b"?")
-            wire = self.mock.stable_wire(method, path, qs, body, self.headers, time.perf_counter())
+            now = time.perf_counter()
+            wire = self.mock.stable_wire(method, path, qs, self._held_body, self.headers, now)
             if wire is not None:
+                self._held, self._held_body = None, b""
                 self.transport.write(b"".join((STATUS_LINE[wire[0]], self._date_lines(), wire[1])))
                 self.on_response_complete()
                 return
-        self._release(body)
+        self._release()
         super().on_message_complete()
 
-    def _release(self, body: bytes | None = None) -> None:
+    def _release(self) -> None:
         """Hand the held request to the ASGI app after all, with the body read so far."""
-        if body is None:
-            body, self._held_body, self._held = self._held_body, b"", None
+        body, self._held_body, self._held = self._held_body, b"", None
         super().on_headers_complete()
         if body:
             super().on_body(body)

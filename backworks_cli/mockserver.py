@@ -186,7 +186,7 @@ class MockApp:
         self.reload_interval = reload_interval
         self.reload_error: str | None = None
         self.stats = admin.Stats(journal_size, drift=DriftCheck(config))
-        self._wire_cache: dict[int, tuple[Response, dict, dict]] = {}
+        self._wire_cache: dict[int, tuple[Response, dict, dict, bytes]] = {}
         # Stable replays (Outcome.stable) by what identifies the request to the replay index,
         # answered without decoding the request or asking the engine; cleared on a reload.
         self._stable: dict[tuple, tuple[Outcome, dict, dict, str, bytes]] = {}
@@ -235,12 +235,7 @@ class MockApp:
                 break
         method = scope["method"]
         qs = scope["query_string"]
-        engine = self.engine
-        if self._stable_engine is not engine:
-            self._forget_stable()
-        # The index's key reads the body by its content type; without a body, it reads neither.
-        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
-        known = self._stable.get(key)
+        key, known = self._stable_lookup(method, raw, qs, body, raw_headers)
         if known is not None:  # a stable replay: the engine would answer just this again
             await send(known[1])
             await send(known[2])
@@ -264,6 +259,7 @@ class MockApp:
             "HTTP/1.1" if version == "1.1" else _VERSIONS.get(version, "HTTP/1.1"),
             None,
         )
+        engine = self.engine
         try:
             if engine.blocking and engine.blocks(request):
                 outcome = await asyncio.to_thread(engine.handle, request)
@@ -318,6 +314,22 @@ class MockApp:
         )
 
     # stable replays --------------------------------------------------------------------------
+
+    def _stable_lookup(
+        self,
+        method: str,
+        raw: bytes,
+        qs: bytes,
+        body: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+    ) -> tuple[tuple, tuple | None]:
+        """The request's key among stable answers, and what is remembered for it (None if
+        nothing); everything remembered is forgotten first when the engine was reloaded."""
+        if self._stable_engine is not self.engine:
+            self._forget_stable()
+        # The index's key reads the body by its content type; without a body, it reads neither.
+        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
+        return key, self._stable.get(key)
 
     def _remember_stable(self, key: tuple, outcome: Outcome, cached: tuple, path: str) -> None:
         """Keep a stable answer's messages and wire bytes (`cached`, an entry of the wire
@@ -379,10 +391,7 @@ class MockApp:
         """(status, the bytes after the status line and Date header) of the stable replay for
         this request, counted as answered; None when it is not one (the request then goes
         through the app). For fastpath.ReplayProtocol."""
-        if self._stable_engine is not self.engine:
-            return None
-        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
-        known = self._stable.get(key)
+        known = self._stable_lookup(method, raw, qs, body, raw_headers)[1]
         if known is None or not known[4]:  # too large for the shortcut: through the app
             return None
         self._count_stable(known, start, method, qs, raw_headers, body)

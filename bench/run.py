@@ -417,7 +417,7 @@ def main() -> None:
     parser.add_argument("--help-runs", type=int, default=21)
     parser.add_argument("--recordings", type=int, default=100_000, help="mock: the large store")
     parser.add_argument("--peers", help="peers: which (wiremock,prism,mockoon,wiremock-journal)")
-    parser.add_argument("--warm-all", type=int, default=15, help="peers: s on each request first")
+    parser.add_argument("--warm-all", type=int, help="peers: s on each request first (15)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.warmup, args.warm_all = 1, 3, 1, 3
