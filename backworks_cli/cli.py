@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from backworks_cli.errors import BackworksError, ExitCode
+from backworks_cli.core.errors import BackworksError, ExitCode
 
 app = typer.Typer(
     name="backworks",
@@ -89,7 +89,7 @@ def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str]) ->
 
 
 def _load_config(path: Path | None):
-    from backworks_cli.config import load_config_or_default
+    from backworks_cli.config.model import load_config_or_default
 
     config = load_config_or_default(path)
     for warning in config.warnings:
@@ -162,7 +162,7 @@ def capture(
     ] = False,
 ) -> None:
     """Record real traffic through a proxy; secrets are redacted before anything is written."""
-    from backworks_cli.capture import CaptureOptions, parse_listen, run_capture
+    from backworks_cli.record.capture import CaptureOptions, parse_listen, run_capture
 
     cfg = _load_config(config)
     host, port = parse_listen(listen)
@@ -196,7 +196,7 @@ def capture(
         config=cfg,
     )
     if tui:
-        from backworks_cli.capture import InThread
+        from backworks_cli.record.capture import InThread
 
         held: list[str] = []  # the proxy's messages wait until the dashboard is closed
         summary = _watch(
@@ -212,7 +212,7 @@ def capture(
 @app.command()
 def certs() -> None:
     """Show where the capture CA certificate is and how to trust it (for --forward)."""
-    from backworks_cli.capture import ensure_ca
+    from backworks_cli.record.capture import ensure_ca
 
     info = ensure_ca()
     print(info.render())
@@ -241,8 +241,8 @@ def recordings_list(
     config: ConfigOpt = None,
 ) -> None:
     """List recorded exchanges as a table."""
-    from backworks_cli.render import exchanges_table
-    from backworks_cli.store import Filter, Store
+    from backworks_cli.record.render import exchanges_table
+    from backworks_cli.record.store import Filter, Store
 
     with Store.open(_store_path(store, _load_config(config))) as db:
         rows = db.query(
@@ -261,8 +261,8 @@ def recordings_show(
     config: ConfigOpt = None,
 ) -> None:
     """Show one exchange: request, response, headers and pretty-printed bodies."""
-    from backworks_cli.render import exchange_detail
-    from backworks_cli.store import Store
+    from backworks_cli.record.render import exchange_detail
+    from backworks_cli.record.store import Store
 
     with Store.open(_store_path(store, _load_config(config))) as db:
         print(exchange_detail(db.get(exchange_id)), end="")
@@ -275,8 +275,8 @@ def recordings_stats(
     config: ConfigOpt = None,
 ) -> None:
     """Count exchanges by session, method, status and path."""
-    from backworks_cli.render import stats_report
-    from backworks_cli.store import Filter, Store
+    from backworks_cli.record.render import stats_report
+    from backworks_cli.record.store import Filter, Store
 
     with Store.open(_store_path(store, _load_config(config))) as db:
         print(stats_report(db.stats(Filter.build(session=session))), end="")
@@ -300,8 +300,8 @@ def recordings_export(
     config: ConfigOpt = None,
 ) -> None:
     """Export exchanges as HAR 1.2 or JSON lines (secrets redacted again on the way out)."""
-    from backworks_cli.formats import export_exchanges
-    from backworks_cli.store import Filter, Store
+    from backworks_cli.record.formats import export_exchanges
+    from backworks_cli.record.store import Filter, Store
 
     cfg = _load_config(config)
     with Store.open(_store_path(store, cfg)) as db:
@@ -327,9 +327,9 @@ def recordings_import(
     config: ConfigOpt = None,
 ) -> None:
     """Import a HAR file (browser devtools, mitmproxy) or JSON lines into the store."""
-    from backworks_cli.formats import read_exchanges
-    from backworks_cli.redact import Redactor
-    from backworks_cli.store import Store
+    from backworks_cli.record.formats import read_exchanges
+    from backworks_cli.record.redact import Redactor
+    from backworks_cli.record.store import Store
 
     cfg = _load_config(config)
     with Store.open(_store_path(store, cfg), create=True) as db:
@@ -359,7 +359,7 @@ def recordings_prune(
     config: ConfigOpt = None,
 ) -> None:
     """Delete exchanges matching the filters (at least one filter is required)."""
-    from backworks_cli.store import Filter, Store
+    from backworks_cli.record.store import Filter, Store
 
     flt = Filter.build(
         method=method, path=path, status=status, session=session, older_than=older_than
@@ -387,10 +387,10 @@ def infer(
     from rich.progress import MofNCompleteColumn, Progress
     from rich.table import Table
 
-    from backworks_cli.config import DEFAULT_CONFIG, Config
-    from backworks_cli.infer import infer as learn
-    from backworks_cli.infer import write_config
-    from backworks_cli.store import Store
+    from backworks_cli.config.model import DEFAULT_CONFIG, Config
+    from backworks_cli.learn.infer import infer as learn
+    from backworks_cli.learn.infer import write_config
+    from backworks_cli.record.store import Store
 
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
     target = config or DEFAULT_CONFIG
@@ -476,7 +476,7 @@ def mock(
     ] = False,
 ) -> None:
     """Serve recorded responses offline, and data generated from schemas for the rest."""
-    from backworks_cli.mockserver import create_app, run_mock
+    from backworks_cli.host.mock import create_app, run_mock
 
     if tui and workers > 1:
         raise BackworksError(
@@ -500,7 +500,7 @@ def mock(
     count = len(mock_app.engine.endpoints())
     shown = f"[{host}]" if ":" in host else host
     if tui:
-        from backworks_cli.mockserver import serve_in_thread
+        from backworks_cli.host.mock import serve_in_thread
 
         _watch(
             _local_url(host, port), lambda: serve_in_thread(mock_app, host=host, port=port), held
@@ -542,9 +542,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve every endpoint in its own mode; proxy endpoints and unknown paths go upstream."""
-    from backworks_cli.capture import parse_listen
-    from backworks_cli.serve import ServeOptions
-    from backworks_cli.serve_proxy import run_serve
+    from backworks_cli.record.capture import parse_listen
+    from backworks_cli.host.serve import ServeOptions
+    from backworks_cli.host.serve_proxy import run_serve
 
     cfg = _load_config(config)
     host, port = parse_listen(listen or f"{cfg.server.host}:{cfg.server.port}")
@@ -559,7 +559,7 @@ def serve(
         seed=seed,
     )
     if tui:
-        from backworks_cli.capture import InThread
+        from backworks_cli.record.capture import InThread
 
         held: list[str] = []  # the proxy's messages wait until the dashboard is closed
         _watch(
@@ -634,7 +634,7 @@ def promote(
     ] = 50,
 ) -> None:
     """Move endpoints to another mode, rewriting backworks.yaml in place (comments kept)."""
-    from backworks_cli.promote import promote as run_promote
+    from backworks_cli.evolve.promote import promote as run_promote
 
     if all_endpoints == bool(names):
         raise BackworksError(
@@ -666,7 +666,7 @@ def promote(
 @app.command()
 def modes(config: ConfigOpt = None) -> None:
     """List every endpoint with its mode and what backs it."""
-    from backworks_cli.promote import endpoint_modes, modes_table
+    from backworks_cli.evolve.promote import endpoint_modes, modes_table
 
     cfg = _load_config(config)
     rows = endpoint_modes(cfg)
@@ -712,7 +712,7 @@ def export_openapi(
     store: StoreOpt = None,
 ) -> None:
     """Write the endpoints as an OpenAPI 3.1 document, with examples from the recordings."""
-    from backworks_cli import openapi
+    from backworks_cli.learn import openapi
 
     cfg = _load_config(config)
     result = openapi.export_openapi(cfg, store_path=store)
@@ -739,9 +739,9 @@ def import_openapi(
     ] = ImportMode.mock,
 ) -> None:
     """Add one endpoint per OpenAPI operation to backworks.yaml, keeping what is there."""
-    from backworks_cli.config import DEFAULT_CONFIG
-    from backworks_cli.infer import write_config
-    from backworks_cli.openapi import import_openapi as merge
+    from backworks_cli.config.model import DEFAULT_CONFIG
+    from backworks_cli.learn.infer import write_config
+    from backworks_cli.learn.openapi import import_openapi as merge
 
     target = config or DEFAULT_CONFIG
     result = merge(spec, existing=target, mode=mode.value)
@@ -772,7 +772,7 @@ def schema() -> None:
     """Print the JSON Schema of backworks.yaml, for editor completion and validation."""
     import json
 
-    from backworks_cli.config import config_schema
+    from backworks_cli.config.model import config_schema
 
     print(json.dumps(config_schema(), indent=2, sort_keys=True))
 
@@ -789,7 +789,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run the whole journey on a built-in sample shop API: no network, under a minute."""
-    from backworks_cli.demo import run_demo
+    from backworks_cli.demo.journey import run_demo
 
     run_demo(directory, out=print, log=_err)
 

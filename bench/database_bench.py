@@ -40,8 +40,8 @@ def record() -> list:
     """The sample API's users, recorded as a client would see them."""
     import httpx
 
-    from backworks_cli.exchange import Exchange, Request, Response
-    from backworks_cli.sample_api import create_app
+    from backworks_cli.core.exchange import Exchange, Request, Response
+    from backworks_cli.demo.sample_api import create_app
 
     async def visit() -> list:
         out = []
@@ -95,11 +95,11 @@ def rate(call, count: int, chunk: int = CHUNK) -> float:
 
 
 def bench_database(args) -> dict:
-    from backworks_cli.config import load_config
-    from backworks_cli.engine import Engine
-    from backworks_cli.exchange import Request
-    from backworks_cli.store import Store
-    from backworks_cli.tables import provision
+    from backworks_cli.config.model import load_config
+    from backworks_cli.answer.engine import Engine
+    from backworks_cli.core.exchange import Request
+    from backworks_cli.record.store import Store
+    from backworks_cli.answer.tables import provision
 
     n = getattr(args, "n", None) or N
     exchanges = record()

@@ -85,7 +85,7 @@ def _order(rng: random.Random, oid: int) -> dict:
 
 def exchanges(count: int, seed: int = 1):
     """`count` deterministic exchanges of a shop API; about 2 KB of JSON each on average."""
-    from backworks_cli.exchange import Exchange, Request, Response
+    from backworks_cli.core.exchange import Exchange, Request, Response
 
     rng = random.Random(seed)
     for n in range(count):
@@ -127,7 +127,7 @@ def exchanges(count: int, seed: int = 1):
 
 
 def make_store(path: Path, count: int) -> None:
-    from backworks_cli.store import Store
+    from backworks_cli.record.store import Store
 
     with Store.open(path, create=True) as store:
         store.add_many(exchanges(count))
@@ -137,8 +137,8 @@ def make_store(path: Path, count: int) -> None:
 
 
 def _measure_parse(store_path: str) -> dict:
-    from backworks_cli.infer import SCAN_COLUMNS
-    from backworks_cli.store import Store
+    from backworks_cli.learn.infer import SCAN_COLUMNS
+    from backworks_cli.record.store import Store
 
     started = time.perf_counter()
     with Store.open(Path(store_path)) as store:  # what reading costs infer: the rows it scans
@@ -167,8 +167,8 @@ def _measure_parse(store_path: str) -> dict:
 
 
 def _measure_infer(store_path: str) -> dict:
-    from backworks_cli.infer import infer
-    from backworks_cli.store import Store
+    from backworks_cli.learn.infer import infer
+    from backworks_cli.record.store import Store
 
     started = time.perf_counter()
     with Store.open(Path(store_path)) as store:

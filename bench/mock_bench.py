@@ -82,7 +82,7 @@ def fetch_scenario(upstream: str) -> list:
     """The three scenario exchanges, as the upstream answers them."""
     import httpx
 
-    from backworks_cli.exchange import Exchange, Request, Response
+    from backworks_cli.core.exchange import Exchange, Request, Response
 
     exchanges = []
     with httpx.Client(base_url=upstream) as client:
@@ -123,7 +123,7 @@ def write_project(directory: Path, scenario: list, recordings: int) -> Path:
     backworks.yaml over it; returns the yaml's path."""
     from dataclasses import replace
 
-    from backworks_cli.store import Store
+    from backworks_cli.record.store import Store
 
     user = next(ex for ex in scenario if ex.request.path == "/users/1")
     extra = (
@@ -193,7 +193,7 @@ def serve_floor(port: int, answers: Path) -> None:
     backworks mock, so the ratio is what backworks' own work costs."""
     import uvicorn
 
-    from backworks_cli.mockserver import uvicorn_settings
+    from backworks_cli.host.mock import uvicorn_settings
 
     prepared = {}
     for key, answer in json.loads(answers.read_text()).items():

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def sample_api():
-    from backworks_cli.sample_api import serve_sample_api
+    from backworks_cli.demo.sample_api import serve_sample_api
 
     with serve_sample_api() as url:
         yield url

@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from backworks_cli.exchange import Exchange, Message, Request, Response
+from backworks_cli.core.exchange import Exchange, Message, Request, Response
 
 texts = st.text(max_size=16)
 odd_texts = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)

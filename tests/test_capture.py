@@ -19,8 +19,8 @@ import time
 import httpx
 import pytest
 
-from backworks_cli.sample_api import DEMO_PASSWORD, create_app
-from backworks_cli.store import Store
+from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
+from backworks_cli.record.store import Store
 from tests.conftest import free_port, listen_for_events, make_tls, start_capture
 
 
@@ -237,7 +237,7 @@ async def big_echo_app(scope, receive, send):
 
 
 def test_large_bodies_are_streamed_and_recorded_whole(capture):
-    from backworks_cli.sample_api import serve_sample_api
+    from backworks_cli.demo.sample_api import serve_sample_api
 
     upload = json.dumps({"note": "x" * 20_000_000}).encode()
     with serve_sample_api(app=big_echo_app) as url:
@@ -284,7 +284,7 @@ def test_websocket_messages_are_recorded(sample_api, capture):
 
 
 def test_forward_mode_intercepts_https(tmp_path, capture):
-    from backworks_cli.sample_api import serve_sample_api
+    from backworks_cli.demo.sample_api import serve_sample_api
 
     tls = make_tls(tmp_path)
     with serve_sample_api(ssl_certfile=str(tls.cert_pem), ssl_keyfile=str(tls.key_pem)) as url:
@@ -306,7 +306,7 @@ def test_forward_mode_intercepts_https(tmp_path, capture):
 
 
 def test_reverse_mode_to_https_upstream_needs_its_ca(tmp_path, capture):
-    from backworks_cli.sample_api import serve_sample_api
+    from backworks_cli.demo.sample_api import serve_sample_api
 
     tls = make_tls(tmp_path)
     with serve_sample_api(ssl_certfile=str(tls.cert_pem), ssl_keyfile=str(tls.key_pem)) as url:
@@ -428,7 +428,7 @@ def test_graceful_stop_finishes_in_flight_exchanges(tmp_path, capture):
         )
         await send({"type": "http.response.body", "body": body})
 
-    from backworks_cli.sample_api import serve_sample_api
+    from backworks_cli.demo.sample_api import serve_sample_api
 
     with serve_sample_api(app=slow_app) as url:
         cap = capture("--upstream", url)

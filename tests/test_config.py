@@ -3,7 +3,6 @@ path resolution, and the `schema` command."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config import (
+from backworks_cli.config.model import (
     DEFAULT_STORE,
     Config,
     RecordingsConfig,
@@ -25,7 +24,7 @@ from backworks_cli.config import (
     load_config,
     load_config_or_default,
 )
-from backworks_cli.errors import ConfigError, ExitCode
+from backworks_cli.core.errors import ConfigError, ExitCode
 
 FULL = """\
 name: shop
@@ -567,10 +566,6 @@ def test_schema_command_prints_a_valid_schema(tmp_path):
     assert {e.validator for e in errors} == {"maximum", "additionalProperties"}
 
 
-@pytest.mark.skipif(
-    not all(importlib.util.find_spec(f"backworks_cli.{name}") for name in ("render", "store")),
-    reason="`recordings list` needs backworks_cli.render and backworks_cli.store",
-)
 def test_command_with_a_bad_config_exits_3_without_a_traceback(tmp_path):
     write(tmp_path, "name: shop\nrecordings:\n  sesion: x\n", name="bad.yaml")
     result = run_cli("recordings", "list", "-c", "bad.yaml", cwd=tmp_path)
@@ -698,7 +693,7 @@ endpoints:
 
 
 def test_every_key_of_the_endpoint_spec_loads_into_typed_endpoints(tmp_path):
-    from backworks_cli.config import DEFAULT_METHODS, Endpoint
+    from backworks_cli.config.model import DEFAULT_METHODS, Endpoint
 
     config = load_config(write(tmp_path, SPEC))
     assert config.warnings == ()

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from backworks_cli.config import RedactConfig
+from backworks_cli.config.model import RedactConfig
 from backworks_cli.dashboard import create_app
 from backworks_cli.dashboard.app import Dashboard
 from backworks_cli.dashboard.messages import (
@@ -45,10 +45,10 @@ from backworks_cli.dashboard.model import (
     sparkline,
 )
 from backworks_cli.dashboard.screens import DetailScreen, HelpScreen, ModePicker, TooSmall
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.redact import Redactor
-from backworks_cli.sample_api import create_app as sample_app
-from backworks_cli.store import Store
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.record.redact import Redactor
+from backworks_cli.demo.sample_api import create_app as sample_app
+from backworks_cli.record.store import Store
 from tests.conftest import Listening, free_port
 
 WAIT = 30.0  # seconds a pilot test waits for something that happens over the network
@@ -719,7 +719,7 @@ def test_filter_pause_and_mouse():
 def test_an_event_line_says_what_the_journal_entry_says(
     path, query, endpoint, status, seconds, detail
 ):
-    from backworks_cli.admin import Stats
+    from backworks_cli.host.admin import Stats
 
     stats = Stats()
     row = (

@@ -20,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli import listing, tables
-from backworks_cli.config import load_config
-from backworks_cli.engine import Engine, Outcome
-from backworks_cli.errors import ConfigError
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.sample_api import create_app
-from backworks_cli.store import Store
-from backworks_cli.tables import provision
+from backworks_cli.answer import listing, tables
+from backworks_cli.config.model import load_config
+from backworks_cli.answer.engine import Engine, Outcome
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.demo.sample_api import create_app
+from backworks_cli.record.store import Store
+from backworks_cli.answer.tables import provision
 
 JSON_HEADERS = (("Content-Type", "application/json"),)
 ADDRESS = {

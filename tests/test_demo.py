@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.demo import (
+from backworks_cli.demo.journey import (
     Child,
     _allow_post,
     _endpoint,
@@ -32,8 +32,8 @@ from backworks_cli.demo import (
     wait_until_listening,
     wrap,
 )
-from backworks_cli.errors import BackworksError, NetworkError
-from backworks_cli.sample_api import DEMO_PASSWORD, create_app, serve_sample_api
+from backworks_cli.core.errors import BackworksError, NetworkError
+from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app, serve_sample_api
 
 JOURNEY_LENGTH = 20
 STREAMS = 2  # the server-sent events and the WebSocket exchange of the journey
@@ -108,7 +108,7 @@ def test_demo_exits_0_without_a_traceback(demo, output):
 
 
 def test_demo_records_the_journey_with_secrets_redacted(demo, output):
-    from backworks_cli.store import Store
+    from backworks_cli.record.store import Store
 
     directory, _ = demo
     assert f"Recorded {JOURNEY_LENGTH} exchange(s)" in output
@@ -399,7 +399,7 @@ def test_allow_post_edits_only_the_named_endpoints_methods(tmp_path):
 
 
 def test_endpoints_are_found_by_what_they_serve(tmp_path):
-    from backworks_cli.config import load_config
+    from backworks_cli.config.model import load_config
 
     (tmp_path / "backworks.yaml").write_text(
         "endpoints:\n"

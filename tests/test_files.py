@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from backworks_cli.files import replacing
+from backworks_cli.core.files import replacing
 
 
 def test_new_file_gets_the_umask_permissions(tmp_path):

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config import RedactConfig
-from backworks_cli.errors import InputError
-from backworks_cli.exchange import Exchange, Message, Request, Response
-from backworks_cli.formats import (
+from backworks_cli.config.model import RedactConfig
+from backworks_cli.core.errors import InputError
+from backworks_cli.core.exchange import Exchange, Message, Request, Response
+from backworks_cli.record.formats import (
     exchange_to_har_entry,
     exchange_to_json,
     export_exchanges,
@@ -134,7 +134,7 @@ def test_export_redacts_secrets(tmp_path):
 
 
 def test_export_to_a_missing_directory_names_it(tmp_path):
-    from backworks_cli.errors import BackworksError
+    from backworks_cli.core.errors import BackworksError
 
     with pytest.raises(BackworksError, match="does not exist"):
         export_exchanges([sample()], tmp_path / "no" / "x.har", "har", redact=None, key=KEY)

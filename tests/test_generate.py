@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from backworks_cli.errors import ConfigError
-from backworks_cli.generate import FORMATS, SEMANTIC_TYPES, Generator
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.learn.generate import FORMATS, SEMANTIC_TYPES, Generator
 
 GEN = Generator(seed=3)
 
@@ -312,7 +312,7 @@ def test_adding_a_field_leaves_the_others_unchanged():
 
 _SCRIPT = """
 import json, sys
-from backworks_cli.generate import Generator, SEMANTIC_TYPES
+from backworks_cli.learn.generate import Generator, SEMANTIC_TYPES
 schemas = json.loads(sys.argv[1])
 g = Generator(seed=11)
 values = [  # in reverse, so Faker's pools fill in another order than in the test process
@@ -637,7 +637,7 @@ def test_unknown_locale():
 
 def test_generation_does_not_load_hypothesis():
     code = (
-        "import sys; from backworks_cli.generate import Generator; "
+        "import sys; from backworks_cli.learn.generate import Generator; "
         "Generator().generate({'x-semantic': 'email'}, key='k'); "
         "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('hypothesis')))"
     )

@@ -19,12 +19,12 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from backworks_cli.config import load_config
-from backworks_cli.errors import BackworksError, ConfigError, ExitCode, StoreError
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.infer import infer, write_config
-from backworks_cli.sample_api import DEMO_PASSWORD, create_app
-from backworks_cli.store import Store
+from backworks_cli.config.model import load_config
+from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.learn.infer import infer, write_config
+from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
+from backworks_cli.record.store import Store
 
 GOLDEN = Path(__file__).parent / "golden" / "sample_api.backworks.yaml"
 JSON = (("content-type", "application/json"),)
@@ -454,7 +454,7 @@ def test_infer_command_shows_progress_on_large_stores(tmp_path):
 
 def test_heavy_modules_stay_out_of_the_import():
     code = (
-        "import sys, backworks_cli.infer, backworks_cli.schemas; "
+        "import sys, backworks_cli.learn.infer, backworks_cli.learn.schemas; "
         "print(any(m in sys.modules for m in ('genson', 'ruamel.yaml', 'onnxruntime')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli import matching
-from backworks_cli.errors import ConfigError
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.matching import (
+from backworks_cli.answer import matching
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.answer.matching import (
     ANY,
     Candidate,
     MatchRules,

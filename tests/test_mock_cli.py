@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.store import Store
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.record.store import Store
 from tests.conftest import Listening, free_port
 
 USER = json.dumps({"id": 1, "name": "Ada"}).encode()

@@ -17,14 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.admin import BUCKETS, Stats, Subscriber, verify_count
-from backworks_cli.config import RedactConfig, load_config
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.mockserver import create_app, request_path, wire_headers
-from backworks_cli.redact import Redactor
-from backworks_cli.sample_api import DEMO_PASSWORD, serve_sample_api
-from backworks_cli.sample_api import create_app as sample_app
-from backworks_cli.store import Store
+from backworks_cli.host.admin import BUCKETS, Stats, Subscriber, verify_count
+from backworks_cli.config.model import RedactConfig, load_config
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.host.mock import create_app, request_path, wire_headers
+from backworks_cli.record.redact import Redactor
+from backworks_cli.demo.sample_api import DEMO_PASSWORD, serve_sample_api
+from backworks_cli.demo.sample_api import create_app as sample_app
+from backworks_cli.record.store import Store
 from tests.conftest import free_port, sse_events
 
 ADMIN = "/__backworks"
@@ -276,7 +276,7 @@ def test_admin_health_endpoints_and_requests(project):
 
 
 def test_requests_lists_the_last_thousand_unless_asked_for_more(project):
-    from backworks_cli.admin import REQUESTS_LIMIT
+    from backworks_cli.host.admin import REQUESTS_LIMIT
 
     app = make_app(project[0], journal_size=REQUESTS_LIMIT + 500)
     for n in range(REQUESTS_LIMIT + 600):
@@ -694,8 +694,8 @@ def test_verify_counts_by_every_criterion():
 
 
 def test_free_port_helper_sees_a_listening_socket():
-    from backworks_cli.errors import NetworkError
-    from backworks_cli.ports import check_port_free
+    from backworks_cli.core.errors import NetworkError
+    from backworks_cli.core.ports import check_port_free
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -751,7 +751,7 @@ def serving_shortcut(directory: Path):
     of /one, /things (POST, three bodies, one answered with over 1 MiB) and /q (a query); /gen,
     /slow (30 ms late) and /late (1.5 s late) are generated. Yields (app, port, the requests the
     shortcut answered)."""
-    from backworks_cli.mockserver import serve_in_thread
+    from backworks_cli.host.mock import serve_in_thread
 
     with Store.open(directory / "recordings.db", create=True) as store:
         store.add(recorded("GET", "/one", {"n": 1}))
@@ -949,7 +949,7 @@ def test_an_answer_too_large_for_the_shortcut_is_left_to_the_app(shortcut):
 
 
 def test_a_request_behind_a_shortcut_answer_is_not_timed_out(tmp_path, monkeypatch):
-    from backworks_cli import mockserver
+    from backworks_cli.host import mock as mockserver
 
     settings = mockserver.uvicorn_settings
     monkeypatch.setattr(

@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from backworks_cli.config import Config, RecordingsConfig, load_config
-from backworks_cli.engine import Engine, Outcome
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.modes.replay import prepare
-from backworks_cli.redact import Redactor
-from backworks_cli.sample_api import DEMO_PASSWORD, create_app
-from backworks_cli.store import Store
+from backworks_cli.config.model import Config, RecordingsConfig, load_config
+from backworks_cli.answer.engine import Engine, Outcome
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.answer.modes.replay import prepare
+from backworks_cli.record.redact import Redactor
+from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
+from backworks_cli.record.store import Store
 
 JSON = (("Content-Type", "application/json"),)
 
@@ -719,15 +719,15 @@ def test_items_with_text_ids_get_deterministic_new_ids(tmp_path):
     ],
 )
 def test_the_item_parameter_is_recognised(path, expected):
-    from backworks_cli.config import Endpoint
-    from backworks_cli.modes.mock import id_param
+    from backworks_cli.config.model import Endpoint
+    from backworks_cli.answer.modes.mock import id_param
 
     assert id_param(Endpoint(name="e", path=path)) == expected
 
 
 def test_the_lowest_success_status_is_used_without_a_status_mix():
-    from backworks_cli.config import Endpoint
-    from backworks_cli.modes.mock import pick_status
+    from backworks_cli.config.model import Endpoint
+    from backworks_cli.answer.modes.mock import pick_status
 
     responses = {s: {"schema": {"const": s}} for s in ("404", "201", "200")}
     assert pick_status(Endpoint(name="e", path="/", responses=responses)) == (200, responses["200"])
@@ -746,7 +746,7 @@ JSON_VALUES = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.text(max_size=2), JSON_VALUES), JSON_VALUES)
 def test_merge_patch_is_idempotent_and_empty_patches_change_nothing(target, patch):
-    from backworks_cli.state import merge_patch
+    from backworks_cli.answer.state import merge_patch
 
     once = merge_patch(target, patch)
     assert merge_patch(once, patch) == once
@@ -757,7 +757,7 @@ def test_merge_patch_is_idempotent_and_empty_patches_change_nothing(target, patc
 
 
 def test_collections_are_unwrapped_from_common_envelopes():
-    from backworks_cli.state import unwrap
+    from backworks_cli.answer.state import unwrap
 
     assert unwrap([1]) == ([1], None)
     assert unwrap({"data": [1], "page": 1}) == ([1], "data")

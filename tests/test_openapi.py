@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from backworks_cli.config import Config, load_config
-from backworks_cli.engine import Engine
-from backworks_cli.errors import BackworksError, ExitCode, InputError
-from backworks_cli.exchange import Request
-from backworks_cli.infer import infer, write_config
-from backworks_cli.openapi import (
+from backworks_cli.config.model import Config, load_config
+from backworks_cli.answer.engine import Engine
+from backworks_cli.core.errors import BackworksError, ExitCode, InputError
+from backworks_cli.core.exchange import Request
+from backworks_cli.learn.infer import infer, write_config
+from backworks_cli.learn.openapi import (
     OpenAPIDocument,
     export_openapi,
     import_openapi,
@@ -30,7 +30,7 @@ from backworks_cli.openapi import (
     render_openapi,
     snake_case,
 )
-from backworks_cli.store import Store
+from backworks_cli.record.store import Store
 from tests.test_infer import NameClassifier, record_sample_api
 
 PEER_SPEC = Path("/work/shared/peers/scenario/prism/openapi.yaml")

@@ -25,10 +25,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config import load_config, make_endpoint
-from backworks_cli.errors import BackworksError, ConfigError, ExitCode
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.promote import (
+from backworks_cli.config.model import load_config, make_endpoint
+from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.evolve.promote import (
     apply,
     endpoint_modes,
     example_response,
@@ -38,7 +38,7 @@ from backworks_cli.promote import (
     promote,
     table_name,
 )
-from backworks_cli.store import Store
+from backworks_cli.record.store import Store
 
 GOLDEN = Path(__file__).parent / "golden" / "promote"
 UPDATE = os.environ.get("BACKWORKS_UPDATE_GOLDEN") == "1"
@@ -446,9 +446,9 @@ def test_database_promotion_creates_the_table_through_the_database_mode(tmp_path
         calls.append((endpoint.name, endpoint.raw["database"], config.path, store, rows))
         return f"created table {endpoint.raw['database']['table']} with {rows} rows"
 
-    module = types.ModuleType("backworks_cli.modes.database")
+    module = types.ModuleType("backworks_cli.answer.modes.database")
     module.provision = provision
-    monkeypatch.setitem(sys.modules, "backworks_cli.modes.database", module)
+    monkeypatch.setitem(sys.modules, "backworks_cli.answer.modes.database", module)
     path = project(tmp_path)
     result = promote(path, ["get_users"], "database", rows=5)
     assert calls == [
@@ -464,20 +464,20 @@ def result_block(path: Path, name: str) -> dict:
 
 
 def test_database_promotion_works_without_the_database_mode(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "backworks_cli.modes.database", None)
+    monkeypatch.setitem(sys.modules, "backworks_cli.answer.modes.database", None)
     path = project(tmp_path)
     result = promote(path, ["get_users"], "database")
     assert result.written and result.notes == ()
 
 
 def test_a_failing_provision_leaves_the_file_and_removes_new_handlers(tmp_path, monkeypatch):
-    module = types.ModuleType("backworks_cli.modes.database")
+    module = types.ModuleType("backworks_cli.answer.modes.database")
 
     def provision(endpoint, config, store, rows):
         raise ConfigError("table exists with other columns")
 
     module.provision = provision
-    monkeypatch.setitem(sys.modules, "backworks_cli.modes.database", module)
+    monkeypatch.setitem(sys.modules, "backworks_cli.answer.modes.database", module)
     path = project(tmp_path)
     before = path.read_bytes()
     with pytest.raises(ConfigError, match="other columns"):
@@ -562,7 +562,7 @@ def test_examples_carry_text_and_binary_bodies_as_the_protocol_says():
 def test_a_promoted_endpoint_answers_as_it_did_until_its_handler_is_edited(tmp_path, language):
     if language == "node" and NODE is None:
         pytest.skip("node is not installed")
-    from backworks_cli.engine import Engine
+    from backworks_cli.answer.engine import Engine
 
     recorded = [{"id": 1, "email": "ann@example.com"}]
     make_store(tmp_path, [json_exchange("GET", "/api/users", recorded)])

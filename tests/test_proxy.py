@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config import Config, make_endpoint
-from backworks_cli.engine import Engine
-from backworks_cli.errors import ConfigError
-from backworks_cli.exchange import Request
-from backworks_cli.matching import MatchRules, ReplayIndex
-from backworks_cli.modes import Context
-from backworks_cli.modes.proxy import (
+from backworks_cli.config.model import Config, make_endpoint
+from backworks_cli.answer.engine import Engine
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.exchange import Request
+from backworks_cli.answer.matching import MatchRules, ReplayIndex
+from backworks_cli.answer.modes import Context
+from backworks_cli.answer.modes.proxy import (
     Pool,
     ProxyMode,
     Settings,
@@ -307,7 +307,7 @@ def test_the_mock_engine_answers_proxy_endpoints_as_mock(tmp_path):
 
 
 def test_connect_and_health_checks_against_real_sockets(sample_api):
-    from backworks_cli.modes.proxy import Upstream
+    from backworks_cli.answer.modes.proxy import Upstream
 
     alive = Upstream(sample_api)
     dead = Upstream(f"http://127.0.0.1:{free_port()}")

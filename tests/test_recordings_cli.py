@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from backworks_cli.errors import ExitCode
-from backworks_cli.exchange import Exchange, Message, Request, Response
-from backworks_cli.store import Store
+from backworks_cli.core.errors import ExitCode
+from backworks_cli.core.exchange import Exchange, Message, Request, Response
+from backworks_cli.record.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = time.time()

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config import RedactConfig
-from backworks_cli.errors import ConfigError
-from backworks_cli.exchange import Exchange, Message, Request, Response
-from backworks_cli.redact import Redactor, is_placeholder
+from backworks_cli.config.model import RedactConfig
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.exchange import Exchange, Message, Request, Response
+from backworks_cli.record.redact import Redactor, is_placeholder
 
 KEY = b"test-key"
 R = Redactor(KEY)

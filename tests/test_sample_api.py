@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.sample_api import (
+from backworks_cli.demo.sample_api import (
     DEMO_PASSWORD,
     ORDER_COUNT,
     USER_COUNT,
@@ -357,7 +357,7 @@ def test_http_over_real_server_with_gzip(server_url):
 
 def test_standalone_module_prints_its_url_and_serves():
     process = subprocess.Popen(
-        [sys.executable, "-m", "backworks_cli.sample_api", "--port", "0"],
+        [sys.executable, "-m", "backworks_cli.demo.sample_api", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

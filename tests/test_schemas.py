@@ -1,4 +1,4 @@
-"""Path templates, JSON Schema inference and merging (backworks_cli.schemas): pure functions,
+"""Path templates, JSON Schema inference and merging (backworks_cli.learn.schemas): pure functions,
 checked with examples and hypothesis properties; schemas are checked with jsonschema."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from backworks_cli.schemas import (
+from backworks_cli.learn.schemas import (
     JOIN_FROM,
     MAX_DEPTH,
     BodyAccumulator,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.semantic import (
+from backworks_cli.learn.semantic import (
     FEATURE_DIM,
     RULE_CONFIDENCE,
     SEMANTIC_TYPES,
@@ -215,7 +215,7 @@ _DUMP = """
 import json, sys
 sys.path.insert(0, {training!r})
 import semantic_data
-from backworks_cli.semantic import sparse_features, featurizer_fingerprint
+from backworks_cli.learn.semantic import sparse_features, featurizer_fingerprint
 pairs = semantic_data.examples(semantic_data.HELD_OUT, 2, seed=9)
 rows = [sorted(sparse_features(f).items()) for f, _ in pairs]
 print(json.dumps({{"fingerprint": featurizer_fingerprint(), "rows": rows}}))
@@ -242,7 +242,7 @@ def test_featurizer_is_the_same_in_every_process():
 
 def test_importing_the_module_is_cheap():
     code = (
-        "import sys, backworks_cli.semantic; "
+        "import sys, backworks_cli.learn.semantic; "
         "print(sorted(m for m in ('onnxruntime', 'numpy') if m in sys.modules))"
     )
     done = subprocess.run(

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.errors import BackworksError, ExitCode, StoreError
-from backworks_cli.exchange import Exchange, Message, Request, Response
-from backworks_cli.store import FORMAT_VERSION, Filter, Store
+from backworks_cli.core.errors import BackworksError, ExitCode, StoreError
+from backworks_cli.core.exchange import Exchange, Message, Request, Response
+from backworks_cli.record.store import FORMAT_VERSION, Filter, Store
 from tests.strategies import any_text, exchanges
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -370,9 +370,9 @@ def _without_privileges() -> list[str]:
 ADD_ONE = """
 import sys
 from pathlib import Path
-from backworks_cli.errors import StoreError
-from backworks_cli.exchange import Exchange, Request, Response
-from backworks_cli.store import Store
+from backworks_cli.core.errors import StoreError
+from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.record.store import Store
 try:
     with Store.open(Path(sys.argv[1]), create=sys.argv[3:] == ["create"]) as db:
         db.add(Exchange(Request("GET", "/x"), Response(200, body=b"y" * int(sys.argv[2]))))

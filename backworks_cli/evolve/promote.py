@@ -1,0 +1,1074 @@
+"""Promotion: move endpoints of backworks.yaml to another mode, and list the modes they run in.
+
+`promote` rewrites the file in place and changes as little as it can: the endpoint's `mode:`,
+plus the new mode's block when the endpoint has none yet. Blocks of modes an endpoint has left
+stay where they are, so promoting back restores the earlier behaviour and a promotion there and
+back leaves the file byte-identical. The file is parsed with ruamel.yaml's round-trip loader for
+the position of every key; the edit replaces the mode's value and inserts the block's lines at
+the end of the endpoint, indented as that endpoint is, so every other byte of the file stays as
+written. A layout the line edit cannot handle (an endpoint in flow style) is re-dumped through
+ruamel.yaml with the file's own indentation instead. Either way the result is read back and
+compared with the intended data before anything is written.
+
+Writing is guarded: the file must still hold the bytes read at the start, it is replaced
+atomically, and scaffolds (runtime handlers) never overwrite a file.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import contextlib
+import copy
+import difflib
+import importlib
+import io
+import itertools
+import json
+import math
+import pprint
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from backworks_cli.config.model import (
+    DEFAULT_CONFIG,
+    DEFAULT_MODE,
+    MODES,
+    Config,
+    Endpoint,
+    load_config,
+    make_endpoint,
+)
+from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
+from backworks_cli.core.files import replacing
+
+LANGUAGES = ("python", "node", "shell", "command")
+EXTENSIONS = {"python": "py", "node": "js", "shell": "sh"}
+HANDLERS_DIR = "handlers"
+DATABASE_FILE = "data/backworks.sqlite"
+DEFAULT_ROWS = 50
+BLOCK_MODES = ("proxy", "runtime", "database")  # modes that need a block of their own
+SHOWN_NAMES = 20  # endpoint names an error lists before "and N more"
+_BOM = b"\xef\xbb\xbf"
+# The value of a `mode:` key: a quoted or plain scalar.
+_TOKEN = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^\s,#{}\[\]]+")
+_UPSTREAM = re.compile(r"^https?://[^\s/?#]+([/?#]\S*)?$")
+_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One endpoint's promotion: `detail` names what backs it now (handler, upstream, table)."""
+
+    endpoint: str
+    before: str
+    after: str
+    detail: str | None = None
+
+    def render(self) -> str:
+        text = f"{self.endpoint}: {self.before} -> {self.after}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    path: Path
+    text: str
+    executable: bool
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    diff: str  # unified diff of backworks.yaml, "" when nothing changes
+    changes: tuple[Change, ...]
+    files: tuple[Path, ...]  # files created (handlers); none on a dry run
+    notes: tuple[str, ...]  # what the user should know: kept blocks, placeholders, tables
+    written: bool
+
+
+@dataclass
+class Plan:
+    """A computed promotion, not yet written: `apply` writes it if the file is unchanged."""
+
+    path: Path
+    old: bytes
+    mtime_ns: int
+    new: bytes
+    diff: str
+    changes: list[Change]
+    scaffolds: list[Scaffold]
+    provision: list[str]  # endpoints whose database table is created on apply
+    config: Config  # the configuration as it will be after the write
+    rows: int
+    notes: list[str] = field(default_factory=list)
+
+    def result(self, files: tuple[Path, ...] = (), written: bool = False) -> PromoteResult:
+        return PromoteResult(self.diff, tuple(self.changes), files, tuple(self.notes), written)
+
+
+@dataclass(frozen=True)
+class _Edit:
+    name: str
+    mode: str
+    block: dict | None  # the new mode's block, when the endpoint gets one
+
+
+# --- promote ---------------------------------------------------------------------------------
+
+
+def promote(
+    config_path: Path | None,
+    names: list[str] | Literal["all"],
+    to: str,
+    *,
+    upstream: str | None = None,
+    language: str = "python",
+    rows: int = DEFAULT_ROWS,
+    dry_run: bool = False,
+) -> PromoteResult:
+    """Move the named endpoints (or "all") to mode `to`; with dry_run only the diff is made."""
+    plan = plan_promotion(config_path, names, to, upstream=upstream, language=language, rows=rows)
+    return plan.result() if dry_run else apply(plan)
+
+
+def plan_promotion(
+    config_path: Path | None,
+    names: list[str] | Literal["all"],
+    to: str,
+    *,
+    upstream: str | None = None,
+    language: str = "python",
+    rows: int = DEFAULT_ROWS,
+) -> Plan:
+    """Read backworks.yaml and compute the promotion: the new text, the scaffolds and the
+    changes. Nothing is written."""
+    path = Path(config_path or DEFAULT_CONFIG)
+    if to not in MODES:
+        raise BackworksError(
+            f"Unknown mode {to!r}.", f"Use one of {', '.join(MODES)}.", exit_code=ExitCode.USAGE
+        )
+    if language not in LANGUAGES:
+        raise BackworksError(
+            f"Unknown handler language {language!r}.",
+            f"Use one of {', '.join(LANGUAGES)}.",
+            exit_code=ExitCode.USAGE,
+        )
+    if rows < 0:
+        raise BackworksError(f"--rows must be 0 or more, not {rows}.", exit_code=ExitCode.USAGE)
+    old, mtime_ns = _read_bytes(path)
+    config = load_config(path)
+    bom = old.startswith(_BOM)
+    text = old[len(_BOM) :].decode("utf-8") if bom else old.decode("utf-8")
+    chosen = _resolve_names(config, names, path)
+    doc = _round_trip(text, path)
+    _check_nodes(doc, chosen, path)
+
+    folder = path.absolute().parent
+    edits: list[_Edit] = []
+    changes: list[Change] = []
+    scaffolds: list[Scaffold] = []
+    notes: list[str] = []
+    provision: list[str] = []
+    examples = _Examples(config)
+    try:
+        for name in chosen:
+            spec = config.endpoints[name]
+            before = spec.get("mode", DEFAULT_MODE)
+            block = spec.get(to) if to in BLOCK_MODES else None
+            new_block = None
+            if to in BLOCK_MODES and not isinstance(block, dict):
+                new_block = _new_block(to, name, config, path, upstream, language, rows)
+            elif before == to:
+                notes.append(f"{name} is already in mode {to}.")
+                continue
+            elif to in BLOCK_MODES:
+                notes.append(f"{name}: kept its {to} block as written.")
+            current = new_block if new_block is not None else block
+            endpoint = make_endpoint(name, spec, mock=config.mock, replay=config.replay)
+            if to == "runtime":
+                scaffold = _scaffold_for(current, endpoint, folder, examples, notes)
+                if scaffold is not None:
+                    scaffolds.append(scaffold)
+            if to == "database":
+                provision.append(name)
+            edits.append(_Edit(name, to, new_block))
+            changes.append(Change(name, before, to, _detail(to, current, config)))
+    finally:
+        examples.close()
+
+    new_text = _rewrite(text, doc, edits, path) if edits else text
+    new = (_BOM if bom else b"") + new_text.encode("utf-8")
+    diff = "".join(
+        difflib.unified_diff(
+            text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=f"{path} (before)",
+            tofile=f"{path} (after)",
+        )
+    )
+    if diff and not diff.endswith("\n"):
+        diff += "\n"
+    new_config = replace(config, endpoints=_endpoints_of(new_text) if edits else config.endpoints)
+    return Plan(
+        path, old, mtime_ns, new, diff, changes, scaffolds, provision, new_config, rows, notes
+    )
+
+
+def apply(plan: Plan) -> PromoteResult:
+    """Write a plan: handlers first (never over an existing file), then database tables, then
+    backworks.yaml atomically; refused when the file changed since the plan read it."""
+    if plan.new == plan.old and not plan.scaffolds and not plan.provision:
+        return plan.result(written=False)
+    _check_unchanged(plan)
+    created: list[Path] = []
+    try:
+        for scaffold in plan.scaffolds:
+            if _create(scaffold):
+                created.append(scaffold.path)
+            else:
+                plan.notes.append(f"Kept {scaffold.path}, which appeared meanwhile.")
+        for name in plan.provision:
+            summary = _provision(plan, name)
+            if summary:
+                plan.notes.append(summary)
+        if plan.new != plan.old:
+            _write_atomically(plan)
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    return plan.result(tuple(created), written=True)
+
+
+# --- reading and checking --------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> tuple[bytes, int]:
+    try:
+        return path.read_bytes(), path.stat().st_mtime_ns
+    except OSError as error:
+        load_config(path)  # its message names the usual problems: missing, a folder...
+        raise ConfigError(
+            f"{path}: cannot be read ({error.strerror or error}).",
+            "Check the file's permissions.",
+        ) from None
+
+
+def _round_trip(text: str, path: Path) -> Any:
+    try:
+        return _yaml().load(text)
+    except Exception as error:  # ruamel.yaml's errors share no useful base class
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(
+            f"{where}: cannot be read for rewriting: {error}.",
+            "Fix the YAML there; backworks reads the file but cannot edit it as it is.",
+        ) from None
+
+
+def _resolve_names(config: Config, names: list[str] | Literal["all"], path: Path) -> list[str]:
+    known = list(config.endpoints)
+    if not known:
+        raise ConfigError(
+            f"{path} has no endpoints to promote.",
+            "Run `backworks infer` to learn endpoints from recordings, or add them under "
+            "`endpoints:`.",
+        )
+    if names == "all":
+        return known
+    if not names:
+        raise BackworksError(
+            "Name the endpoint(s) to promote, or pass --all.",
+            f"Endpoints in {path}: {_listing(known)}.",
+            exit_code=ExitCode.USAGE,
+        )
+    for name in names:
+        if name not in config.endpoints:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            guess = f"; did you mean {_alternatives(close)}?" if close else "."
+            raise BackworksError(
+                f"No endpoint named {name!r} in {path}{guess}",
+                f"Endpoints: {_listing(known)} (`backworks modes` lists them with their paths).",
+                exit_code=ExitCode.USAGE,
+            )
+    return list(dict.fromkeys(names))
+
+
+def _alternatives(names: list[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOWN_NAMES])
+    more = len(names) - SHOWN_NAMES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _check_nodes(doc: Any, chosen: list[str], path: Path) -> None:
+    """Each endpoint must be its own node under the same name for both YAML readers; one
+    written as *alias of another shares its node, so editing one would edit both."""
+    endpoints = doc["endpoints"]
+    for name in chosen:
+        if name not in endpoints:
+            raise ConfigError(
+                f"{path}: the endpoint name {name} reads differently in YAML 1.1 and 1.2.",
+                f'Quote the name in {path}: "{name}":',
+            )
+        for other in endpoints:
+            if other != name and endpoints[other] is endpoints[name]:
+                raise ConfigError(
+                    f"{path}: endpoints {name} and {other} are one YAML node (an &anchor and "
+                    f"its *alias), so {name} cannot change mode alone.",
+                    f"Write {name} out in full (or use `<<: *anchor` to merge and override).",
+                )
+
+
+def _check_unchanged(plan: Plan) -> None:
+    try:
+        now, mtime_ns = plan.path.read_bytes(), plan.path.stat().st_mtime_ns
+    except OSError:
+        now, mtime_ns = None, None
+    if now != plan.old or mtime_ns != plan.mtime_ns:
+        raise ConfigError(
+            f"{plan.path} changed on disk while it was being promoted; nothing was written.",
+            "Run the promotion again, on the file as it is now.",
+        )
+
+
+# --- blocks ----------------------------------------------------------------------------------
+
+
+def _new_block(
+    to: str,
+    name: str,
+    config: Config,
+    path: Path,
+    upstream: str | None,
+    language: str,
+    rows: int,
+) -> dict:
+    if to == "proxy":
+        url = upstream or config.upstream
+        if not url:
+            raise BackworksError(
+                f"{name} cannot be promoted to proxy: no upstream to forward to.",
+                f"Pass --upstream https://api.example.com, or set `upstream:` at the top of "
+                f"{path}.",
+                exit_code=ExitCode.USAGE,
+            )
+        if not _UPSTREAM.match(url):
+            raise BackworksError(
+                f"--upstream {url!r} is not an http:// or https:// URL.",
+                "Give the base URL of the API, e.g. https://api.example.com.",
+                exit_code=ExitCode.USAGE,
+            )
+        return {"upstream": url, "record": False}
+    if to == "runtime":
+        if language == "command":
+            return {"language": "command", "command": [f"./{HANDLERS_DIR}/{name}"]}
+        return {"language": language, "handler": f"{HANDLERS_DIR}/{name}.{EXTENSIONS[language]}"}
+    endpoint = make_endpoint(name, config.endpoints[name])
+    return {
+        "file": DATABASE_FILE,
+        "table": table_name(endpoint),
+        "primary_key": primary_key(endpoint),
+        "rows": rows,
+    }
+
+
+def _detail(to: str, block: Any, config: Config) -> str | None:
+    block = block if isinstance(block, dict) else {}
+    if to == "runtime":
+        if block.get("language") == "command":
+            return "command " + " ".join(str(a) for a in block.get("command") or [])
+        return f"handler {block.get('handler')}"
+    if to == "proxy":
+        return "upstream " + (_upstreams(block) or config.upstream or "none")
+    if to == "database":
+        return f"table {block.get('table')} in {block.get('file', DATABASE_FILE)}"
+    return None
+
+
+def _upstreams(block: dict) -> str:
+    many = block.get("upstreams")
+    if isinstance(many, list) and many:
+        return ", ".join(str(u.get("url") if isinstance(u, dict) else u) for u in many)
+    return str(block["upstream"]) if block.get("upstream") else ""
+
+
+def table_name(endpoint: Endpoint) -> str:
+    """The collection a path is about: /api/users/{id} -> users, /order-items -> order_items."""
+    segments = [s for s in endpoint.path.strip("/").split("/") if s]
+    if segments and "{" in segments[-1]:
+        segments = segments[:-1]
+    literals = [s for s in segments if "{" not in s]
+    name = _IDENTIFIER.sub("_", (literals[-1] if literals else "items").lower()).strip("_")
+    name = name or "items"
+    return f"t_{name}" if name[0].isdigit() else name
+
+
+def primary_key(endpoint: Endpoint) -> str:
+    """The id field of the endpoint's items, from its response (or request) schema."""
+    from backworks_cli.answer.modes.mock import id_param, pick_status
+
+    _, answer = pick_status(endpoint)
+    fields = _item_fields((answer or {}).get("schema"))
+    if not fields and endpoint.request:
+        fields = _item_fields(endpoint.request.get("schema"))
+    param = id_param(endpoint)
+    singular = table_name(endpoint)
+    singular = singular[:-3] + "y" if singular.endswith("ies") else singular.removesuffix("s")
+    for candidate in ("id", param, f"{singular}_id", f"{singular}Id", "uuid"):
+        if candidate and candidate in fields:
+            return candidate
+    for name, schema in fields.items():
+        semantic = schema.get("x-semantic") if isinstance(schema, dict) else None
+        if name.lower().endswith("id") and semantic in ("integer_id", "uuid"):
+            return name
+    return param or "id"
+
+
+def _item_fields(schema: Any) -> dict:
+    """Properties of one item: of an object, of an array's items, or of an envelope's list."""
+    if not isinstance(schema, dict):
+        return {}
+    if isinstance(schema.get("items"), dict):
+        return _item_fields(schema["items"])
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    if "id" not in properties:
+        from backworks_cli.answer.state import ENVELOPE_KEYS
+
+        for key in ENVELOPE_KEYS:
+            inner = properties.get(key)
+            if isinstance(inner, dict) and isinstance(inner.get("items"), dict):
+                return _item_fields(inner["items"])
+    return properties
+
+
+def _provision(plan: Plan, name: str) -> str | None:
+    """Create and seed the table through the database mode, when that mode is installed."""
+    try:
+        database = importlib.import_module("backworks_cli.answer.modes.database")
+    except ModuleNotFoundError as error:
+        if error.name != "backworks_cli.answer.modes.database":
+            raise
+        return None
+    provision = getattr(database, "provision", None)
+    if provision is None:
+        return None
+    config = plan.config
+    endpoint = make_endpoint(name, config.endpoints[name], mock=config.mock, replay=config.replay)
+    store_path = config.recordings.path
+    if not store_path.exists():
+        return provision(endpoint, config, None, plan.rows)
+    from backworks_cli.record.store import Store
+
+    with Store.open(store_path) as store:
+        return provision(endpoint, config, store, plan.rows)
+
+
+# --- the YAML edit ---------------------------------------------------------------------------
+
+
+def _yaml(mapping: int = 2, sequence: int = 4, offset: int = 2) -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    yaml.width = 4096  # never fold a long line the user wrote on one
+    return yaml
+
+
+def _rewrite(text: str, doc: Any, edits: list[_Edit], path: Path) -> str:
+    """The text with the edits made: line edits when the layout allows, else a ruamel.yaml
+    dump in the file's indentation; either result must read back as the intended data."""
+    expected = _load_plain(text)
+    for edit in edits:
+        spec = expected["endpoints"][edit.name]
+        spec["mode"] = edit.mode
+        if edit.block is not None:
+            spec[edit.mode] = copy.deepcopy(edit.block)
+    new = _line_edit(text, doc, edits)
+    if new is not None and _reads_as(new, expected):
+        return new
+    new = _dump_edit(text, doc, edits)
+    if _reads_as(new, expected):
+        return new
+    raise ConfigError(
+        f"{path}: cannot change the mode of {', '.join(e.name for e in edits)} without "
+        "changing other settings (anchors, aliases or merge keys share its nodes).",
+        "Write the endpoint out in full, without &anchor/*alias, or change `mode:` by hand.",
+    )
+
+
+def _load_plain(text: str) -> Any:
+    """The data as backworks reads it (PyYAML, YAML 1.1)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _reads_as(text: str, expected: Any) -> bool:
+    try:
+        return _load_plain(text) == expected
+    except Exception:  # a malformed result is simply not the intended one
+        return False
+
+
+def _endpoints_of(text: str) -> dict:
+    """`endpoints:` of the text as Config holds them (names as strings, methods upper case)."""
+    endpoints = _load_plain(text).get("endpoints") or {}
+    out = {}
+    for name, spec in endpoints.items():
+        spec = dict(spec)
+        if "methods" in spec:
+            spec["methods"] = list(dict.fromkeys(str(m).upper() for m in spec["methods"]))
+        out[str(name)] = spec
+    return out
+
+
+def _lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _line_edit(text: str, doc: Any, edits: list[_Edit]) -> str | None:
+    """The edits as line replacements and insertions, or None for a layout they cannot make:
+    the mode's value is replaced in place (keeping its quotes), a missing `mode:` goes after
+    `methods:` (or `path:`), the new block goes at the end of the endpoint."""
+    from ruamel.yaml.comments import CommentedMap
+
+    lines = _lines(text)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    endpoints = doc.get("endpoints")
+    if not isinstance(endpoints, CommentedMap) or endpoints.fa.flow_style():
+        return None
+    ops: list[tuple[int, int, str, Any]] = []  # (line, order, kind, payload)
+    for edit in edits:
+        spec = endpoints[edit.name]
+        own = list(spec.lc.data) if isinstance(spec, CommentedMap) else []
+        if not own or spec.fa.flow_style():
+            return None
+        name_line, name_col = endpoints.lc.key(edit.name)
+        first_line, column = spec.lc.key(own[0])
+        step = column - name_col
+        if first_line <= name_line or step <= 0:
+            return None
+        chain = [(endpoints, edit.name), (doc, "endpoints")]
+        if "mode" in own:
+            line_no, col = spec.lc.value("mode")
+            line = lines[line_no]
+            token = _TOKEN.match(line, col)
+            if token is None:
+                return None
+            ops.append((line_no, 0, "replace", _replace_token(line, token, edit.mode)))
+        else:
+            after = [k for k in own if k in ("path", "methods")]
+            at = _entry_end(lines, [(spec, after[-1]), *chain]) if after else first_line
+            ops.append((at, 0, "insert", [f"{' ' * column}mode: {edit.mode}{newline}"]))
+        if edit.block is not None:
+            at = _entry_end(lines, chain)
+            ops.append(
+                (at, 1, "insert", _block_lines(edit.mode, edit.block, column, step, newline))
+            )
+    for at, _, kind, payload in sorted(ops, key=lambda op: (op[0], op[1]), reverse=True):
+        if kind == "replace":
+            lines[at] = payload
+            continue
+        if at == len(lines) and lines and not lines[-1].endswith("\n"):
+            lines[-1] += newline
+        lines[at:at] = payload
+    return "".join(lines)
+
+
+def _replace_token(line: str, token: re.Match, mode: str) -> str:
+    """The line with the scalar `token` replaced by `mode` in the same quotes; a comment after
+    it keeps its column when there is room."""
+    quote = token.group()[0] if token.group()[0] in "\"'" else ""
+    value = f"{quote}{mode}{quote}"
+    rest = line[token.end() :]
+    gap = len(rest) - len(rest.lstrip(" "))
+    if rest[gap : gap + 1] == "#":
+        wider = gap - (len(value) - len(token.group()))
+        rest = " " * (wider if wider >= 1 else gap) + rest[gap:]
+    return line[: token.start()] + value + rest
+
+
+def _entry_end(lines: list[str], chain: list[tuple[Any, Any]]) -> int:
+    """Index of the line after the entry chain[0] (a mapping and one of its keys), before the
+    blank lines and the comments that lead into whatever follows; the chain goes on with the
+    enclosing mappings, to find what follows when the entry is its mapping's last."""
+    start = chain[0][0].lc.key(chain[0][1])[0]
+    stop, next_col = len(lines), 0
+    for mapping, key in chain:
+        own = list(mapping.lc.data)
+        at = own.index(key)
+        if at + 1 < len(own):
+            stop, next_col = mapping.lc.key(own[at + 1])
+            break
+    while stop - 1 > start and _leads_on(lines[stop - 1], next_col):
+        stop -= 1
+    return stop
+
+
+def _leads_on(line: str, column: int) -> bool:
+    """A blank line, or a comment no deeper than the key that follows it."""
+    stripped = line.strip()
+    return not stripped or (stripped[0] == "#" and len(line) - len(line.lstrip()) <= column)
+
+
+def _block_lines(key: str, block: dict, column: int, step: int, newline: str) -> list[str]:
+    inner = " " * (column + step)
+    return [f"{' ' * column}{key}:{newline}"] + [
+        f"{inner}{name}: {_scalar(value)}{newline}" for name, value in block.items()
+    ]
+
+
+def _scalar(value: Any) -> str:
+    """A value as YAML that both PyYAML (1.1) and ruamel.yaml (1.2) read back as itself."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    text = str(value)
+    if re.fullmatch(r"[A-Za-z0-9_./][A-Za-z0-9_./:@%+~-]*", text) and _plain_ok(text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _plain_ok(text: str) -> bool:
+    from ruamel.yaml import YAML
+
+    try:
+        return _load_plain(text) == text and YAML(typ="safe", pure=True).load(text) == text
+    except Exception:
+        return False
+
+
+def _dump_edit(text: str, doc: Any, edits: list[_Edit]) -> str:
+    """The edits made on the round-trip document, dumped with the file's indentation."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    for edit in edits:  # the document is the plan's own, changed in place
+        spec = doc["endpoints"][edit.name]
+        if "mode" in spec:
+            old = spec["mode"]
+            spec["mode"] = type(old)(edit.mode) if isinstance(old, str) else edit.mode
+        else:
+            after = [i for i, k in enumerate(spec) if k in ("path", "methods")]
+            spec.insert(after[-1] + 1 if after else 0, "mode", edit.mode)
+        if edit.block is not None:
+            block = CommentedMap()
+            for key, value in edit.block.items():
+                if isinstance(value, list):
+                    value = CommentedSeq(value)
+                    value.fa.set_flow_style()
+                block[key] = value
+            spec[edit.mode] = block
+    mapping, sequence, offset = _indentation(text)
+    yaml = _yaml(mapping, sequence, offset)
+    yaml.explicit_start = bool(re.match(r"(\s*#[^\n]*\n|\s*\n)*---", text))
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    dumped = out.getvalue()
+    return dumped.replace("\n", "\r\n") if "\r\n" in text else dumped
+
+
+def _indentation(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) indentation most used in the file, in ruamel.yaml's terms:
+    the step of nested mappings, and the item and dash columns of block lists under a key."""
+    steps: Counter[int] = Counter()
+    sequences: Counter[tuple[int, int]] = Counter()
+    lines = [line for line in text.splitlines() if line.strip() and line.lstrip()[0] != "#"]
+    for above, line in itertools.pairwise(lines):
+        if not above.rstrip().endswith(":"):
+            continue
+        parent = len(above) - len(above.lstrip())
+        if above.lstrip().startswith("- "):
+            parent += 2  # the key after the dash
+        depth = len(line) - len(line.lstrip())
+        if line.lstrip().startswith("- ") and depth >= parent:
+            sequences[(depth - parent + 2, depth - parent)] += 1
+        elif depth > parent:
+            steps[depth - parent] += 1
+    mapping = steps.most_common(1)[0][0] if steps else 2
+    sequence, offset = sequences.most_common(1)[0][0] if sequences else (mapping + 2, mapping)
+    return mapping, max(sequence, offset + 2), offset
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _create(scaffold: Scaffold) -> bool:
+    """Write a new file; False when one is there already."""
+    try:
+        scaffold.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(scaffold.path, "x", encoding="utf-8", newline="\n") as out:
+            out.write(scaffold.text)
+        if scaffold.executable:
+            mode = scaffold.path.stat().st_mode
+            scaffold.path.chmod(mode | ((mode & 0o444) >> 2))
+    except FileExistsError:
+        return False
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot write the handler {scaffold.path}: {error.strerror or error}.",
+            "Check the permissions of its folder.",
+        ) from None
+    return True
+
+
+def _write_atomically(plan: Plan) -> None:
+    path = plan.path
+    try:
+        with replacing(path, check=lambda: _check_unchanged(plan)) as out:
+            out.write(plan.new)
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot write {path}: {error.strerror or error}; it is unchanged.",
+            "Check the permissions of the file and its folder.",
+        ) from None
+
+
+# --- runtime scaffolds -----------------------------------------------------------------------
+
+
+class _Examples:
+    """Recorded example responses, from the store opened once when first needed."""
+
+    def __init__(self, config: Config):
+        self._path = config.recordings.path
+        self._store: Any = None
+        self._opened = False
+
+    def response(self, exchange_id: int) -> Any:
+        from backworks_cli.core.errors import StoreError
+
+        if not self._opened:
+            self._opened = True
+            if self._path.exists():
+                from backworks_cli.record.store import Store
+
+                with contextlib.suppress(StoreError):
+                    self._store = Store.open(self._path)
+        if self._store is None:
+            return None
+        try:
+            return self._store.get(exchange_id).response
+        except StoreError:
+            return None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def _scaffold_for(
+    block: dict, endpoint: Endpoint, folder: Path, examples: _Examples, notes: list[str]
+) -> Scaffold | None:
+    language = block.get("language")
+    if language == "command":
+        notes.append(
+            f"{endpoint.name}: runtime.command is a placeholder "
+            f"({' '.join(map(str, block.get('command') or []))}); replace it with the argv of "
+            "your worker, which reads one JSON request per line on stdin and writes one JSON "
+            "response per line on stdout."
+        )
+        return None
+    handler = block.get("handler")
+    if language not in EXTENSIONS or not isinstance(handler, str):
+        return None
+    target = folder / handler
+    if target.exists():
+        notes.append(f"{endpoint.name}: kept the existing handler {handler}.")
+        return None
+    example, source = example_response(endpoint, examples.response)
+    render = {"python": python_handler, "node": node_handler, "shell": shell_handler}[language]
+    return Scaffold(target, render(endpoint, example, source), language != "python")
+
+
+def example_response(endpoint: Endpoint, recorded: Any = None) -> tuple[dict, str]:
+    """(the response line a handler starts with, where it comes from): the first recorded
+    example's response, else one generated from the response schema, else 200 with {}."""
+    for exchange_id in endpoint.examples[:1]:
+        response = recorded(exchange_id) if recorded else None
+        if response is not None:
+            content_type = response.header("content-type")
+            answer = {"status": response.status}
+            answer["headers"] = {"content-type": content_type} if content_type else {}
+            answer.update(_protocol_body(content_type, response.body))
+            return answer, f"recorded example (exchange {exchange_id})"
+    from backworks_cli.answer.modes.mock import pick_status
+
+    status, answer = pick_status(endpoint)
+    if answer and answer.get("schema") is not None:
+        from backworks_cli.learn.generate import Generator
+
+        seed = endpoint.mock.get("seed") or 0
+        body = Generator(int(seed)).generate(answer["schema"], key=f"{endpoint.name}|")
+        headers = {"content-type": answer.get("content_type") or "application/json"}
+        return {"status": status, "headers": headers, "body": _finite(body)}, (
+            f"response generated from its {status} schema"
+        )
+    return {"status": status, "headers": {"content-type": "application/json"}, "body": {}}, (
+        "empty JSON object (no recording or schema to start from)"
+    )
+
+
+def _protocol_body(content_type: str | None, body: bytes) -> dict:
+    """A body as the runtime protocol carries it: JSON as JSON, other text as a string,
+    anything else as base64. A JSON string stays text, so it is sent as recorded."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if body and (media == "application/json" or media.endswith("+json")):
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = None
+        else:
+            if not isinstance(value, str):
+                return {"body": _finite(value)}
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body_base64": base64.b64encode(body).decode("ascii")}
+
+
+def _finite(value: Any) -> Any:
+    """Non-finite numbers (1e999 in a recording) as null: no handler language writes them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _about(endpoint: Endpoint) -> str:
+    route = f"{','.join(endpoint.methods)} {endpoint.path}"
+    return "".join(c if c.isprintable() else " " for c in f"{endpoint.name} ({route})")
+
+
+def python_handler(endpoint: Endpoint, example: dict, source: str) -> str:
+    imports = "import copy\n"
+    literal = pprint.pformat(example, width=96, sort_dicts=False)
+    try:
+        same = ast.literal_eval(literal) == example
+    except (ValueError, SyntaxError):
+        same = False
+    if not same:
+        imports += "import json\n"
+        literal = "json.loads(" + repr(json.dumps(example, ensure_ascii=False)) + ")"
+    return f'''# Handler of endpoint {_about(endpoint)}.
+"""backworks calls `handle(request)` in process for every request of the endpoint.
+
+`request` is a dict with method, path, params, query, headers and body (JSON when the request
+is JSON, else text, or body_base64 for binary); the answer is a dict with status, headers and
+body (or body_base64). It starts out answering with the endpoint's {source},
+so promoting the endpoint changed nothing a client sees; edit it to grow a real implementation.
+"""
+
+{imports}
+EXAMPLE = {literal}
+
+
+def handle(request: dict) -> dict:
+    return copy.deepcopy(EXAMPLE)
+'''
+
+
+def node_handler(endpoint: Endpoint, example: dict, source: str) -> str:
+    literal = json.dumps(example, indent=2, ensure_ascii=False)
+    return f"""#!/usr/bin/env node
+// Handler of endpoint {_about(endpoint)}.
+//
+// backworks runs this file as one long-lived worker: every request arrives as one JSON line
+// on stdin ({{"id", "method", "path", "params", "query", "headers", "body"}}) and is answered,
+// in order, by one JSON line on stdout with the same "id" and status, headers and body (or
+// body_base64 for binary). It starts out answering with the endpoint's {source},
+// so promoting the endpoint changed nothing a client sees; edit handle() to change that.
+"use strict";
+const readline = require("readline");
+
+const EXAMPLE = {literal};
+
+function handle(request) {{
+  return JSON.parse(JSON.stringify(EXAMPLE));
+}}
+
+const lines = readline.createInterface({{ input: process.stdin, terminal: false }});
+lines.on("line", (line) => {{
+  if (!line.trim()) return;
+  let id = null;
+  let response;
+  try {{
+    const request = JSON.parse(line);
+    id = request.id;
+    response = handle(request);
+  }} catch (error) {{
+    response = {{ status: 500, headers: {{ "content-type": "application/json" }},
+                 body: {{ error: String(error) }} }};
+  }}
+  process.stdout.write(JSON.stringify({{ id, ...response }}) + "\\n");
+}});
+"""
+
+
+# Prints the top-level "id" of the JSON object on its input line, skipping strings and nested
+# values, so that an "id" inside params or body is never taken for the request's.
+_AWK_ID = r"""{
+  s = $0; n = length(s); depth = 0; i = 1
+  while (i <= n) {
+    c = substr(s, i, 1)
+    if (c == "\"") {
+      j = i + 1
+      while (j <= n && substr(s, j, 1) != "\"") j += (substr(s, j, 1) == "\\") ? 2 : 1
+      key = substr(s, i, j - i + 1); i = j + 1
+      if (depth != 1 || key != "\"id\"") continue
+      while (substr(s, i, 1) ~ /[ \t]/) i++
+      if (substr(s, i, 1) != ":") continue
+      i++
+      while (substr(s, i, 1) ~ /[ \t]/) i++
+      j = i
+      if (substr(s, j, 1) == "\"") {
+        j++
+        while (j <= n && substr(s, j, 1) != "\"") j += (substr(s, j, 1) == "\\") ? 2 : 1
+        j++
+      } else {
+        while (j <= n && substr(s, j, 1) !~ /[,} \t]/) j++
+      }
+      print substr(s, i, j - i); exit
+    }
+    if (c == "{" || c == "[") depth++
+    else if (c == "}" || c == "]") depth--
+    i++
+  }
+}"""
+
+
+def shell_handler(endpoint: Endpoint, example: dict, source: str) -> str:
+    literal = json.dumps(example, ensure_ascii=False).replace("'", "'\\''")
+    awk = _AWK_ID.replace("'", "'\\''")
+    return f"""#!/bin/sh
+# Handler of endpoint {_about(endpoint)}.
+#
+# backworks runs this script as one long-lived worker: every request arrives as one JSON line
+# on stdin ({{"id", "method", "path", "params", "query", "headers", "body"}}) and is answered,
+# in order, by one JSON line on stdout with the same "id" and status, headers and body (or
+# body_base64 for binary). It starts out answering with the endpoint's {source},
+# so promoting the endpoint changed nothing a client sees; edit handle() to change that.
+
+EXAMPLE='{literal}'
+
+# The response to the request line in $1, as a JSON object without its "id".
+handle() {{
+  printf '%s' "$EXAMPLE"
+}}
+
+# The request's top-level "id" (ids inside params or body are skipped).
+request_id() {{
+  printf '%s\\n' "$1" | awk '{awk}'
+}}
+
+while IFS= read -r line || [ -n "$line" ]; do
+  [ -z "$line" ] && continue
+  id=$(request_id "$line")
+  response=$(handle "$line")
+  printf '{{"id": %s, %s\\n' "${{id:-null}}" "${{response#?}}"
+done
+"""
+
+
+# --- modes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModeRow:
+    endpoint: str
+    path: str
+    methods: tuple[str, ...]
+    mode: str
+    backing: str  # what answers: recordings, upstream(s), handler, table@file
+
+
+def endpoint_modes(config: Config) -> list[ModeRow]:
+    """Every endpoint with its mode and what backs it, in file order."""
+    endpoints = config.endpoint_list()
+    counts = _recording_counts(config, endpoints)
+    folder = config.path.absolute().parent if config.path else Path.cwd()
+    rows = []
+    for endpoint in endpoints:
+        block = endpoint.raw.get(endpoint.mode)
+        block = block if isinstance(block, dict) else {}
+        if endpoint.mode == "proxy":
+            backing = _upstreams(block) or (
+                f"{config.upstream} (top-level)" if config.upstream else "no upstream set"
+            )
+        elif endpoint.mode == "runtime":
+            backing = _runtime_backing(block, folder)
+        elif endpoint.mode == "database":
+            backing = f"{block.get('table', '?')}@{block.get('file', DATABASE_FILE)}"
+        else:
+            backing = _recordings_backing(endpoint, counts)
+        rows.append(ModeRow(endpoint.name, endpoint.path, endpoint.methods, endpoint.mode, backing))
+    return rows
+
+
+def _recordings_backing(endpoint: Endpoint, counts: dict[str, int] | None) -> str:
+    text = "no recordings store" if counts is None else f"{counts[endpoint.name]} recording(s)"
+    if endpoint.mode == "mock" and any(r.get("schema") for r in endpoint.responses.values()):
+        text += " + schema"
+    return text
+
+
+def _runtime_backing(block: dict, folder: Path) -> str:
+    if block.get("language") == "command":
+        return "command: " + " ".join(str(a) for a in block.get("command") or [])
+    handler = block.get("handler")
+    if not isinstance(handler, str):
+        return "no handler set"
+    missing = "" if (folder / handler).exists() else ", missing"
+    return f"{handler} ({block.get('language', 'python')}{missing})"
+
+
+def _recording_counts(config: Config, endpoints: list[Endpoint]) -> dict[str, int] | None:
+    """Recorded exchanges routed to each endpoint as the engine routes them; None when
+    there is no store."""
+    path = config.recordings.path
+    if not path.exists():
+        return None
+    from backworks_cli.answer.engine import Router
+    from backworks_cli.record.store import Store
+
+    router = Router()
+    for endpoint in endpoints:
+        router.add(endpoint)
+    counts = dict.fromkeys((e.name for e in endpoints), 0)
+    with Store.open(path) as store:
+        for exchange in store.query():
+            if exchange.kind != "http" or exchange.response is None:
+                continue
+            found = router.resolve(exchange.request.method.upper(), exchange.request.path)
+            if isinstance(found, tuple):
+                counts[found[0].endpoint] += 1
+    return counts
+
+
+def modes_table(rows: list[ModeRow]) -> str:
+    """The rows as an aligned text table, one endpoint a line."""
+    header = ("ENDPOINT", "PATH", "METHODS", "MODE", "BACKED BY")
+    cells = [header] + [(r.endpoint, r.path, ",".join(r.methods), r.mode, r.backing) for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in cells
+    )

@@ -1,0 +1,99 @@
+"""uvicorn's httptools protocol with a shortcut for stable answers, the HTTP protocol of
+`backworks mock`.
+
+A request whose answer the mock already knows to be stable (a replay or a generated answer that
+the same request always gets, see mockserver.MockApp.stable_wire) is answered from the parser's
+callbacks: its bytes are written to the transport and the request is counted like any other,
+without an ASGI scope, task or message. Everything else, and any request the shortcut is unsure
+of (HTTP/1.0, `Connection: close`, `Expect: 100-continue`, HEAD, upgrades, a pipelined request
+behind one still being answered, a body over mockserver.STABLE_BODY, a paused transport), goes
+through the ASGI app exactly as with uvicorn's own protocol. Apps other than the mock are
+never shortcut.
+
+This leans on uvicorn's HttpToolsProtocol internals (its parser callbacks, `cycle`, `pipeline`
+and `on_response_complete`), hence the upper bound on uvicorn in pyproject.toml; the tests
+send every request shape above over a socket and compare both paths byte for byte.
+"""
+
+from __future__ import annotations
+
+import time
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from backworks_cli.host.mock import STABLE_BODY, MockApp
+
+
+class ReplayProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol that answers the mock's stable answers from the parser callbacks."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        app = self.app
+        self.mock = app if isinstance(app, MockApp) else None
+        self._held: str | None = None  # the method of a request held back for the shortcut
+        self._held_body = b""
+        self._date: tuple[object, bytes] = (None, b"")
+
+    def on_headers_complete(self) -> None:
+        # A shortcut answer armed the keep-alive timer; a request behind it in the same read
+        # must not be timed out while it is answered.
+        self._unset_keepalive_if_required()
+        mock = self.mock
+        if (
+            mock is not None
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline
+            and not self.expect_100_continue
+        ):
+            parser = self.parser
+            method = parser.get_method().decode("ascii")
+            if (
+                (method, self.url) in mock.stable_urls
+                and parser.get_http_version() == "1.1"
+                and parser.should_keep_alive()
+                and not parser.should_upgrade()
+            ):
+                self._held, self._held_body = method, b""
+                return
+        self._held = None
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if self._held is None:
+            super().on_body(body)
+            return
+        self._held_body += body
+        if len(self._held_body) > STABLE_BODY:
+            self._release()
+
+    def on_message_complete(self) -> None:
+        method = self._held
+        if method is None:
+            super().on_message_complete()
+            return
+        if not self.flow.write_paused:
+            path, _, qs = self.url.partition(b"?")
+            now = time.perf_counter()
+            wire = self.mock.stable_wire(method, path, qs, self._held_body, self.headers, now)
+            if wire is not None:
+                self._held, self._held_body = None, b""
+                self.transport.write(b"".join((STATUS_LINE[wire[0]], self._date_lines(), wire[1])))
+                self.on_response_complete()
+                return
+        self._release()
+        super().on_message_complete()
+
+    def _release(self) -> None:
+        """Hand the held request to the ASGI app after all, with the body read so far."""
+        body, self._held_body, self._held = self._held_body, b"", None
+        super().on_headers_complete()
+        if body:
+            super().on_body(body)
+
+    def _date_lines(self) -> bytes:
+        """uvicorn's default headers (Date, refreshed every second) as wire bytes."""
+        headers = self.server_state.default_headers
+        if self._date[0] is not headers:
+            self._date = (headers, b"".join(b"%s: %s\r\n" % pair for pair in headers))
+        return self._date[1]

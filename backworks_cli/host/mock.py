@@ -1,0 +1,782 @@
+"""The mock host: an ASGI app that answers every request through the engine, the admin API
+under /__backworks/ (backworks_cli.host.admin), hot reload of backworks.yaml, and the uvicorn runner
+behind `backworks mock`.
+
+The request path is kept lean because it is what a load test measures: the wire form of a
+replayed or generated response (header list, Content-Length) is built once and reused, and
+counting is a few dict and deque operations (see admin.Stats). Nothing is logged per request.
+An answer the engine marks stable (Outcome.stable: a recording alone with its match key, or a
+generated answer that no state or header decides; no latency or faults) is remembered by what
+identifies the request to the replay index (method, raw path, raw query, body and its content
+type), so a repeat is answered without decoding the request or asking the engine, and over HTTP
+without an ASGI round either (backworks_cli.host.fastpath); a reload forgets them all.
+Answers of runtime handlers and database tables are checked for drift from the learned response
+schemas as they are counted, within the small CPU budget of backworks_cli.answer.drift.
+
+Besides sample_api and fastpath (the HTTP protocol these settings choose, which answers a
+stable replay from the parser's callbacks) this is the only module that imports uvicorn, and it
+does so in run_mock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import os
+import re
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from backworks_cli.host import admin
+from backworks_cli.config.model import Config, load_config_or_default
+from backworks_cli.answer.drift import DriftCheck
+from backworks_cli.answer.engine import Engine, Outcome
+from backworks_cli.core.errors import BackworksError
+from backworks_cli.core.exchange import Request, Response
+from backworks_cli.core.ports import check_port_free
+
+logger = logging.getLogger("backworks.mock")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Log = Callable[[str], None]
+
+MAX_BODY = 10 * 1024 * 1024  # request bytes accepted; more gets 413 without reading the rest
+RELOAD_INTERVAL = 0.5  # seconds between checks of backworks.yaml for changes
+WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
+STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
+STABLE_BODY = 4096  # request bodies up to this size take part in that
+SHORTCUT_BODY = 1024 * 1024  # cached answers up to this size are also kept as wire bytes
+SLOW_CHUNKS_PER_SECOND = 10  # a slow_body fault sends this many chunks a second
+ENV_OPTIONS = "BACKWORKS_MOCK_OPTIONS"  # carries the options to --workers processes
+
+# Headers of a recorded response that described the recorded connection, not this one: bodies
+# are stored decoded (so no Content-Encoding), and Content-Length is computed again.
+SKIP_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
+    | {"date", "proxy-connection", "trailer", "upgrade"}
+)
+_TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_NO_BODY_STATUS = frozenset({204, 304})
+# Outcomes whose response objects the modes build once and hand out again: their wire form is
+# cached by identity.
+_CACHED = frozenset({"replayed", "generated"})
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+_VERSIONS = {"1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
+_ADMIN = admin.PREFIX.encode()
+
+
+# --- the wire form of requests and responses -----------------------------------------------------
+
+
+def request_path(raw: bytes) -> str:
+    """The request path percent-decoded once, as matching decodes recorded paths.
+
+    Undecodable bytes are kept as surrogates (as the capture stores them). A path that still
+    holds `%` after decoding is passed as sent, so that it too is decoded exactly once.
+    """
+    text = raw.decode("utf-8", "surrogateescape")
+    if "%" not in text:
+        return text
+    decoded = unquote(text, errors="surrogateescape")
+    return text if "%" in decoded else decoded
+
+
+def _query(qs: bytes) -> tuple[tuple[str, str], ...]:
+    """Query pairs decoded as the capture decodes them (blank values kept)."""
+    text = qs.decode("utf-8", "surrogateescape")
+    return tuple(parse_qsl(text, keep_blank_values=True, errors="surrogateescape"))
+
+
+def _content_type(raw_headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    for name, value in raw_headers:
+        if name == b"content-type":
+            return value
+    return None
+
+
+class _Received:
+    """A request's headers and body as the journal keeps them for a stable replay: decoded
+    only when /__backworks/exchange asks."""
+
+    __slots__ = ("_raw_headers", "body")
+
+    def __init__(self, raw_headers: list[tuple[bytes, bytes]], body: bytes):
+        self._raw_headers = raw_headers
+        self.body = body
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (n.decode("latin-1"), v.decode("utf-8", "surrogateescape"))
+            for n, v in self._raw_headers
+        )
+
+
+def wire_headers(response: Response, body_length: int) -> list[tuple[bytes, bytes]]:
+    """A response's headers as ASGI wants them, with a fresh Content-Length.
+
+    Names that are not HTTP tokens and values with control characters are left out rather
+    than fail the response; values go back to the bytes they were captured from.
+    """
+    out = []
+    for name, value in response.headers:
+        if name.lower() in SKIP_HEADERS:
+            continue
+        raw_name = name.encode("utf-8", "surrogateescape")
+        raw_value = value.encode("utf-8", "surrogateescape")
+        if _TOKEN.match(raw_name) and not _BAD_VALUE.search(raw_value):
+            out.append((raw_name, raw_value))
+    if response.status not in _NO_BODY_STATUS:
+        out.append((b"content-length", str(body_length).encode("ascii")))
+    return out
+
+
+def _wire(response: Response) -> tuple[dict, dict, bytes]:
+    """The http.response.start and http.response.body messages for `response`, and the bytes
+    uvicorn writes for them after the status line and its own Date header (empty when the
+    body is over SHORTCUT_BODY or the status has no status line there)."""
+    body = b"" if response.status in _NO_BODY_STATUS else response.body
+    headers = wire_headers(response, len(body))
+    start = {"type": "http.response.start", "status": response.status, "headers": headers}
+    wire = b""
+    if len(body) <= SHORTCUT_BODY and 100 <= response.status <= 599:
+        lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in headers]
+        wire = b"".join((*lines, b"\r\n", body))
+    return start, {"type": "http.response.body", "body": body}, wire
+
+
+# --- the app -------------------------------------------------------------------------------------
+
+
+class MockApp:
+    """The ASGI app: engine-backed answers for every path, the admin API under /__backworks/."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        *,
+        seed: int = 0,
+        strict: bool = False,
+        edge_cases: bool = False,
+        max_body: int = MAX_BODY,
+        config_path: Path | None = None,
+        store_path: Path | None = None,
+        log: Log | None = None,
+        journal_size: int = admin.JOURNAL_SIZE,
+        reload_interval: float = RELOAD_INTERVAL,
+    ):
+        self.engine = engine
+        self.store_path = store_path
+        self.config = config
+        self.seed, self.strict, self.edge_cases = seed, strict, edge_cases
+        self.max_body = max_body
+        self.config_path = Path(config_path) if config_path is not None else None
+        self.log: Log = log or logger.warning
+        self.reload_interval = reload_interval
+        self.reload_error: str | None = None
+        self.stats = admin.Stats(journal_size, drift=DriftCheck(config))
+        self._wire_cache: dict[int, tuple[Response, dict, dict, bytes]] = {}
+        # Stable replays (Outcome.stable) by what identifies the request to the replay index,
+        # answered without decoding the request or asking the engine; cleared on a reload.
+        self._stable: dict[tuple, tuple[Outcome, dict, dict, str, bytes]] = {}
+        # (method, raw URL) of every key above, for fastpath.ReplayProtocol to tell early
+        # whether a request may be one of them.
+        self.stable_urls: set[tuple[str, bytes]] = set()
+        self._stable_engine: Engine | None = None
+        self._watcher: asyncio.Task | None = None
+        self._watch_pending = self.config_path is not None
+        self._stamp = _stamp(self.config_path) if self.config_path else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if self._watch_pending:
+                self.start_watching()
+            raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+            if raw.startswith(_ADMIN):
+                await admin.answer(self, scope, receive, send, raw[len(_ADMIN) :].decode("latin-1"))
+            else:
+                await self._answer(scope, receive, send, raw)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1003})
+
+    # the request path ---------------------------------------------------------------------------
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
+        start = time.perf_counter()
+        raw_headers = scope["headers"]
+        body: bytes | bool | None = b""
+        for name, value in raw_headers:
+            if name in _BODY_HEADERS:
+                length = value if name == b"content-length" else None
+                too_long = length is not None and (
+                    not length.isdigit() or int(length) > self.max_body
+                )
+                body = None if too_long else await self.read_body(receive)
+                if body is False:
+                    return  # the client went away
+                if body is None:
+                    await self._too_large(scope, send, start, raw)
+                    return
+                break
+        method = scope["method"]
+        qs = scope["query_string"]
+        key, known = self._stable_lookup(method, raw, qs, body, raw_headers)
+        if known is not None:  # a stable replay: the engine would answer just this again
+            await send(known[1])
+            await send(known[2])
+            self._count_stable(known, start, method, qs, raw_headers, body)
+            return
+        headers = tuple(
+            [(n.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for n, v in raw_headers]
+        )
+        path = request_path(raw)
+        version = scope["http_version"]
+        # Every field given by position: a third faster than keywords and defaults.
+        request = Request(
+            method,
+            path,
+            _query(qs) if qs else (),
+            headers,
+            body,
+            scope["scheme"],
+            "",
+            0,
+            "HTTP/1.1" if version == "1.1" else _VERSIONS.get(version, "HTTP/1.1"),
+            None,
+        )
+        engine = self.engine
+        try:
+            if engine.blocking and engine.blocks(request):
+                outcome = await asyncio.to_thread(engine.handle, request)
+            else:
+                outcome = engine.handle(request)
+        except Exception as exc:  # a bug in a mode must not take the host down
+            outcome = self._crashed(request, exc)
+        if outcome.delay_ms > 0:
+            await asyncio.sleep(outcome.delay_ms / 1000)
+        response = outcome.response
+        fault = outcome.fault
+        if fault == "reset":
+            await _drop_connection(receive)
+            status = 0
+        else:
+            status = response.status
+            if outcome.how in _CACHED:
+                cached = self._wire_cache.get(id(response))
+                if cached is None or cached[0] is not response:
+                    if len(self._wire_cache) >= WIRE_CACHE:
+                        self._wire_cache.clear()
+                    cached = self._wire_cache[id(response)] = (response, *_wire(response))
+                head, tail = cached[1], cached[2]
+                if outcome.stable and not outcome.delay_ms and len(body) <= STABLE_BODY:
+                    self._remember_stable(key, outcome, cached, path)
+            else:
+                head, tail, _ = _wire(response)
+            await send(head)
+            if fault == "slow_body":
+                await _dribble(send, tail["body"], outcome.fault_arg)
+            else:
+                await send(tail)
+        how = outcome.how
+        self.stats.record(
+            (
+                start,
+                method,
+                path,
+                qs,
+                outcome.endpoint,
+                outcome.mode,
+                how,
+                status,
+                time.perf_counter() - start,
+                outcome.detail if how != "replayed" else None,
+                fault,
+                # Kept for /__backworks/exchange; replayed responses are shared, so this is
+                # two references per row unless a body is large.
+                request if len(request.body) <= admin.KEEP_BODY else None,
+                response if status and len(response.body) <= admin.KEEP_BODY else None,
+            )
+        )
+
+    # stable replays --------------------------------------------------------------------------
+
+    def _stable_lookup(
+        self,
+        method: str,
+        raw: bytes,
+        qs: bytes,
+        body: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+    ) -> tuple[tuple, tuple | None]:
+        """The request's key among stable answers, and what is remembered for it (None if
+        nothing); everything remembered is forgotten first when the engine was reloaded."""
+        if self._stable_engine is not self.engine:
+            self._forget_stable()
+        # The index's key reads the body by its content type; without a body, it reads neither.
+        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
+        return key, self._stable.get(key)
+
+    def _remember_stable(self, key: tuple, outcome: Outcome, cached: tuple, path: str) -> None:
+        """Keep a stable answer's messages and wire bytes (`cached`, an entry of the wire
+        cache, shared by every request that gets the same response) for answering `key`
+        again."""
+        if len(self._stable) >= STABLE_CACHE:
+            self._forget_stable()
+        _, head, tail, wire = cached
+        self._stable[key] = (outcome, head, tail, path, wire)
+        method, raw, qs = key[:3]
+        # The shortcut writes a body, which HEAD must not get; large bodies are not copied.
+        if wire and method != "HEAD":
+            self.stable_urls.add((method, raw + b"?" + qs if qs else raw))
+
+    def _forget_stable(self) -> None:
+        """Forget every stable replay (on a reload what was stable may be no more)."""
+        self._stable.clear()
+        self.stable_urls.clear()
+        self._stable_engine = self.engine
+
+    def _count_stable(
+        self,
+        known: tuple,
+        start: float,
+        method: str,
+        qs: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
+        outcome = known[0]
+        response = outcome.response
+        self.stats.record(
+            (
+                start,
+                method,
+                known[3],
+                qs,
+                outcome.endpoint,
+                outcome.mode,
+                outcome.how,
+                response.status,
+                time.perf_counter() - start,
+                None if outcome.how == "replayed" else outcome.detail,
+                None,
+                _Received(raw_headers, body) if len(body) <= admin.KEEP_BODY else None,
+                response if len(response.body) <= admin.KEEP_BODY else None,
+            )
+        )
+
+    def stable_wire(
+        self,
+        method: str,
+        raw: bytes,
+        qs: bytes,
+        body: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+        start: float,
+    ) -> tuple[int, bytes] | None:
+        """(status, the bytes after the status line and Date header) of the stable replay for
+        this request, counted as answered; None when it is not one (the request then goes
+        through the app). For fastpath.ReplayProtocol."""
+        known = self._stable_lookup(method, raw, qs, body, raw_headers)[1]
+        if known is None or not known[4]:  # too large for the shortcut: through the app
+            return None
+        self._count_stable(known, start, method, qs, raw_headers, body)
+        return known[0].response.status, known[4]
+
+    async def read_body(self, receive: Receive) -> bytes | bool | None:
+        """The request body; None when it is over max_body (the rest is not read), False when
+        the client disconnected."""
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        chunk = message.get("body", b"")
+        if not message.get("more_body"):
+            return chunk if len(chunk) <= self.max_body else None
+        chunks, size = [chunk], len(chunk)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def _too_large(self, scope: Scope, send: Send, start: float, raw: bytes) -> None:
+        detail = {"error": "request body too large", "limit_bytes": self.max_body}
+        await admin.send_json(
+            send,
+            413,
+            {**detail, "hint": "Send a smaller body, or start the mock with a larger limit."},
+            [(b"connection", b"close")],
+        )
+        self.stats.record(
+            (
+                start,
+                scope["method"],
+                request_path(raw),
+                scope["query_string"],
+                None,
+                None,
+                "invalid",
+                413,
+                time.perf_counter() - start,
+                detail,
+                None,
+            )
+        )
+
+    def _crashed(self, request: Request, exc: Exception) -> Outcome:
+        self.log(f"Error: the engine failed on {request.method} {request.path}: {exc!r}")
+        body = json.dumps({"error": "backworks failed to answer", "detail": repr(exc)}).encode()
+        return Outcome(
+            response=Response(500, (("Content-Type", "application/json"),), body),
+            endpoint=None,
+            mode=None,
+            how="error",
+            detail={"error": repr(exc)},
+        )
+
+    # hot reload ---------------------------------------------------------------------------------
+
+    def start_watching(self) -> None:
+        """Poll backworks.yaml for changes in a background task of the running loop."""
+        self._watch_pending = False
+        if self.config_path is not None and self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.reload_interval)
+            await self.reload_if_changed()
+
+    async def reload_if_changed(self) -> bool | None:
+        """Reload backworks.yaml if it changed since it was last read (None when it did not):
+        the watcher's check, also made right after the admin API rewrote the file."""
+        stamp = _stamp(self.config_path)
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        return await self.reload()
+
+    async def reload(self) -> bool:
+        """Load backworks.yaml again and swap in a new engine; on failure keep the old one."""
+        path = self.config_path
+        try:
+            config, engine = await asyncio.to_thread(self._build, path)
+        except BackworksError as error:
+            self.reload_error = error.message + (f" Hint: {error.hint}" if error.hint else "")
+            message = f"Error: {path} changed but cannot be used; still serving the previous "
+            self.log(message + f"configuration.\n{error}")
+        except Exception as error:  # a bug while building must not stop the host either
+            self.reload_error = repr(error)
+            self.log(
+                f"Error: reloading {path} failed ({error!r}); still serving the previous "
+                "configuration."
+            )
+        else:
+            previous = self.engine
+            self.engine, self.config, self.reload_error = engine, config, None
+            self.stats.drift = DriftCheck(config, previous=self.stats.drift)
+            previous.close()
+            self._wire_cache = {}
+            self.stats.reloads["ok"] += 1
+            self.log(f"Reloaded {path}: {len(engine.endpoints())} endpoint(s).")
+            for note in engine.notes:
+                self.log(f"Note: {note}")
+            if self.stats.subscribers:
+                self.stats.publish({"type": "reload", "ok": True, "config": str(path)})
+            return True
+        self.stats.reloads["error"] += 1
+        if self.stats.subscribers:
+            self.stats.publish({"type": "reload", "ok": False, "error": self.reload_error})
+        return False
+
+    def _build(self, path: Path) -> tuple[Config, Engine]:
+        config = load_config_or_default(path)
+        engine = build_engine(
+            config,
+            seed=self.seed,
+            strict=self.strict,
+            edge_cases=self.edge_cases,
+            store_path=self.store_path,
+        )
+        return config, engine
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.start_watching()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop_watching()
+                self.engine.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _drop_connection(receive: Receive) -> None:
+    """Drop the connection without an answer: abort the transport with SO_LINGER 0 (a TCP RST).
+
+    ASGI has no message for this, so the transport is taken from uvicorn's request cycle (the
+    owner of `receive`); under another server the app raises, which such servers report as a
+    broken connection too.
+    """
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionResetError("backworks: connection reset by a configured fault")
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        import socket
+        import struct
+
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    cycle.disconnected = True  # so the server does not try to answer with a 500 instead
+
+
+async def _dribble(send: Send, body: bytes, bytes_per_second: float | None) -> None:
+    """Send `body` in small chunks at about `bytes_per_second`."""
+    rate = max(1.0, float(bytes_per_second or 1024))
+    size = max(1, int(rate / SLOW_CHUNKS_PER_SECOND))
+    pause = size / rate
+    for offset in range(0, len(body), size):
+        more = offset + size < len(body)
+        await send(
+            {"type": "http.response.body", "body": body[offset : offset + size], "more_body": more}
+        )
+        if more:
+            await asyncio.sleep(pause)
+    if not body:
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError):
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+# --- building and running ------------------------------------------------------------------------
+
+
+def build_engine(
+    config: Config,
+    *,
+    seed: int = 0,
+    strict: bool = False,
+    edge_cases: bool = False,
+    store_path: Path | None = None,
+) -> Engine:
+    """The engine for `config`, reading recordings from `store_path` instead of the store
+    that backworks.yaml names when it is given."""
+    options = {"seed": seed, "strict": strict, "edge_cases": edge_cases}
+    if store_path is None:
+        return Engine.build(config, **options)
+    from backworks_cli.record.store import Store
+
+    with Store.open(store_path) as store:
+        return Engine.build(config, store=store, **options)
+
+
+def create_app(
+    config: Config,
+    *,
+    seed: int = 0,
+    strict: bool = False,
+    edge_cases: bool = False,
+    max_body: int = MAX_BODY,
+    config_path: Path | None = None,
+    store_path: Path | None = None,
+    log: Log | None = None,
+    journal_size: int = admin.JOURNAL_SIZE,
+    reload_interval: float = RELOAD_INTERVAL,
+) -> MockApp:
+    """The mock host for `config`; builds the engine now, so a bad store or config raises
+    here (ConfigError, StoreError) rather than on the first request. With `config_path`, the
+    file is watched and reloaded when it changes; `store_path` overrides recordings.path."""
+    engine = build_engine(
+        config, seed=seed, strict=strict, edge_cases=edge_cases, store_path=store_path
+    )
+    return MockApp(
+        engine,
+        config,
+        seed=seed,
+        strict=strict,
+        edge_cases=edge_cases,
+        max_body=max_body,
+        config_path=config_path,
+        store_path=store_path,
+        log=log,
+        journal_size=journal_size,
+        reload_interval=reload_interval,
+    )
+
+
+def _freeze_heap() -> None:
+    """Move everything built so far (the engine and its recordings, which live as long as the
+    process) out of the cyclic garbage collector's sight, so that full collections do not walk
+    hundreds of thousands of objects while requests wait."""
+    gc.collect()
+    gc.freeze()
+
+
+def app_from_env() -> MockApp:
+    """The app of one --workers process, from the options the parent put in the environment."""
+    options = json.loads(os.environ[ENV_OPTIONS])
+    path = Path(options["config"]) if options.get("config") else None
+    config = load_config_or_default(path)
+    app = create_app(
+        config,
+        seed=options["seed"],
+        strict=options["strict"],
+        edge_cases=options["edge_cases"],
+        max_body=options["max_body"],
+        config_path=path,
+        store_path=Path(options["store"]) if options.get("store") else None,
+    )
+    _freeze_heap()
+    return app
+
+
+def uvicorn_settings(host: str, port: int) -> dict[str, Any]:
+    """The same settings for `backworks mock` and for the benchmark's bare floor app."""
+    import importlib.util
+
+    have = importlib.util.find_spec
+    return {
+        "host": host,
+        "port": port,
+        "loop": "uvloop" if have("uvloop") else "asyncio",
+        "http": _http_protocol() if have("httptools") else "h11",
+        "access_log": False,
+        "log_level": "warning",
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 3,
+    }
+
+
+def _http_protocol() -> type | str:
+    """uvicorn's httptools protocol with the shortcut for stable answers (backworks_cli.host.fastpath),
+    or uvicorn's own when this uvicorn lacks what the shortcut builds on."""
+    try:
+        from backworks_cli.host.fastpath import ReplayProtocol
+    except ImportError:
+        return "httptools"
+    return ReplayProtocol
+
+
+def run_mock(
+    app: MockApp,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve `app` with uvicorn until Ctrl-C or SIGTERM; NetworkError if the port is taken.
+
+    With workers > 1 each worker process builds its own app from the same options (uvicorn
+    needs an import string for that), so the admin API of each shows its own requests.
+    """
+    import uvicorn
+
+    check_port_free(host, port, option="--host and --port")
+    settings = uvicorn_settings(host, port)
+    _freeze_heap()
+    previous = signal.getsignal(signal.SIGTERM)
+    # uvicorn raises the stopping signal again after a graceful stop; SIGTERM then ends here.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        if workers > 1:
+            os.environ[ENV_OPTIONS] = json.dumps(
+                {
+                    "config": str(app.config_path.resolve()) if app.config_path else None,
+                    "store": str(app.store_path.resolve()) if app.store_path else None,
+                    "seed": app.seed,
+                    "strict": app.strict,
+                    "edge_cases": app.edge_cases,
+                    "max_body": app.max_body,
+                }
+            )
+            if on_ready:
+                on_ready()
+            uvicorn.run(
+                "backworks_cli.host.mock:app_from_env", factory=True, workers=workers, **settings
+            )
+        else:
+            config = uvicorn.Config(app, lifespan="on", **settings)
+            server = uvicorn.Server(config)
+            with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+                runner.run(_serve(server, on_ready))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0) -> Callable:
+    """Serve `app` with uvicorn in a daemon thread (for `backworks mock --tui`, whose main
+    thread runs the dashboard); returns once it accepts connections. The returned function
+    stops the server and waits for the thread. NetworkError if the port is taken."""
+    import threading
+
+    import uvicorn
+
+    check_port_free(host, port, option="--host and --port")
+    config = uvicorn.Config(app, lifespan="on", **uvicorn_settings(host, port))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="backworks-mock", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        server.should_exit = True
+        thread.join(timeout)
+        raise BackworksError(f"The mock did not start on {host}:{port}.", "Try another --port.")
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout)
+
+    return stop
+
+
+async def _serve(server: Any, on_ready: Callable[[], None] | None) -> None:
+    task = asyncio.ensure_future(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if server.started and on_ready is not None:
+        on_ready()
+    await task

@@ -1,0 +1,627 @@
+"""Secrets out of exchanges before anything is stored or exported.
+
+A secret is replaced by a placeholder, ``"redacted:" + hex(HMAC-SHA256(key, secret))[:16]``: the
+same secret under the same key (one per store) always gives the same placeholder, so two requests
+that carried one token still match each other on replay, while the token itself is gone.
+Placeholders are never redacted again, so redacting twice equals redacting once.
+
+What is redacted (names are compared normalised: lower-case, without ``-`` and ``_``):
+
+- Headers. The well-known credential headers (Authorization, Cookie, X-Api-Key, ...) and any
+  header whose name contains token, secret, password, apikey, session, signature, csrf, ...
+  or ``auth``. ``auth`` does not count in ``authenticated`` (X-Authenticated-User names a user,
+  it proves nothing), in challenges (WWW-Authenticate), in ``authority`` or ``author``.
+  Authorization keeps its scheme (``Bearer <placeholder>``), cookies keep their names and
+  Set-Cookie its attributes, so a reader still sees what was sent.
+- Query parameters, in ``Request.query``, a query left in the path, and URL-bearing headers
+  (Location, Content-Location, Referer), fragments included (OAuth implicit flow).
+- JSON bodies (and JSON text messages, NDJSON lines, SSE ``data:`` lines): string and number
+  values under secret-looking field names at any depth; a list under such a name has its
+  items redacted, an object under it is walked (its own keys decide). Only the values' bytes
+  change: the rest of the document keeps its formatting. Form-urlencoded bodies: fields
+  named like JSON secrets or secret query parameters.
+- Anywhere in text (header values, query values, JSON string values, text bodies, messages):
+  JWTs (``eyJ...`` with three or five base64url segments), ``Bearer <token>`` with a token of
+  at least 8 characters that is not a plain word (so "Bearer token required" stays), and the
+  user's regex patterns (the whole match is replaced; a JSON number in which a pattern matches
+  is replaced as a whole). Patterns see decoded values, not raw JSON syntax.
+
+Other bodies (XML, multipart, plain text) get the free-text rules only, and field rules need
+valid JSON: a broken JSON body is treated as text.
+
+Names that describe a secret rather than hold one (``token_type``, ``max_tokens``,
+``password_hint``, ``secret_name``, ``expires_in``...) are left alone; the user's own names
+always count. Bodies that are not UTF-8 are left alone, and a body with nothing to redact is
+returned as the very same bytes. When a body changes and Content-Length equalled its length,
+Content-Length is updated to the new length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import replace
+from json.decoder import scanstring
+from urllib.parse import quote_plus, unquote_plus
+
+from backworks_cli.config.model import RedactConfig
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.exchange import Exchange, Headers, Message, Query, Request, Response
+
+PREFIX = "redacted:"
+_PLACEHOLDER = re.compile(r"redacted:[0-9a-f]{16}")
+_PLACEHOLDER_SPLIT = re.compile(r"(redacted:[0-9a-f]{16})")
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Substrings that make any name (header, query parameter, JSON field) a secret.
+_STRONG = re.compile(
+    "token|secret|passw|passphrase|apikey|accesskey|privatekey|signingkey|encryptionkey"
+    "|masterkey|clientkey|sessionkey|authkey|authcode|subscriptionkey|credential|signature"
+    "|csrf|xsrf|sessionid|creditcard|cardnumber"
+)
+# Names that describe a secret (its type, lifetime, location, a count) rather than hold one.
+_DESCRIBES = re.compile(
+    "(?:type|types|url|uri|endpoint|expiry|expires|expiresat|expiresin|expiration|issuedat"
+    "|createdat|updatedat|ttl|timeout|length|count|required|enabled|method|methods|mode|status"
+    "|hint|format|policy|provider|scheme|name|usage|limit|scope|scopes|tokenizer"
+    "|(?:max|min|total|prompt|completion|input|output|cached|reasoning|num|audio|text|image)"
+    "tokens)$"
+)
+_HARMLESS = _words(
+    ":authority authority author authors wwwauthenticate proxyauthenticate "
+    "accesscontrolallowcredentials accesscontrolallowheaders accesscontrolexposeheaders "
+    "accesscontrolrequestheaders signatureinput"
+)
+# In header names, "auth" alone marks a credential except in the words listed here.
+_HEADER_AUTH = re.compile(r"auth(?!enticated|enticate$|ority$|ors?$)")
+
+_HEADERS = _words(
+    "authorization proxyauthorization cookie setcookie xapikey apikey xauthtoken "
+    "xaccesstoken xcsrftoken xxsrftoken xamzsecuritytoken xgoogapikey "
+    "ocpapimsubscriptionkey"
+)
+_QUERY = _words(
+    "token accesstoken refreshtoken idtoken apikey key secret clientsecret password "
+    "passwd pwd signature sig auth session sessionid sid code codeverifier jwt "
+    "xamzsignature xamzcredential xamzsecuritytoken"
+)
+_FIELDS = _words(
+    "pass pwd auth authorization session sid jwt cvv cvv2 cvc ssn pin otp codeverifier ccnumber"
+)
+_FIELD_SUFFIXES = ("pwd",)
+
+# Authentication schemes kept in front of a redacted credential in any credential header;
+# Authorization headers keep any scheme-shaped first word.
+_SCHEMES = _words(
+    "basic bearer digest dpop gnap hoba mutual negotiate ntlm oauth token apikey api-key "
+    "key jwt aws4-hmac-sha256 sso-key ssws"
+)
+_SCHEME_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]{0,31})([ \t]+)(\S.*)", re.S)
+
+_URL_HEADERS = frozenset({"location", "contentlocation", "referer", "referrer"})
+_PLAIN, _SECRET, _AUTHORIZATION, _COOKIE, _SET_COOKIE, _URL = range(6)
+
+# --- free text -------------------------------------------------------------------------------
+
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    r"(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?"
+)
+_BEARER = re.compile(r"\b(bearer[ \t]+)(?!redacted:)([A-Za-z0-9._~+/-]+=*)", re.I)
+
+
+def _bearer_hint(text: str) -> bool:
+    return "bearer" in text.lower()
+
+
+# Parameters of a Bearer challenge (RFC 6750), which follow "Bearer " in WWW-Authenticate.
+_BEARER_PARAMS = frozenset({"realm", "scope", "error", "error_description", "error_uri"})
+
+# --- JSON ------------------------------------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*").match
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?").match
+_JSON_START = re.compile(r"[ \t\n\r\ufeff]*[{\[]").match
+_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
+_NAME_CACHE_SIZE = 4096
+
+
+def normalise(name: str) -> str:
+    """A name as the rules compare it: lower-case, without '-' and '_'."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` is exactly one placeholder."""
+    return len(value) == 25 and _PLACEHOLDER.fullmatch(value) is not None
+
+
+class _NameRule:
+    """Decides whether a name (of a header, query parameter or field) marks a secret."""
+
+    def __init__(self, exact: frozenset[str], suffixes: tuple[str, ...] = (), header=False):
+        self.exact = exact
+        self.suffixes = suffixes
+        self.header = header
+        self.cache: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        hit = self.cache.get(name)
+        if hit is None:
+            hit = self.decide(normalise(name))
+            if len(self.cache) >= _NAME_CACHE_SIZE:
+                self.cache.clear()
+            self.cache[name] = hit
+        return hit
+
+    def decide(self, norm: str) -> bool:
+        if norm in self.exact:
+            return True
+        if not norm or norm in _HARMLESS or _DESCRIBES.search(norm):
+            return False
+        if _STRONG.search(norm) or (self.suffixes and norm.endswith(self.suffixes)):
+            return True
+        return self.header and ("session" in norm or _HEADER_AUTH.search(norm) is not None)
+
+
+def _compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"redact.patterns: {pattern!r} is not a valid regular expression ({exc}).",
+                "Fix the pattern in backworks.yaml (Python `re` syntax; quote it in YAML).",
+            ) from None
+        if regex.fullmatch(""):
+            raise ConfigError(
+                f"redact.patterns: {pattern!r} matches the empty string, so it would redact "
+                "everywhere and nothing.",
+                "Make the pattern match at least one character, e.g. use + instead of *.",
+            )
+        compiled.append(regex)
+    return tuple(compiled)
+
+
+def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """`text` with each (start, end) span replaced; spans are in order and disjoint."""
+    out = []
+    last = 0
+    for start, end, new in edits:
+        out.append(text[last:start])
+        out.append(new)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+class Redactor:
+    """Replaces secrets in exchanges by stable keyed placeholders; see the module docstring."""
+
+    def __init__(self, key: bytes, rules: RedactConfig | None = None):
+        rules = rules or RedactConfig()
+        self.enabled = rules.enabled
+        self._key = key.encode() if isinstance(key, str) else bytes(key)
+        self._patterns = _compile_patterns(tuple(rules.patterns))
+        user_headers = frozenset(normalise(h) for h in rules.headers)
+        user_query = frozenset(normalise(q) for q in rules.query)
+        user_fields = frozenset(normalise(f) for f in rules.fields)
+        self._header_secret = _NameRule(_HEADERS | user_headers, header=True)
+        self._query_secret = _NameRule(_QUERY | user_query)
+        self._field_secret = _NameRule(_FIELDS | user_fields, _FIELD_SUFFIXES)
+        self._form_secret = _NameRule(_FIELDS | _QUERY | user_fields | user_query, _FIELD_SUFFIXES)
+        self._header_kinds: dict[str, int] = {}
+
+    # --- public ------------------------------------------------------------------------------
+
+    def placeholder(self, secret: str) -> str:
+        """The stable stand-in for `secret` under this redactor's key."""
+        data = secret.encode("utf-8", "surrogatepass")
+        return PREFIX + hmac.new(self._key, data, hashlib.sha256).hexdigest()[:16]
+
+    def exchange(self, ex: Exchange) -> Exchange:
+        """`ex` with its request, response, messages and error redacted (`ex` itself if clean)."""
+        if not self.enabled:
+            return ex
+        request = self.request(ex.request)
+        response = self.response(ex.response) if ex.response is not None else None
+        messages = self._messages(ex.messages)
+        error = self._scrub(ex.error) if ex.error else ex.error
+        if (
+            request is ex.request
+            and response is ex.response
+            and messages is ex.messages
+            and error is ex.error
+        ):
+            return ex
+        return replace(ex, request=request, response=response, messages=messages, error=error)
+
+    def request(self, req: Request) -> Request:
+        if not self.enabled:
+            return req
+        headers = self._headers(req.headers)
+        query = self._query(req.query)
+        path = self._url(req.path) if "?" in req.path or "#" in req.path else self._scrub(req.path)
+        body = self._body(req.body, req.content_type)
+        if headers is req.headers and query is req.query and path == req.path and body is req.body:
+            return req
+        if body is not req.body:
+            headers = _update_length(headers, req.body, body)
+        return replace(req, headers=headers, query=query, path=path, body=body)
+
+    def response(self, resp: Response) -> Response:
+        if not self.enabled:
+            return resp
+        headers = self._headers(resp.headers)
+        body = self._body(resp.body, resp.content_type)
+        if headers is resp.headers and body is resp.body:
+            return resp
+        if body is not resp.body:
+            headers = _update_length(headers, resp.body, body)
+        return replace(resp, headers=headers, body=body)
+
+    # --- headers -----------------------------------------------------------------------------
+
+    def _headers(self, headers: Headers) -> Headers:
+        # The common case: no credential header and nothing in any value worth a closer look.
+        kind = self._header_kind
+        if all(kind(name) == _PLAIN for name, _ in headers) and not self._any_hint(headers):
+            return headers
+        out = None
+        for i, (name, value) in enumerate(headers):
+            new = self._header(name, value)
+            if new != value:
+                if out is None:
+                    out = list(headers)
+                out[i] = (name, new)
+        return headers if out is None else tuple(out)
+
+    def _header_kind(self, name: str) -> int:
+        kind = self._header_kinds.get(name)
+        if kind is None:
+            norm = normalise(name)
+            if norm == "cookie":
+                kind = _COOKIE
+            elif norm in ("setcookie", "setcookie2"):
+                kind = _SET_COOKIE
+            elif norm in _URL_HEADERS:
+                kind = _URL
+            elif not self._header_secret(name):
+                kind = _PLAIN
+            elif "authorization" in norm:
+                kind = _AUTHORIZATION
+            else:
+                kind = _SECRET
+            if len(self._header_kinds) >= _NAME_CACHE_SIZE:
+                self._header_kinds.clear()
+            self._header_kinds[name] = kind
+        return kind
+
+    def _header(self, name: str, value: str) -> str:
+        kind = self._header_kind(name)
+        if kind == _PLAIN:
+            return self._scrub(value)
+        if kind == _URL:
+            return self._url(value)
+        if kind == _COOKIE:
+            return self._cookie(value)
+        if kind == _SET_COOKIE:
+            return "\n".join(self._set_cookie(line) for line in value.split("\n"))
+        return self._credential(value, any_scheme=kind == _AUTHORIZATION)
+
+    def _credential(self, value: str, any_scheme: bool) -> str:
+        """A credential header's value: the scheme kept, the rest replaced."""
+        match = _SCHEME_VALUE.fullmatch(value)
+        if match and (any_scheme or match[1].lower() in _SCHEMES):
+            rest = match[3]
+            if is_placeholder(rest):
+                return value
+            return match[1] + match[2] + self.placeholder(rest)
+        secret = value.strip()
+        if not secret or is_placeholder(secret):
+            return value
+        return self.placeholder(secret)
+
+    def _cookie(self, value: str) -> str:
+        parts = value.split(";")
+        changed = False
+        for i, part in enumerate(parts):
+            new = self._cookie_pair(part)
+            if new is not part:
+                parts[i] = new
+                changed = True
+        return ";".join(parts) if changed else value
+
+    def _set_cookie(self, line: str) -> str:
+        pair, sep, attributes = line.partition(";")
+        new = self._cookie_pair(pair)
+        return line if new is pair else new + sep + attributes
+
+    def _cookie_pair(self, part: str) -> str:
+        """`name=value` with the value replaced (a value without a name is replaced whole)."""
+        name, eq, value = part.partition("=")
+        if not eq:
+            name, value = "", part
+        core = value.strip()
+        quoted = len(core) >= 2 and core[0] == core[-1] == '"'
+        secret = core[1:-1] if quoted else core
+        if not secret or is_placeholder(secret):
+            return part
+        start = value.index(core)
+        new = self.placeholder(secret)
+        if quoted:
+            new = f'"{new}"'
+        return name + eq + value[:start] + new + value[start + len(core) :]
+
+    # --- URLs and query strings ---------------------------------------------------------------
+
+    def _query(self, query: Query) -> Query:
+        is_secret = self._query_secret
+        if not any(is_secret(name) for name, _ in query) and not self._any_hint(query):
+            return query
+        out = None
+        for i, (name, value) in enumerate(query):
+            if is_secret(name):
+                new = value if not value or is_placeholder(value) else self.placeholder(value)
+            else:
+                new = self._scrub(value)
+            if new != value:
+                if out is None:
+                    out = list(query)
+                out[i] = (name, new)
+        return query if out is None else tuple(out)
+
+    def _url(self, url: str) -> str:
+        head, hash_, fragment = url.partition("#")
+        base, question, query = head.partition("?")
+        new_base = self._scrub(base)
+        new_query = self._query_string(query, self._query_secret)
+        if "=" in fragment:
+            new_fragment = self._query_string(fragment, self._query_secret)
+        else:
+            new_fragment = self._scrub(fragment)
+        if new_base is base and new_query is query and new_fragment is fragment:
+            return url
+        return new_base + question + new_query + hash_ + new_fragment
+
+    def _query_string(self, text: str, is_secret: _NameRule) -> str:
+        """An urlencoded string (query, fragment or form body) with secret values replaced;
+        every other byte, escapes included, stays as it was."""
+        if not text:
+            return text
+        parts = text.split("&")
+        changed = False
+        for i, part in enumerate(parts):
+            name, eq, value = part.partition("=")
+            if eq and value and is_secret(unquote_plus(name)):
+                secret = unquote_plus(value)
+                new = part if is_placeholder(secret) else name + eq + self.placeholder(secret)
+            elif eq:
+                new_value = self._scrub_encoded(value)
+                new = part if new_value is value else name + eq + new_value
+            else:
+                new = self._scrub_encoded(part)
+            if new is not part:
+                parts[i] = new
+                changed = True
+        return "&".join(parts) if changed else text
+
+    def _scrub_encoded(self, value: str) -> str:
+        """A percent-encoded value scrubbed as the text it stands for."""
+        if "%" not in value and "+" not in value:
+            return self._scrub(value)
+        decoded = unquote_plus(value)
+        new = self._scrub(decoded)
+        return value if new == decoded else quote_plus(new, safe=":/")
+
+    # --- bodies and messages ------------------------------------------------------------------
+
+    def _body(self, body: bytes, content_type: str | None) -> bytes:
+        if not body:
+            return body
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body
+        ctype = content_type.lower() if content_type else ""
+        if "x-www-form-urlencoded" in ctype:
+            new = self._query_string(text, self._form_secret)
+        elif "event-stream" in ctype:
+            new = self._event_stream(text)
+        else:
+            new = self._text(text)
+        return body if new == text else new.encode("utf-8")
+
+    def _messages(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+        out = None
+        for i, message in enumerate(messages):
+            if not message.is_text or not message.content:
+                continue
+            content = self._body(message.content, None)
+            if content is not message.content:
+                if out is None:
+                    out = list(messages)
+                out[i] = replace(message, content=content)
+        return messages if out is None else tuple(out)
+
+    def _event_stream(self, text: str) -> str:
+        """Server-sent events: each `data:` line as JSON or text, every other line as text."""
+        lines = text.split("\n")
+        changed = False
+        for i, line in enumerate(lines):
+            is_data = line.startswith("data:")
+            new = "data:" + self._text(line[5:]) if is_data else self._scrub(line)
+            if new != line:
+                lines[i] = new
+                changed = True
+        return "\n".join(lines) if changed else text
+
+    def _text(self, text: str) -> str:
+        """A text value: JSON (a document or one per line) by field rules, else free text."""
+        if _JSON_START(text):
+            new = self._json(text)
+            if new is not None:
+                return new
+            if "\n" in text:
+                lines = text.split("\n")
+                new_lines = [self._text(line) if line.strip() else line for line in lines]
+                return "\n".join(new_lines) if new_lines != lines else text
+        return self._scrub(text)
+
+    def _json(self, text: str) -> str | None:
+        """`text` as a JSON document with its secrets replaced, or None when it is not JSON."""
+        bom = "\ufeff" if text.startswith("\ufeff") else ""
+        doc = text[len(bom) :]
+        keys: set[str] = set()
+        try:
+            json.JSONDecoder(object_hook=keys.update).decode(doc)
+        except (ValueError, RecursionError):
+            return None
+        secret_keys = any(self._field_secret(key) for key in keys)
+        scan = self._scan_hint(doc) or bool(self._patterns and "\\" in doc)
+        if not secret_keys and not scan:
+            return text
+        edits = self._json_edits(doc, scan)
+        return bom + _splice(doc, edits) if edits else text
+
+    def _json_edits(self, s: str, scan: bool) -> list[tuple[int, int, str]]:
+        """Spans of a valid JSON document to replace: values under secret names, and string
+        values in which free-text rules match (when `scan`). `s` must already have parsed."""
+        ws, blank, is_secret = _WS, " \t\n\r", self._field_secret
+        patterns = self._patterns if scan else ()
+        edits: list[tuple[int, int, str]] = []
+        # One frame per open container: None for an object, else whether an array's items
+        # are secrets (a list under a secret name).
+        stack: list[bool | None] = []
+        secret = need_key = False
+        i = ws(s, 0).end()
+        while True:
+            if need_key:
+                key, i = scanstring(s, i + 1, True)
+                secret = is_secret(key)
+                if s[i] != ":":
+                    i = ws(s, i).end()
+                i += 1
+                if s[i] in blank:
+                    i = ws(s, i).end()
+            c = s[i]
+            if c == '"':
+                start = i
+                value, i = scanstring(s, i + 1, True)
+                if secret:
+                    if value and not is_placeholder(value):
+                        edits.append((start, i, f'"{self.placeholder(value)}"'))
+                elif scan:
+                    new = self._scrub(value)
+                    if new != value:
+                        # Escaped strings stay escaped (lone surrogates can only be written so).
+                        escaped = "\\" in s[start:i]
+                        edits.append((start, i, json.dumps(new, ensure_ascii=escaped)))
+            elif c == "{" or c == "[":
+                i += 1
+                if s[i] in blank:
+                    i = ws(s, i).end()
+                if s[i] != ("}" if c == "{" else "]"):
+                    need_key = c == "{"
+                    stack.append(None if need_key else secret)
+                    continue
+                i += 1
+            elif (number := _NUMBER(s, i)) is not None:
+                i = number.end()
+                lexeme = number.group()
+                if secret or any(p.search(lexeme) for p in patterns):
+                    edits.append((number.start(), i, f'"{self.placeholder(lexeme)}"'))
+            else:
+                i += next(len(word) for word in _LITERALS if s.startswith(word, i))
+            # After a value: close finished containers, then move to the next value.
+            while stack:
+                c = s[i]
+                if c in blank:
+                    i = ws(s, i).end()
+                    c = s[i]
+                i += 1
+                if c == ",":
+                    if s[i] in blank:
+                        i = ws(s, i).end()
+                    frame = stack[-1]
+                    need_key = frame is None
+                    if not need_key:
+                        secret = frame
+                    break
+                stack.pop()
+            else:
+                return edits
+
+    # --- free text ----------------------------------------------------------------------------
+
+    def _scan_hint(self, text: str) -> bool:
+        """Whether any free-text rule could match in `text` (cheap, may say yes wrongly)."""
+        if "eyJ" in text or _bearer_hint(text):
+            return True
+        return any(pattern.search(text) for pattern in self._patterns)
+
+    def _any_hint(self, pairs: Headers) -> bool:
+        """`_scan_hint` over the values of (name, value) pairs, built-in rules in one pass."""
+        if not pairs:
+            return False
+        joined = "\n".join([value for _, value in pairs])
+        if "eyJ" in joined or _bearer_hint(joined):
+            return True
+        for pattern in self._patterns:
+            for _, value in pairs:
+                if pattern.search(value):
+                    return True
+        return False
+
+    def _scrub(self, text: str) -> str:
+        """JWTs, Bearer tokens and user patterns replaced; existing placeholders untouched."""
+        if not text or not self._scan_hint(text):
+            return text
+        if "eyJ" in text:
+            text = self._outside_placeholders(text, _JWT, self._whole)
+        if _bearer_hint(text):
+            text = _BEARER.sub(self._bearer, text)
+        for pattern in self._patterns:
+            text = self._outside_placeholders(text, pattern, self._whole)
+        return text
+
+    def _outside_placeholders(self, text: str, regex: re.Pattern[str], fn) -> str:
+        if PREFIX not in text:
+            return regex.sub(fn, text)
+        parts = _PLACEHOLDER_SPLIT.split(text)
+        for i in range(0, len(parts), 2):
+            if parts[i]:
+                parts[i] = regex.sub(fn, parts[i])
+        return "".join(parts)
+
+    def _whole(self, match: re.Match[str]) -> str:
+        return self.placeholder(match[0]) if match[0] else match[0]
+
+    def _bearer(self, match: re.Match[str]) -> str:
+        token = match[2]
+        word = token.rstrip("=")
+        if word.lower() in _BEARER_PARAMS and word != token:
+            return match[0]  # a challenge parameter, e.g. Bearer realm="api"
+        if len(word) < 8 or (word.isalpha() and len(word) < 20):
+            return match[0]  # prose such as "Bearer authentication"
+        return match[1] + self.placeholder(token)
+
+
+def _update_length(headers: Headers, old: bytes, new: bytes) -> Headers:
+    """Content-Length follows a changed body when it described the body as it was."""
+    old_length = str(len(old))
+    out = []
+    for name, value in headers:
+        if name.lower() == "content-length" and value.strip() == old_length:
+            value = str(len(new))
+        out.append((name, value))
+    return tuple(out)

@@ -1,0 +1,859 @@
+"""Recordings on SQLite: one file per project, WAL journal, one row per exchange.
+
+The only module that imports sqlite_utils and the only one with SQL. Tables:
+`meta` (format_version, redaction_key, created_at), `exchanges` (one row per request, bodies as
+TEXT when they are UTF-8 text and as BLOB otherwise, headers and query as JSON lists of pairs,
+so that `sqlite-utils` and Datasette users can read them) and `messages` (WebSocket messages and
+server-sent events of an exchange). `add()` is on the capture hot path: one prepared INSERT, one
+executemany for messages when there are any, one commit. `scan()` is the read path for passes
+over a whole store (infer): plain tuples of the columns asked for, no Exchange built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backworks_cli.core.errors import BackworksError, ExitCode, StoreError
+from backworks_cli.core.exchange import Exchange, Message, Request, Response
+
+FORMAT_VERSION = 1
+BUSY_TIMEOUT = 5.0  # seconds to wait for another writer before giving up
+BATCH_SIZE = 500  # exchanges per transaction in add_many()
+TOP_ENDPOINTS = 20  # method+path pairs listed by stats()
+
+# Columns of `exchanges` in insertion order (id is assigned by SQLite).
+COLUMNS = (
+    "session",
+    "started_at",
+    "started_iso",
+    "duration_ms",
+    "kind",
+    "method",
+    "scheme",
+    "host",
+    "port",
+    "path",
+    "query",
+    "request_headers",
+    "request_body",
+    "request_encoding",
+    "http_version",
+    "status",
+    "reason",
+    "response_http_version",
+    "response_headers",
+    "response_body",
+    "response_encoding",
+    "error",
+    "message_count",
+)
+# Plain text columns; a value that is not valid UTF-8 (a surrogate-escaped path, say) is stored
+# as a BLOB of its bytes (surrogates passed through) instead of failing the insert.
+TEXT_COLUMNS = frozenset(
+    {"session", "kind", "method", "scheme", "host", "path", "request_encoding", "http_version"}
+    | {"reason", "response_http_version", "response_encoding", "error"}
+)
+INSERT_EXCHANGE = (
+    f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+INSERT_MESSAGE = (
+    "INSERT INTO messages (exchange_id, seq, direction, is_text, content, timestamp) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+SELECT_EXCHANGE = f"SELECT id, {', '.join(COLUMNS)} FROM exchanges"
+# What scan() can read besides the table's own columns: the first Content-Type value of each
+# side, found in the headers' JSON text without decoding the whole list.
+CONTENT_TYPES = {
+    "request_content_type": "request_headers",
+    "response_content_type": "response_headers",
+}
+SCAN_COLUMNS = frozenset({"id", *COLUMNS, *CONTENT_TYPES})
+PAIR_COLUMNS = frozenset({"query", "request_headers", "response_headers"})
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which exchanges a command concerns; every field None means all of them."""
+
+    method: str | None = None  # upper-cased; compared case-insensitively
+    path: str | None = None  # glob: * any run of characters (including /), ? one character
+    status: tuple[int, int] | None = None  # inclusive range: (404, 404) or (400, 499)
+    session: str | None = None
+    older_than: float | None = None  # seconds before now
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status: str | int | None = None,
+        session: str | None = None,
+        older_than: str | None = None,
+    ) -> Filter:
+        """A filter from command-line values; a bad value raises BackworksError with a hint."""
+        return cls(
+            method=method.strip().upper() if method else None,
+            path=path or None,
+            status=_parse_status(status) if status not in (None, "") else None,
+            session=session or None,
+            older_than=_parse_age(older_than) if older_than else None,
+        )
+
+    def is_empty(self) -> bool:
+        return (self.method, self.path, self.status, self.session, self.older_than) == (None,) * 5
+
+    def where(self, now: float | None = None) -> tuple[str, list[Any]]:
+        """The SQL condition (never empty) and its parameters."""
+        clauses, params = [], []
+        if self.method is not None:
+            clauses.append("method = ? COLLATE NOCASE")
+            params.append(self.method)
+        if self.path is not None:
+            clauses.append("path GLOB ?")
+            params.append(self.path)
+        if self.status is not None:
+            clauses.append("status BETWEEN ? AND ?")
+            params.extend(self.status)
+        if self.session is not None:
+            clauses.append("session = ?")
+            params.append(self.session)
+        if self.older_than is not None:
+            clauses.append("started_at < ?")
+            params.append((time.time() if now is None else now) - self.older_than)
+        return (" AND ".join(clauses) or "1"), params
+
+    def matches(self, ex: Exchange, now: float | None = None) -> bool:
+        """The same test in Python, for exchanges not (yet) in a store."""
+        req = ex.request
+        status = ex.response.status if ex.response else None
+        return (
+            (self.method is None or req.method.upper() == self.method)
+            and (self.path is None or fnmatch.fnmatchcase(req.path, self.path))
+            and (self.status is None or (status is not None and _in(status, self.status)))
+            and (self.session is None or ex.session == self.session)
+            and (
+                self.older_than is None
+                or ex.started_at < (time.time() if now is None else now) - self.older_than
+            )
+        )
+
+
+def _in(value: int, bounds: tuple[int, int]) -> bool:
+    return bounds[0] <= value <= bounds[1]
+
+
+def _parse_status(value: str | int) -> tuple[int, int]:
+    text = str(value).strip().lower()
+    if re.fullmatch(r"[1-5]\d\d", text):
+        return int(text), int(text)
+    if re.fullmatch(r"[1-5]xx", text):
+        low = int(text[0]) * 100
+        return low, low + 99
+    raise BackworksError(
+        f"Status filter {value!r} is neither a status code nor a class of them.",
+        "Use a code such as 404, or a class such as 2xx, 4xx or 5xx.",
+        exit_code=ExitCode.USAGE,
+    )
+
+
+def _parse_age(value: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value.lower())
+    if not match:
+        raise BackworksError(
+            f"Age {value!r} is not a duration.",
+            "Use a number and a unit: 30s, 15m, 12h, 7d or 2w.",
+            exit_code=ExitCode.USAGE,
+        )
+    return float(match[1]) * DURATION_UNITS[match[2]]
+
+
+# --- row conversion ---------------------------------------------------------------------------
+
+
+def _body_value(body: bytes) -> str | bytes:
+    """Text when the body is UTF-8 without NULs (readable in Datasette), else the bytes."""
+    if not body:
+        return ""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    return body if "\x00" in text else text
+
+
+def _body_bytes(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+_to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_to_ascii_json = json.JSONEncoder(check_circular=False).encode
+
+
+def _pairs_json(pairs: tuple[tuple[str, str], ...]) -> str:
+    if not pairs:
+        return "[]"
+    text = _to_json(pairs)
+    if text.isascii() or _utf8_ok(text):
+        return text
+    return _to_ascii_json(pairs)  # surrogate-escaped bytes: keep them as JSON \u escapes
+
+
+def _pairs(text: str | bytes | None) -> tuple[tuple[str, str], ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple((name, value) for name, value in json.loads(text))
+
+
+# A ["content-type", "value"] pair in JSON text without backslashes, where every string is a
+# run of non-quote characters, so that this finds exactly the first such pair.
+_CONTENT_TYPE_PAIR = re.compile(r'\[\s*"content-type"\s*,\s*"([^"]*)"', re.IGNORECASE)
+
+
+def _content_type(headers: str | bytes | None) -> str | None:
+    """The first Content-Type value of a headers JSON list of pairs, or None."""
+    if not headers or headers == "[]":
+        return None
+    if isinstance(headers, str) and "\\" not in headers:
+        match = _CONTENT_TYPE_PAIR.search(headers)
+        return match[1] if match is not None else None
+    for name, value in _pairs(headers):  # escapes (or bytes): decode the list, exactly
+        if name.lower() == "content-type":
+            return value
+    return None
+
+
+def _iso(ts: float) -> str:
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def _row(ex: Exchange) -> tuple:
+    req, resp = ex.request, ex.response
+    return (
+        ex.session,
+        ex.started_at,
+        _iso(ex.started_at),
+        ex.duration_ms,
+        ex.kind,
+        req.method,
+        req.scheme,
+        req.host,
+        req.port,
+        req.path,
+        _pairs_json(req.query),
+        _pairs_json(req.headers),
+        _body_value(req.body),
+        req.encoding,
+        req.http_version,
+        resp.status if resp else None,
+        resp.reason if resp else None,
+        resp.http_version if resp else None,
+        _pairs_json(resp.headers) if resp else None,
+        _body_value(resp.body) if resp else None,
+        resp.encoding if resp else None,
+        ex.error,
+        len(ex.messages),
+    )
+
+
+def _escape_row(row: tuple) -> tuple:
+    """`row` with text SQLite cannot take (lone surrogates) stored as bytes instead."""
+    return tuple(
+        value.encode("utf-8", "surrogatepass")
+        if name in TEXT_COLUMNS and isinstance(value, str) and not _utf8_ok(value)
+        else value
+        for name, value in zip(COLUMNS, row, strict=True)
+    )
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
+def _message_rows(exchange_id: int, messages: tuple[Message, ...]) -> list[tuple]:
+    return [
+        (
+            exchange_id,
+            seq,
+            m.direction,
+            int(m.is_text),
+            _body_value(m.content),
+            m.timestamp,
+        )
+        for seq, m in enumerate(messages)
+    ]
+
+
+def _exchange(row: tuple, messages: tuple[Message, ...]) -> Exchange:
+    (id_, session, started_at, _, duration_ms, kind, method, scheme, host, port, path, query) = row[
+        :12
+    ]
+    (req_headers, req_body, req_enc, http_version, status, reason, resp_version) = row[12:19]
+    (resp_headers, resp_body, resp_enc, error) = row[19:23]
+    request = Request(
+        method=_text(method),
+        path=_text(path),
+        query=_pairs(query),
+        headers=_pairs(req_headers),
+        body=_body_bytes(req_body),
+        scheme=_text(scheme),
+        host=_text(host),
+        port=port,
+        http_version=_text(http_version),
+        encoding=_text(req_enc),
+    )
+    response = None
+    if status is not None:
+        response = Response(
+            status=status,
+            headers=_pairs(resp_headers),
+            body=_body_bytes(resp_body),
+            reason=_text(reason),
+            http_version=_text(resp_version),
+            encoding=_text(resp_enc),
+        )
+    return Exchange(
+        request=request,
+        response=response,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        session=_text(session),
+        error=_text(error),
+        kind=_text(kind),
+        messages=messages,
+        id=id_,
+    )
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def _error(path: Path, doing: str, exc: BaseException, timeout: float = BUSY_TIMEOUT) -> StoreError:
+    """A StoreError for an sqlite3/OS failure, with the hint that fits its cause."""
+    text = str(exc)
+    low = text.lower()
+    if "not a database" in low or "malformed" in low:
+        return StoreError(
+            f"{path} is not a backworks recordings store (SQLite says: {text}).",
+            "Point --store at the recordings file, or move this file away so that "
+            "`backworks capture` can create a new store.",
+        )
+    if "locked" in low or "busy" in low:
+        return StoreError(
+            f"Could not {doing} {path}: another process has held it locked for more than "
+            f"{timeout:g} seconds ({text}).",
+            "Another backworks (a capture or an import) may be writing to it; wait for it to "
+            "finish or stop it, then try again.",
+        )
+    if "full" in low:
+        return StoreError(
+            f"Could not {doing} {path}: the disk is full ({text}).",
+            "Free some disk space, or pass --store with a path on another disk.",
+        )
+    if "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
+        return StoreError(
+            f"Could not {doing} {path}: it is not writable ({text}).",
+            "Check the permissions of the file and of its directory (SQLite also writes "
+            "-wal and -shm files beside it), or pass --store with a writable path.",
+        )
+    return StoreError(
+        f"Could not {doing} {path}: {text}.",
+        "Check that the disk is writable and not full; if the file is damaged, move it away "
+        "and record again.",
+    )
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+class Store:
+    """An open recordings store. Use as a context manager, or call close()."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT):
+        self.path = path
+        self.timeout = timeout
+        self._conn = conn
+        self._lock = threading.Lock()  # one transaction at a time when threads share a store
+        self._key: bytes | None = None
+
+    # opening ----------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False, timeout: float = BUSY_TIMEOUT) -> Store:
+        """Open the store at `path`; with create=True make it (and its directory) if missing.
+
+        `timeout` is how long to wait for another writer's lock before failing.
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(
+                f"{path} is a directory, not a recordings store.",
+                "Pass --store with a file path such as recordings/backworks.db.",
+            )
+        exists = path.exists()
+        if not exists and not create:
+            raise StoreError(
+                f"No recordings store at {path}.",
+                "Run `backworks capture` first to record some traffic, or pass --store with "
+                "the path of an existing store.",
+            )
+        if not exists:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the directory {path.parent} for the recordings store: "
+                    f"{exc.strerror or exc}.",
+                    "Pass --store with a path in a writable directory.",
+                ) from None
+        try:
+            conn = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise _error(path, "open", exc, timeout) from None
+        try:
+            store = cls(path, conn, timeout)
+            store._prepare(create=create or not exists)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _error(path, "open", exc, timeout) from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _prepare(self, *, create: bool) -> None:
+        conn = self._conn
+        conn.execute("PRAGMA synchronous = NORMAL")
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        if "meta" not in tables:
+            if tables:
+                raise StoreError(
+                    f"{self.path} is an SQLite database, but not a backworks recordings store "
+                    "(it has no meta table).",
+                    "Pass --store with the path of a recordings store, or a new file name.",
+                )
+            if not create:
+                raise StoreError(
+                    f"{self.path} is an empty file, not a recordings store.",
+                    "Run `backworks capture` first to record some traffic, or pass --store "
+                    "with the path of an existing store.",
+                )
+            self._create()
+            return
+        version = self._meta("format_version")
+        if version is None or not version.isdigit():
+            raise StoreError(
+                f"{self.path} has no valid format_version in its meta table.",
+                "The file was not made by backworks, or was edited; move it away and record again.",
+            )
+        if int(version) > FORMAT_VERSION:
+            raise StoreError(
+                f"{self.path} is a recordings store of format {version}, newer than this backworks "
+                f"understands (format {FORMAT_VERSION}).",
+                "Upgrade backworks (pip install -U backworks) to read it.",
+            )
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+
+    def _create(self) -> None:
+        """Make the tables and indexes of a new store (sqlite_utils does the DDL)."""
+        import sqlite_utils
+
+        db = sqlite_utils.Database(self._conn, execute_plugins=False)
+        db.enable_wal()
+        with self._transaction():
+            db["meta"].create({"key": str, "value": str}, pk="key")
+            db["exchanges"].create(
+                {
+                    "id": int,
+                    "session": str,
+                    "started_at": float,
+                    "started_iso": str,
+                    "duration_ms": float,
+                    "kind": str,
+                    "method": str,
+                    "scheme": str,
+                    "host": str,
+                    "port": int,
+                    "path": str,
+                    "query": str,
+                    "request_headers": str,
+                    "request_body": bytes,
+                    "request_encoding": str,
+                    "http_version": str,
+                    "status": int,
+                    "reason": str,
+                    "response_http_version": str,
+                    "response_headers": str,
+                    "response_body": bytes,
+                    "response_encoding": str,
+                    "error": str,
+                    "message_count": int,
+                },
+                pk="id",
+                not_null={"session", "started_at", "kind", "method", "path"},
+            )
+            db["messages"].create(
+                {
+                    "exchange_id": int,
+                    "seq": int,
+                    "direction": str,
+                    "is_text": int,
+                    "content": bytes,
+                    "timestamp": float,
+                },
+                pk=("exchange_id", "seq"),
+                foreign_keys=[("exchange_id", "exchanges", "id")],
+            )
+            db["exchanges"].create_index(["method", "path"])
+            db["exchanges"].create_index(["session"])
+            db["exchanges"].create_index(["status"])
+            db["meta"].insert_all(
+                [
+                    {"key": "format_version", "value": str(FORMAT_VERSION)},
+                    {"key": "redaction_key", "value": secrets.token_bytes(32).hex()},
+                    {"key": "created_at", "value": _iso(time.time())},
+                ]
+            )
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _transaction(self):
+        return _Transaction(self._conn, self._lock)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # writing ----------------------------------------------------------------------------------
+
+    def add(self, ex: Exchange) -> int:
+        """Insert one exchange and its messages, committed before returning; its new id."""
+        try:
+            with self._transaction():
+                return self._insert(ex)
+        except sqlite3.Error as exc:
+            raise _error(self.path, "write to", exc, self.timeout) from None
+
+    def add_many(self, exchanges: Iterable[Exchange], *, redactor=None) -> int:
+        """Insert exchanges in batched transactions, each through `redactor.exchange()` first.
+
+        If the iterable raises (a malformed entry in an import), the exchanges before it stay
+        committed and the error says how many those were.
+        """
+        count = 0
+        batch: list[Exchange] = []
+        try:
+            for ex in exchanges:
+                batch.append(redactor.exchange(ex) if redactor is not None else ex)
+                if len(batch) >= BATCH_SIZE:
+                    count += self._insert_batch(batch)
+                    batch = []
+        except BackworksError as exc:
+            count += self._insert_batch(batch)
+            if count:
+                exc.message += f" The {count} exchange(s) before it were added to {self.path}."
+            raise
+        return count + self._insert_batch(batch)
+
+    def _insert_batch(self, batch: list[Exchange]) -> int:
+        if not batch:
+            return 0
+        try:
+            with self._transaction():
+                for ex in batch:
+                    self._insert(ex)
+        except sqlite3.Error as exc:
+            raise _error(self.path, "write to", exc, self.timeout) from None
+        return len(batch)
+
+    def _insert(self, ex: Exchange) -> int:
+        row = _row(ex)
+        try:
+            cursor = self._conn.execute(INSERT_EXCHANGE, row)
+        except UnicodeEncodeError:
+            cursor = self._conn.execute(INSERT_EXCHANGE, _escape_row(row))
+        exchange_id = cursor.lastrowid
+        if ex.messages:
+            self._conn.executemany(INSERT_MESSAGE, _message_rows(exchange_id, ex.messages))
+        return exchange_id
+
+    def prune(self, flt: Filter, *, keep_last: int | None = None, dry_run: bool = False) -> int:
+        """Delete the exchanges `flt` matches, except the newest `keep_last` of each method and
+        path among them; how many went (or would go, with dry_run)."""
+        flt = flt or Filter()
+        if flt.is_empty() and keep_last is None:
+            raise BackworksError(
+                "Refusing to delete every recorded exchange: no filter was given.",
+                "Name what to delete with --session, --method, --path, --status or "
+                "--older-than, or keep some with --keep-last N; add --dry-run to preview.",
+                exit_code=ExitCode.USAGE,
+            )
+        if keep_last is not None and keep_last < 0:
+            raise BackworksError(
+                f"--keep-last must be 0 or more, not {keep_last}.",
+                "Pass the number of newest exchanges to keep for each method and path.",
+                exit_code=ExitCode.USAGE,
+            )
+        where, params = flt.where()
+        doomed = f"SELECT id FROM exchanges WHERE {where}"
+        if keep_last is not None:
+            doomed = (
+                "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY method, path "
+                f"ORDER BY started_at DESC, id DESC) AS rank FROM exchanges WHERE {where}) "
+                "WHERE rank > ?"
+            )
+            params = [*params, keep_last]
+        try:
+            if dry_run:
+                return self._conn.execute(f"SELECT count(*) FROM ({doomed})", params).fetchone()[0]
+            with self._transaction():
+                self._conn.execute(f"DELETE FROM messages WHERE exchange_id IN ({doomed})", params)
+                return self._conn.execute(
+                    f"DELETE FROM exchanges WHERE id IN ({doomed})", params
+                ).rowcount
+        except sqlite3.Error as exc:
+            raise _error(self.path, "delete from", exc, self.timeout) from None
+
+    # reading ----------------------------------------------------------------------------------
+
+    def get(self, id: int) -> Exchange:
+        """The exchange with this id; StoreError if there is none."""
+        row = self._read(f"{SELECT_EXCHANGE} WHERE id = ?", (id,)).fetchone()
+        if row is None:
+            raise StoreError(
+                f"No exchange with id {id} in {self.path}.",
+                "Run `backworks recordings list` to see the ids there are.",
+            )
+        return self._with_messages(row)
+
+    def query(self, flt: Filter | None = None, *, limit: int | None = None) -> Iterator[Exchange]:
+        """Matching exchanges in id order, read a row at a time."""
+        where, params = (flt or Filter()).where()
+        sql = f"{SELECT_EXCHANGE} WHERE {where} ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        cursor = self._read(sql, params)
+        try:
+            while True:
+                try:
+                    row = cursor.fetchone()
+                except sqlite3.Error as exc:
+                    raise _error(self.path, "read", exc, self.timeout) from None
+                if row is None:
+                    return
+                yield self._with_messages(row)
+        finally:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
+                cursor.close()
+
+    def scan(
+        self, flt: Filter | None = None, *, columns: Sequence[str] = ("id", *COLUMNS)
+    ) -> Iterator[tuple]:
+        """Matching exchanges in id order as plain tuples of `columns`, for passes over many
+        rows (infer): only those columns are read, and no Exchange is built.
+
+        Columns are those of the exchanges table, `id`, and `request_content_type` /
+        `response_content_type` (the first Content-Type header value, or None). Values are as
+        stored, except that text columns are str (bytes stored for lone surrogates decoded),
+        query and headers are tuples of pairs, and bodies are str when they are UTF-8 text and
+        bytes otherwise (None for the response body of an exchange without a response).
+        """
+        unknown = [c for c in columns if c not in SCAN_COLUMNS]
+        if unknown or not columns:
+            raise ValueError(f"scan() has no column(s) {unknown}; it reads {sorted(SCAN_COLUMNS)}")
+        where, params = (flt or Filter()).where()
+        selected = ", ".join(CONTENT_TYPES.get(c, c) for c in columns)
+        texts = [n for n, c in enumerate(columns) if c in TEXT_COLUMNS]
+        convert = [
+            (n, _content_type if c in CONTENT_TYPES else _pairs)
+            for n, c in enumerate(columns)
+            if c in CONTENT_TYPES or c in PAIR_COLUMNS
+        ]
+        return self._scan(
+            f"SELECT {selected} FROM exchanges WHERE {where} ORDER BY id", params, texts, convert
+        )
+
+    def _scan(self, sql: str, params: list, texts: list, convert: list) -> Iterator[tuple]:
+        """The rows of `sql`, with the text columns at `texts` decoded when stored as bytes and
+        each (index, function) of `convert` applied to its column."""
+        cursor = self._read(sql, params)
+        try:
+            if not texts and not convert:
+                yield from cursor
+                return
+            for row in cursor:
+                row = list(row)
+                for n in texts:
+                    if type(row[n]) is bytes:
+                        row[n] = _text(row[n])
+                for n, function in convert:
+                    row[n] = function(row[n])
+                yield tuple(row)
+        except sqlite3.Error as exc:
+            raise _error(self.path, "read", exc, self.timeout) from None
+        finally:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
+                cursor.close()
+
+    def count(self, flt: Filter | None = None) -> int:
+        where, params = (flt or Filter()).where()
+        return self._read(f"SELECT count(*) FROM exchanges WHERE {where}", params).fetchone()[0]
+
+    def stats(self, flt: Filter | None = None) -> dict:
+        """Totals of the matching exchanges.
+
+        Keys: total, errors, first and last (unix times or None), request_bytes,
+        response_bytes, sessions / kinds / methods / statuses (dicts of counts, "none" for
+        exchanges without a response) and endpoints (the TOP_ENDPOINTS busiest
+        {"method", "path", "count"}).
+        """
+        where, params = (flt or Filter()).where()
+        total, errors, first, last, req_bytes, resp_bytes = self._read(
+            "SELECT count(*), count(error), min(started_at), max(started_at), "
+            "coalesce(sum(length(CAST(request_body AS BLOB))), 0), "
+            "coalesce(sum(length(CAST(response_body AS BLOB))), 0) "
+            f"FROM exchanges WHERE {where}",
+            params,
+        ).fetchone()
+
+        def grouped(column: str, order: str = "n DESC") -> dict[str, int]:
+            rows = self._read(
+                f"SELECT {column}, count(*) AS n FROM exchanges WHERE {where} "
+                f"GROUP BY {column} ORDER BY {order}, {column}",
+                params,
+            )
+            return {("none" if key is None else str(_text(key))): n for key, n in rows}
+
+        endpoints = [
+            {"method": _text(method), "path": _text(path), "count": n}
+            for method, path, n in self._read(
+                f"SELECT method, path, count(*) AS n FROM exchanges WHERE {where} "
+                "GROUP BY method, path ORDER BY n DESC, path, method LIMIT ?",
+                [*params, TOP_ENDPOINTS],
+            )
+        ]
+        return {
+            "total": total,
+            "errors": errors,
+            "first": first,
+            "last": last,
+            "request_bytes": req_bytes,
+            "response_bytes": resp_bytes,
+            "sessions": grouped("session"),
+            "kinds": grouped("kind"),
+            "methods": grouped("method"),
+            "statuses": grouped("status", order="status IS NULL"),
+            "endpoints": endpoints,
+        }
+
+    def sessions(self) -> list[str]:
+        """Session names, in the order they were first recorded."""
+        rows = self._read("SELECT session FROM exchanges GROUP BY session ORDER BY min(id)", ())
+        return [_text(name) for (name,) in rows]
+
+    def redaction_key(self) -> bytes:
+        """The store's secret for keyed redaction hashes (made when the store was created)."""
+        if self._key is None:
+            value = self._read("SELECT value FROM meta WHERE key = 'redaction_key'", ()).fetchone()
+            if value is None:
+                raise StoreError(
+                    f"{self.path} has no redaction key in its meta table.",
+                    "The file was edited by hand; move it away and record again.",
+                )
+            self._key = bytes.fromhex(value[0])
+        return self._key
+
+    def _read(self, sql: str, params) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _error(self.path, "read", exc, self.timeout) from None
+
+    def _with_messages(self, row: tuple) -> Exchange:
+        messages: tuple[Message, ...] = ()
+        if row[-1]:
+            messages = tuple(
+                Message(
+                    direction=_text(direction),
+                    content=_body_bytes(content),
+                    is_text=bool(is_text),
+                    timestamp=timestamp,
+                )
+                for direction, is_text, content, timestamp in self._read(
+                    "SELECT direction, is_text, content, timestamp FROM messages "
+                    "WHERE exchange_id = ? ORDER BY seq",
+                    (row[0],),
+                )
+            )
+        return _exchange(row, messages)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; holds the store's thread lock."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock):
+        self._conn = conn
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                try:
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            elif self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._lock.release()
