@@ -1,1 +1,7 @@
-"""TODO"""
+"""Answering a request: the engine (config and recordings to one answering function),
+request matching with near-miss explanations (matching), drift of live answers from the
+learned schemas (drift), in-memory state (state), real tables for database mode (tables,
+listing), handler worker processes (workers), and the modes themselves (modes/: replay,
+mock, proxy, runtime, database, in an explicit registry). answer imports core, config,
+record and learn; it knows nothing of HTTP servers, which live in host.
+"""

@@ -1,5 +1,6 @@
 """`backworks dashboard`: a live terminal dashboard, a client of a host's admin API
-(/__backworks/). The only package that imports Textual; the CLI imports it inside the command.
+(/__backworks/). It imports core only and speaks HTTP; it is the only package that imports
+Textual, and the CLI imports it inside the command.
 
 - model.py   plain data: the event stream parsed, the log, per endpoint figures, alerts
 - client.py  httpx: snapshots, actions and the event stream of one host
