@@ -11,18 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from backworks_cli.learn.schemas import (
-    JOIN_FROM,
-    MAX_DEPTH,
-    BodyAccumulator,
-    JsonAccumulator,
-    TextValues,
-    all_match,
-    detect_format,
-    merge_schemas,
-    parse_json,
-    template_paths,
-)
+from backworks_cli.learn.merge import merge_schemas
+from backworks_cli.learn.schemas import MAX_DEPTH, BodyAccumulator, JsonAccumulator, parse_json
+from backworks_cli.learn.templates import template_paths
+from backworks_cli.learn.values import JOIN_FROM, TextValues, all_match, detect_format
 
 COLLECTIONS = ("users", "orders", "products", "invoices", "categories", "boxes")
 

@@ -26,17 +26,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
-from backworks_cli.config.model import (
-    HTTP_METHODS,
-    PARAMETER,
-    Config,
-    Endpoint,
-    merge_mock,
-)
-from backworks_cli.core.errors import ConfigError, StoreError
-from backworks_cli.core.exchange import Exchange, Request
 from backworks_cli.answer.matching import MatchRules, ReplayIndex
 from backworks_cli.answer.modes import (
     Behaviour,
@@ -48,6 +38,16 @@ from backworks_cli.answer.modes import (
     json_response,
     learned_latency,
 )
+from backworks_cli.config.model import (
+    HTTP_METHODS,
+    Config,
+    Endpoint,
+    merge_mock,
+)
+from backworks_cli.core.errors import ConfigError, StoreError
+from backworks_cli.core.exchange import Exchange, Request
+from backworks_cli.core.paths import normalise, shape
+from backworks_cli.core.routing import Router
 from backworks_cli.record.redact import PREFIX
 
 if TYPE_CHECKING:
@@ -60,213 +60,7 @@ MEMO_BODY = 2048  # requests with larger bodies are redacted every time
 REPLAY_KEYS = ("ignore_query", "ignore_json", "headers", "sequence")
 MOCK_KEYS = ("state", "latency", "faults", "validate", "seed")
 CLOSEST = 3  # endpoint paths a 404 suggests
-ROUTE_MEMO = 4096  # (method, path) resolutions remembered by a router
-
-_FAIL = object()  # a path parameter value that does not convert to its type
-_INTEGER = re.compile(r"[-+]?[0-9]+").fullmatch
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?").fullmatch
-_BOOLEANS = {"true": True, "false": False}
 _SLUG = re.compile(r"[^a-z0-9]+")
-
-
-# --- routing -------------------------------------------------------------------------------
-
-
-def _integer(text: str) -> Any:
-    return int(text) if _INTEGER(text) else _FAIL
-
-
-def _number(text: str) -> Any:
-    return float(text) if _NUMBER(text) else _FAIL
-
-
-def _boolean(text: str) -> Any:
-    return _BOOLEANS.get(text, _FAIL)
-
-
-_CONVERTERS = {"integer": _integer, "number": _number, "boolean": _boolean}
-
-
-def _converter(schema: Any) -> Any:
-    """The function typing a parameter value for its schema, or None to keep the text."""
-    kind = schema.get("type") if isinstance(schema, dict) else None
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    return _CONVERTERS.get(kind)
-
-
-def normalise(path: str) -> tuple[str, list[str]]:
-    """(the path without a trailing slash, percent-decoded; its segments)."""
-    if len(path) > 1 and path[-1] == "/":
-        path = path.rstrip("/") or "/"
-    if path == "/":
-        return path, []
-    segments = path[1:].split("/") if path[:1] == "/" else path.split("/")
-    if "%" in path:
-        segments = [unquote(s) if "%" in s else s for s in segments]
-        path = "/" + "/".join(segments)
-    return path, segments
-
-
-def shape(template: str) -> str:
-    """A template with its parameters as {}: the same shape whatever the parameters' names."""
-    return PARAMETER.sub("{}", normalise(template)[0])
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """A segment that is not a literal: one parameter, or a pattern such as {id}.png."""
-
-    names: tuple[str, ...]
-    converters: tuple[Any, ...]
-    regex: re.Pattern[str] | None  # None when the whole segment is the parameter
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    endpoint: str
-    template: str
-    methods: frozenset[str]
-    parts: tuple[str | _Slot, ...]  # one per segment
-    rank: tuple[int, int, int]  # sorts best first: more literals, then more patterns, then order
-
-    def params(self, segments: list[str]) -> dict[str, Any] | None:
-        """Typed parameter values, or None when one does not convert."""
-        out: dict[str, Any] = {}
-        for part, text in zip(self.parts, segments, strict=True):
-            if part.__class__ is str:
-                continue
-            if part.regex is None:
-                values: tuple[str, ...] = (text,)
-            else:
-                match = part.regex.fullmatch(text)
-                if match is None:
-                    return None
-                values = match.groups()
-            for name, convert, value in zip(part.names, part.converters, values, strict=True):
-                if convert is not None:
-                    value = convert(value)
-                    if value is _FAIL:
-                        return None
-                out[name] = value
-        return out
-
-
-class _Node:
-    __slots__ = ("literal", "param", "patterns", "routes")
-
-    def __init__(self) -> None:
-        self.literal: dict[str, _Node] = {}
-        self.param: _Node | None = None
-        self.patterns: dict[str, tuple[re.Pattern[str], _Node]] = {}
-        self.routes: list[Route] = []
-
-
-class Router:
-    """Endpoints by path: a dict of static paths and a trie of templates, so the cost of a
-    lookup depends on the path's length, not on the number of endpoints."""
-
-    def __init__(self) -> None:
-        self._static: dict[str, list[Route]] = {}
-        self._root = _Node()
-        self._count = 0
-        self._memo: dict[tuple[str, str], Any] = {}
-
-    def add(self, endpoint: Endpoint, *, literal: bool = False) -> Route:
-        """Route `endpoint`; with literal=True its path is taken as is, braces included."""
-        path, segments = normalise(endpoint.path)
-        parts: list[str | _Slot] = []
-        literals = patterns = 0
-        for segment in segments:
-            names = [] if literal else PARAMETER.findall(segment)
-            if not names:
-                parts.append(segment)
-                literals += 1
-                continue
-            converters = tuple(_converter(endpoint.params.get(n)) for n in names)
-            if segment == "{" + names[0] + "}":
-                parts.append(_Slot((names[0],), converters, None))
-                continue
-            pieces = PARAMETER.split(segment)
-            regex = "".join(re.escape(p) if i % 2 == 0 else "(.+?)" for i, p in enumerate(pieces))
-            parts.append(_Slot(tuple(names), converters, re.compile(regex)))
-            patterns += 1
-        route = Route(
-            endpoint.name,
-            endpoint.path,
-            frozenset(endpoint.methods),
-            tuple(parts),
-            (-literals, -patterns, self._count),
-        )
-        self._count += 1
-        self._memo.clear()
-        if all(part.__class__ is str for part in parts):
-            self._static.setdefault(path, []).append(route)
-            return route
-        node = self._root
-        for part in parts:
-            if part.__class__ is str:
-                node = node.literal.setdefault(part, _Node())
-            elif part.regex is None:
-                node.param = node.param or _Node()
-                node = node.param
-            else:
-                node = node.patterns.setdefault(part.regex.pattern, (part.regex, _Node()))[1]
-        node.routes.append(route)
-        return route
-
-    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, Any]] | frozenset | None:
-        """(route, typed parameters) for the best route answering `method` at `path`; else
-        the methods answered at that path (405), or None when no route has the path (404).
-        The parameters are shared between calls: read them, do not change them."""
-        memo = self._memo
-        found = memo.get((method, path), memo)
-        if found is memo:
-            found = self._resolve(method, path)
-            if len(memo) >= ROUTE_MEMO:
-                memo.clear()
-            memo[method, path] = found
-        return found
-
-    def _resolve(self, method: str, path: str) -> tuple[Route, dict[str, Any]] | frozenset | None:
-        key, segments = normalise(path)
-        static = self._static.get(key)
-        if static is not None:
-            for route in static:
-                if method in route.methods:
-                    return route, {}
-        found: list[tuple[Route, dict[str, Any]]] = []
-        leaves: list[Route] = []
-        _walk(self._root, segments, 0, leaves)
-        for route in leaves:
-            params = route.params(segments)
-            if params is not None:
-                found.append((route, params))
-        if len(found) > 1:
-            found.sort(key=lambda pair: pair[0].rank)
-        for route, params in found:
-            if method in route.methods:
-                return route, params
-        allowed = frozenset().union(
-            *(r.methods for r in static or ()), *(r.methods for r, _ in found)
-        )
-        return allowed or None
-
-
-def _walk(node: _Node, segments: list[str], i: int, out: list[Route]) -> None:
-    """Every route whose template has the shape of `segments` from position i on."""
-    if i == len(segments):
-        out.extend(node.routes)
-        return
-    segment = segments[i]
-    child = node.literal.get(segment)
-    if child is not None:
-        _walk(child, segments, i + 1, out)
-    if node.param is not None and segment:
-        _walk(node.param, segments, i + 1, out)
-    for regex, child in node.patterns.values():
-        if regex.fullmatch(segment):
-            _walk(child, segments, i + 1, out)
 
 
 # --- the engine ----------------------------------------------------------------------------

@@ -28,10 +28,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Exchange, Request
+from backworks_cli.core.paths import decode
 
 SEQUENCES = ("repeat_last", "cycle", "first")
 MAX_EXAMINED = 200  # recordings compared at most when explaining a miss
@@ -507,10 +508,6 @@ def _target(request: Request) -> str:
         return request.path + ("?" + query if query else "")
 
 
-def _normal_path(path: str) -> str:
-    return unquote(path, errors="surrogateescape") if "%" in path else path
-
-
 class ReplayIndex:
     """Recorded exchanges by match key; `lookup` answers a request with one of them or a Miss.
 
@@ -538,7 +535,7 @@ class ReplayIndex:
         ignore = rules.ignore_query
         self._matchers = (
             _Matcher("method", _why_method, lambda r: [r.method.upper()]),
-            _Matcher("path", _why_path, lambda r: [_normal_path(r.path)]),
+            _Matcher("path", _why_path, lambda r: [decode(r.path)]),
             _Matcher("query", _why_query, lambda r: _pair_lines(r.query, ignore)),
             _Matcher(
                 "body",
@@ -561,7 +558,7 @@ class ReplayIndex:
             query = [pair for pair in query if pair[0] not in ignore]
         key = (
             request.method.upper(),
-            _normal_path(request.path),
+            decode(request.path),
             tuple(sorted(query)),
             self._body_part(request.body, request.content_type) if request.body else (),
         )

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backworks_cli.core.errors import ConfigError, StoreError
 from backworks_cli.answer.state import ENVELOPE_KEYS, Shape, ok_get_json, shape_of, unwrap
+from backworks_cli.core import paths
+from backworks_cli.core.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -70,18 +71,18 @@ class Settings:
 
 def resource_endpoints(endpoint: Endpoint, config: Config | None) -> list[Endpoint]:
     """The endpoint and the others of the configuration on its collection or item path."""
-    from backworks_cli.answer.engine import shape
 
-    own = shape_of(shape(endpoint.path))[0]
+    own = shape_of(paths.shape(endpoint.path))[0]
     others = config.endpoint_list() if config is not None else []
-    siblings = [e for e in others if e.name != endpoint.name and shape_of(shape(e.path))[0] == own]
+    siblings = [
+        e for e in others if e.name != endpoint.name and shape_of(paths.shape(e.path))[0] == own
+    ]
     return [endpoint, *siblings]
 
 
 def settings(endpoint: Endpoint, config: Config | None) -> Settings:
     """The endpoint's database settings: its own `database:` keys over those of the other
     endpoints of its resource, so /api/users and /api/users/{id} resolve to one table."""
-    from backworks_cli.answer.engine import shape
 
     block: dict[str, Any] = {}
     written: dict[str, str] = {}  # key -> the endpoint whose block gave it
@@ -100,7 +101,7 @@ def settings(endpoint: Endpoint, config: Config | None) -> Settings:
     if not path.is_absolute():
         base = config.path.absolute().parent if config is not None and config.path else Path()
         path = (base / path).absolute()
-    collection = shape_of(shape(endpoint.path))[0].collection
+    collection = shape_of(paths.shape(endpoint.path))[0].collection
     table = block.get("table") or default_table(collection)
     if not isinstance(table, str) or not _NAME(table):
         raise ConfigError(
@@ -182,11 +183,10 @@ def item_schema(endpoints: list[Endpoint]) -> dict | None:
     """The schema of one item of the resource: an item path's 2xx object response first, then
     the items of the collection's 2xx list response (bare or in an envelope), then any 2xx
     object response of the collection (what POST answers)."""
-    from backworks_cli.answer.engine import shape
 
     found: list[tuple[int, dict]] = []
     for endpoint in endpoints:
-        is_item = shape_of(shape(endpoint.path))[1]
+        is_item = shape_of(paths.shape(endpoint.path))[1]
         for status, answer in sorted(endpoint.responses.items()):
             schema = answer.get("schema")
             if not status.startswith("2") or not isinstance(schema, dict):
@@ -461,17 +461,16 @@ def route_recordings(
 ) -> tuple[Shape, Pairs, Pairs]:
     """The resource's shape and the recorded GETs of its collection path and its item path.
     A path another endpoint answers by its static path (/api/users/me) is left out."""
-    from backworks_cli.answer.engine import normalise, shape
 
-    resource = shape_of(shape(endpoint.path))[0]
+    resource = shape_of(paths.shape(endpoint.path))[0]
     others = config.endpoint_list() if config is not None else []
     static = {
-        normalise(e.path)[0]
+        paths.normalise(e.path)[0]
         for e in others
-        if "{" not in e.path and shape_of(shape(e.path))[0] != resource
+        if "{" not in e.path and shape_of(paths.shape(e.path))[0] != resource
     }
-    collection_parts = normalise(resource.collection)[1]
-    item_parts = normalise(resource.item)[1]
+    collection_parts = paths.normalise(resource.collection)[1]
+    item_parts = paths.normalise(resource.item)[1]
     collection: Pairs = []
     items: Pairs = []
     for exchange in exchanges:
@@ -479,7 +478,7 @@ def route_recordings(
             continue
         if exchange.request.method.upper() != "GET":
             continue
-        path, segments = normalise(exchange.request.path)
+        path, segments = paths.normalise(exchange.request.path)
         if path in static:
             continue
         for parts, out in ((collection_parts, collection), (item_parts, items)):
@@ -508,14 +507,13 @@ def plan(
 ) -> tuple[Design, list[dict]]:
     """The table's design and its recorded rows: deduplicated by the primary key (the latest
     recording wins), an item read at /items/{id} without the key field given the path's id."""
-    from backworks_cli.answer.engine import shape as shape_text
 
     chosen = settings(endpoint, config)
     endpoints = resource_endpoints(endpoint, config)
     schema = item_schema(endpoints)
     found = recorded_items(shape, collection, items)
     names = [
-        e.param_names[-1] for e in endpoints if e.param_names and shape_of(shape_text(e.path))[1]
+        e.param_names[-1] for e in endpoints if e.param_names and shape_of(paths.shape(e.path))[1]
     ]
     key = chosen.primary_key or id_field(shape, names, [item for item, _ in found], schema)
     properties = (schema or {}).get("properties") or {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.paths import PARAMETER, params_of, typed_shape
 
 DEFAULT_CONFIG = Path("backworks.yaml")
 DEFAULT_STORE = Path("recordings/backworks.db")
@@ -29,7 +30,6 @@ DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SEQUENCES = ("repeat_last", "cycle", "first")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_CONTENT_TYPE = "application/json"
-PARAMETER = re.compile(r"\{([^{}/]*)\}")  # a {name} segment (or part of one) of a path
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _STATUS = r"^[1-5][0-9][0-9]$"
 
@@ -120,7 +120,7 @@ class Endpoint:
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return path_params(self.path)
+        return params_of(self.path)
 
 
 @dataclass(frozen=True)
@@ -144,11 +144,6 @@ class Config:
         ]
 
 
-def path_params(path: str) -> tuple[str, ...]:
-    """Names of the {name} parameters of a path template, in order."""
-    return tuple(PARAMETER.findall(path))
-
-
 def merge_mock(defaults: dict | None, block: dict | None) -> dict:
     """An endpoint's `mock:` block over the top-level one: keys replace defaults whole, except
     `faults`, whose keys are merged one by one."""
@@ -164,7 +159,7 @@ def make_endpoint(
 ) -> Endpoint:
     """The typed endpoint for one validated `endpoints:` entry, over top-level defaults."""
     path = spec["path"]
-    params = {p: {"type": "string"} for p in path_params(path)}
+    params = {p: {"type": "string"} for p in params_of(path)}
     params.update({str(k): dict(v or {}) for k, v in (spec.get("params") or {}).items()})
     request = spec.get("request")
     if request is not None:
@@ -927,7 +922,7 @@ def _endpoint_problems(data: dict, marks: dict[tuple, int]) -> list[_Problem]:
                 )
             )
             continue
-        names = path_params(path)
+        names = params_of(path)
         params = spec.get("params")
         params = params if isinstance(params, dict) else {}
         for param in params:
@@ -947,7 +942,7 @@ def _endpoint_problems(data: dict, marks: dict[tuple, int]) -> list[_Problem]:
                     )
                 )
         # Templates of one shape differ when their parameters have different types.
-        template = _typed_shape(path, params)
+        template = typed_shape(path, params)
         methods = spec.get("methods") or DEFAULT_METHODS
         for method in dict.fromkeys(str(m).upper() for m in methods):
             other = routes.setdefault((method, template), str(name))
@@ -965,19 +960,6 @@ def _endpoint_problems(data: dict, marks: dict[tuple, int]) -> list[_Problem]:
         problems += _latency_problems(spec.get("mock"), (*at, "mock"), marks)
     problems += _latency_problems(data.get("mock"), ("mock",), marks)
     return problems
-
-
-def _typed_shape(path: str, params: dict) -> str:
-    """/users/{id} with id an integer -> /users/{integer}."""
-    shape = path.rstrip("/") or "/"
-    return PARAMETER.sub(lambda m: "{" + _param_type(params.get(m[1])) + "}", shape)
-
-
-def _param_type(schema: Any) -> str:
-    kind = schema.get("type") if isinstance(schema, dict) else None
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    return kind if kind in ("integer", "number", "boolean") else "string"
 
 
 def _path_problem(path: str) -> str | None:

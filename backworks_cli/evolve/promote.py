@@ -1046,7 +1046,7 @@ def _recording_counts(config: Config, endpoints: list[Endpoint]) -> dict[str, in
     path = config.recordings.path
     if not path.exists():
         return None
-    from backworks_cli.answer.engine import Router
+    from backworks_cli.core.routing import Router
     from backworks_cli.record.store import Store
 
     router = Router()

@@ -31,20 +31,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backworks_cli.config.model import DEFAULT_METHODS
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
 from backworks_cli.core.files import replacing
-from backworks_cli.learn.schemas import (
-    BodyAccumulator,
-    LeafField,
-    PathTemplater,
-    Template,
-    TextValues,
-    merge_schemas,
-    plain_json,
-    same_json,
-    schema_key,
-    split_path,
-)
+from backworks_cli.core.paths import PARAMETER, split
+from backworks_cli.core.routing import Router
+from backworks_cli.learn.merge import merge_schemas, plain_json, same_json, schema_key
+from backworks_cli.learn.schemas import BodyAccumulator, LeafField
+from backworks_cli.learn.templates import PathTemplater, Template
+from backworks_cli.learn.values import TextValues
 
 INFER_KEYS = ("params", "query", "request", "responses", "status_mix", "latency", "examples")
 ENDPOINT_ORDER = ("path", "methods", "mode", *INFER_KEYS)
@@ -75,7 +70,6 @@ HEADER = (
     "narrows them), refreshes status_mix, latency and examples, and leaves every other key\n"
     "(path, methods, mode, mock, replay...) and x-semantic as you set them."
 )
-_PARAMETER = re.compile(r"\{([^{}/]*)\}")
 
 
 # --- evidence ---------------------------------------------------------------------------------
@@ -345,7 +339,7 @@ def _unwritable(method: str, path: str) -> str | None:
         return f"{shown}: backworks.yaml knows no method {method}"
     if shown != path:
         return f"{shown}: its path is not valid UTF-8"
-    literal = _PARAMETER.sub("", path)
+    literal = PARAMETER.sub("", path)
     if "{" in literal or "}" in literal:
         return f"{path}: its path has a literal {{ or }}, which backworks.yaml cannot express"
     return None
@@ -366,68 +360,42 @@ def _warn_invalid_json(learned, notes: list[str]) -> None:
 # --- planning: which endpoint each group goes to ----------------------------------------------
 
 
-@dataclass
-class _Route:
+@dataclass(frozen=True)
+class _Declared:
+    """An endpoint of the file being updated, as the router reads it."""
+
     name: str
-    regex: re.Pattern[str]
-    names: tuple[str, ...]  # parameter names, in order
-    methods: frozenset[str] | None  # None: every method
-    literals: int  # literal segments, for specificity
-    normal: str  # the path with every parameter written {}
+    path: str
+    methods: tuple[str, ...]
+    params: dict[str, Any]
 
 
-def _routes(endpoints: dict) -> list[_Route]:
-    routes = []
+def _router(endpoints: dict) -> Router:
+    """The file's endpoints routed as the engine routes them, so that a template is filed
+    under the endpoint that answers its requests."""
+    router = Router()
     for name, spec in endpoints.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
             continue
-        path = spec["path"]
-        parts = []
-        for segment in split_path(path):
-            pieces = _PARAMETER.split(segment)
-            parts.append(
-                "".join("([^/]+)" if n % 2 else re.escape(piece) for n, piece in enumerate(pieces))
-            )
         methods = spec.get("methods")
-        routes.append(
-            _Route(
+        params = spec.get("params")
+        router.add(
+            _Declared(
                 name=str(name),
-                regex=re.compile("/" + "/".join(parts)),
-                names=tuple(_PARAMETER.findall(path)),
-                methods=frozenset(str(m).upper() for m in methods)
+                path=spec["path"],
+                methods=tuple(str(m).upper() for m in methods)
                 if isinstance(methods, list)
-                else None,
-                literals=sum("{" not in s for s in split_path(path)),
-                normal=_normal(path),
+                else DEFAULT_METHODS,
+                params=params if isinstance(params, dict) else {},
             )
         )
-    return routes
+    return router
 
 
-def _normal(path: str) -> str:
-    return "/" + "/".join(_PARAMETER.sub("{}", s) for s in split_path(path))
-
-
-def _route(routes: list[_Route], method: str, template: Template):
-    """The existing endpoint that would answer `method template`, and its match."""
-    best = None
-    normal = _normal(template.path)
-    for route in routes:
-        if route.methods is not None and method not in route.methods:
-            continue
-        match = route.regex.fullmatch(template.path)
-        if match is None:
-            continue
-        rank = (route.normal == normal, route.literals, -len(route.names))
-        if best is None or rank > best[0]:
-            best = (rank, route, match)
-    return (best[1], best[2]) if best else (None, None)
-
-
-def _params_for(route: _Route, match: re.Match, template: Template) -> dict[str, Any]:
+def _params_for(texts: dict[str, str], template: Template) -> dict[str, Any]:
     """Schemas of the route's parameters, from what they captured of the learned template."""
     params = {}
-    for name, text in zip(route.names, match.groups(), strict=True):
+    for name, text in texts.items():
         own = re.fullmatch(r"\{(\w+)\}", text)
         if own and own[1] in template.params:
             params[name] = template.params[own[1]]
@@ -451,18 +419,19 @@ class _Target:
 
 def _plan(learned, endpoints: dict) -> dict[str, _Target]:
     """Endpoint name -> what it learns: existing endpoints first, then new ones."""
-    routes = _routes(endpoints)
+    router = _router(endpoints)
     plan: dict[str, _Target] = {}
     fresh: list[tuple[str, str, Template, _Evidence]] = []
     for (method, path), (template, evidence) in sorted(learned.items(), key=_order):
-        route, match = _route(routes, method, template)
-        if route is None:
+        filed = router.file(method, template.path)
+        if filed is None:
             fresh.append((method, path, template, evidence))
             continue
-        params = _params_for(route, match, template)
-        target = plan.get(route.name)
+        route, texts = filed
+        params = _params_for(texts, template)
+        target = plan.get(route.endpoint)
         if target is None:
-            plan[route.name] = _Target(evidence, params)
+            plan[route.endpoint] = _Target(evidence, params)
             continue
         target.evidence.merge(evidence)
         for name, schema in params.items():
@@ -492,7 +461,7 @@ def endpoint_sort_key(path: str, method: str) -> tuple:
 
 def endpoint_name(method: str, path: str) -> str:
     """`GET /api/users/{id}` -> `get_api_users_id`; `GET /` -> `get_root`."""
-    words = "_".join(_PARAMETER.sub(r"\1", s) for s in split_path(path))
+    words = "_".join(PARAMETER.sub(r"\1", s) for s in split(path))
     slug = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_") or "root"
     return f"{re.sub(r'[^a-z0-9]+', '_', method.lower())}_{slug}"
 

@@ -27,8 +27,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from backworks_cli.config.model import DEFAULT_CONTENT_TYPE, Config, Endpoint, path_params
+from backworks_cli.config.model import DEFAULT_CONTENT_TYPE, Config, Endpoint
 from backworks_cli.core.errors import BackworksError, ConfigError, InputError, StoreError
+from backworks_cli.core.paths import params_of, typed_shape
 
 OPENAPI_VERSION = "3.1.0"
 DEFAULT_VERSION = "0.0.0"
@@ -797,7 +798,7 @@ def _template(path: str) -> tuple[str, dict[str, str], str | None]:
             return path, {}, "its path has a { or } that is not part of a {name} parameter"
         if "}{" in segment:
             return path, {}, "two parameters side by side cannot be told apart"
-    for name in path_params(path):
+    for name in params_of(path):
         new = re.sub(r"[^A-Za-z0-9_]", "_", name) or "param"
         new = new if _IDENTIFIER.fullmatch(new) else f"p_{new}"
         base, n = new, 2
@@ -842,7 +843,7 @@ def _endpoint(doc, schemas, op, shared, at, path, renames, notes) -> dict[str, A
         )
     spec: dict[str, Any] = {}
     if params:
-        spec["params"] = {name: params[name] for name in path_params(path) if name in params}
+        spec["params"] = {name: params[name] for name in params_of(path) if name in params}
     if query:
         spec["query"] = query
     body = op.get("requestBody")
@@ -939,7 +940,6 @@ class ImportResult:
 def import_openapi(spec: Path, *, existing: Path, mode: str = "mock") -> ImportResult:
     """Merge the endpoints of the OpenAPI document `spec` into the backworks.yaml at `existing`
     (which need not exist yet); the file itself is not written."""
-    from backworks_cli.config.model import _typed_shape
     from backworks_cli.learn.infer import (
         _dump,
         _insert_endpoint,
@@ -986,14 +986,14 @@ def import_openapi(spec: Path, *, existing: Path, mode: str = "mock") -> ImportR
     routes: dict[tuple[str, str], str] = {}
     for name, other in target.items():
         if isinstance(other, dict) and isinstance(other.get("path"), str):
-            shape = _typed_shape(other["path"], other.get("params") or {})
+            shape = typed_shape(other["path"], other.get("params") or {})
             for method in other.get("methods") or _all_methods():
                 routes.setdefault((str(method).upper(), shape), str(name))
     for name, spec_ in endpoints.items():
         if name in target:
             result.kept.append(name)
             continue
-        shape = _typed_shape(spec_["path"], spec_.get("params") or {})
+        shape = typed_shape(spec_["path"], spec_.get("params") or {})
         taken = [(m, routes[(m, shape)]) for m in spec_["methods"] if (m, shape) in routes]
         if taken:
             method, other = taken[0]

@@ -1,153 +1,44 @@
-"""Pure inference: path templates from recorded paths, JSON Schemas from bodies, schema merging.
+"""JSON Schemas from bodies: the only module that imports genson.
 
-The only module that imports genson. Bodies are streamed: each parsed body goes into a
-`JsonAccumulator`, which keeps a small statistics tree (types, key presence, bounds, a few
-distinct values per field), not the bodies, and hands genson only the batches of bodies that
-add structure (a new key or a new type somewhere). genson's schema over those equals its schema
-over all of them, at a fraction of the cost; the statistics then enrich genson's skeleton with
-what it does not infer: exact `required`, `format`, `enum`, numeric and array bounds.
-
-Conventions, also described in the README:
-- A path segment becomes a parameter when it looks like an identifier: integers, UUIDs, hex
-  hashes (8+ characters with a digit), dates and emails always; slugs with digits (`ord-1234`)
-  when at least two different ones were seen at that place; literal siblings that each lead to
-  the same literal sub-paths (`/repos/alice/settings`, `/repos/bob/settings`, ...) when there are
-  at least MANY_SIBLINGS of them. Other literals stay literal (`/users/me` next to `/users/{id}`).
-  `7.png` gives `{id}.png`.
-- A parameter in the last segment is named `id`; one further in is named after the collection
-  before it: `/users/{user_id}/orders/{id}`.
+Bodies are streamed: each parsed body goes into a `JsonAccumulator`, which keeps a small
+statistics tree (types, key presence, bounds, a few distinct values per field), not the
+bodies, and hands genson only the batches of bodies that add structure (a new key or a new
+type somewhere). genson's schema over those equals its schema over all of them, at a fraction
+of the cost; the statistics then enrich genson's skeleton with what it does not infer: exact
+`required`, `format`, `enum`, numeric and array bounds. `BodyAccumulator` does the same for
+bodies of any media type, JSON or not.
 """
 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+from backworks_cli.learn.merge import assemble, ordered
+from backworks_cli.learn.values import (
+    DEAD,
+    ENUM_MAX,
+    ENUM_MAX_LENGTH,
+    ENUM_MIN_EACH,
+    ENUM_MIN_SAMPLES,
+    KINDS,
+    all_match,
+    detect_format,
+    is_utf8,
+    kind_of,
+)
+
 MAX_DEPTH = 32  # deeper JSON is described as any value ({})
-ENUM_MAX = 8  # at most this many distinct values make an enum...
-ENUM_MIN_SAMPLES = 10  # ...seen in at least this many samples...
-ENUM_MIN_EACH = 2  # ...each value at least this often
-ENUM_MAX_LENGTH = 64  # longer strings are never enum values
 SAMPLE_VALUES = 10  # distinct values kept per field, for semantic classification
 SAMPLE_MAX_LENGTH = 200
 TEXT_EXAMPLE_LENGTH = 200  # characters of a text body kept as its example
-MANY_SIBLINGS = 10  # literal siblings with the same literal sub-paths that make a parameter
-LITERAL_CACHE = 10_000  # path segments remembered as literals
-MAX_SEGMENTS = 64  # path segments templated; a longer path's tail stays literal
-
-DEAD = ""  # a format that some sample did not match
-
-# --- value shapes -----------------------------------------------------------------------------
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_YMD = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-_DATE = re.compile(_YMD)
-_DATE_TIME = re.compile(
-    _YMD + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
-_LATE_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-(?:29|30|31)")  # dates a calendar must confirm
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_URI = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.-]*://(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+"
-)
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
-_IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
-_INT = re.compile(r"-?[0-9]+")
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_HEX = re.compile(r"[0-9a-fA-F]{8,}")
-_SLUG = re.compile(r"[A-Za-z0-9]+(?:[-_.~][A-Za-z0-9]+)*")
-_EXTENSION = re.compile(r"[A-Za-z][A-Za-z0-9]{0,4}")
-_PATTERNS = {"uuid": _UUID, "date": _DATE, "date-time": _DATE_TIME, "email": _EMAIL}
-_PATTERNS.update({"uri": _URI, "ipv4": _IPV4})
-
-
-def _calendar_ok(text: str) -> bool:
-    try:
-        date(int(text[:4]), int(text[5:7]), int(text[8:10]))
-    except ValueError:
-        return False
-    return True
-
-
-def _is_ipv6(text: str) -> bool:
-    if ":" not in text or not _IPV6_CHARS.fullmatch(text):
-        return False
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return False
-    return True
-
-
-# Each format's pattern repeated over values joined by newlines, which none of them matches: a
-# whole column is checked in one regex run rather than one per value.
-_JOINED = {fmt: re.compile(rf"(?:{p.pattern}\n)*{p.pattern}") for fmt, p in _PATTERNS.items()}
-_LATE_DAYS = re.compile(rf"^{_LATE_DAY.pattern}", re.MULTILINE)
-JOIN_FROM = 16  # values from which a column is checked joined
-
-
-def all_match(fmt: str, values: Iterable[str]) -> bool:
-    """Whether every value has the JSON Schema format `fmt`."""
-    if fmt == "ipv6":
-        return all(map(_is_ipv6, values))
-    values = values if isinstance(values, list | tuple) else list(values)
-    if len(values) >= JOIN_FROM:
-        text = "\n".join(values)
-        if text.count("\n") == len(values) - 1:  # else some value has a newline of its own
-            if _JOINED[fmt].fullmatch(text) is None:
-                return False
-            if fmt in ("date", "date-time") and ("-29" in text or "-3" in text):  # late days?
-                return all(map(_calendar_ok, _LATE_DAYS.findall(text)))
-            return True
-    if not all(map(_PATTERNS[fmt].fullmatch, values)):
-        return False
-    if fmt in ("date", "date-time"):
-        return all(map(_calendar_ok, filter(_LATE_DAY.match, values)))
-    return True
-
-
-def detect_format(text: str) -> str | None:
-    """The standard JSON Schema format `text` has, if any (one at most)."""
-    n = len(text)
-    if n < 7 and ":" not in text:
-        return None
-    if n == 36 and text[8:9] == "-":
-        candidate = "uuid"
-    elif n == 10 and text[4:5] == "-":
-        candidate = "date"
-    elif n >= 20 and text[4:5] == "-":
-        candidate = "date-time"
-    elif "@" in text:
-        candidate = "email"
-    elif "://" in text:
-        candidate = "uri"
-    elif n <= 15 and text[:1].isdigit():
-        candidate = "ipv4"
-    elif ":" in text:
-        candidate = "ipv6"
-    else:
-        return None
-    return candidate if all_match(candidate, (text,)) else None
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # --- JSON bodies --------------------------------------------------------------------------------
@@ -232,7 +123,7 @@ def _sample(node: _Node, values) -> None:
         return
     for value in dict.fromkeys(values):
         if isinstance(value, str):
-            if not _utf8(value):
+            if not is_utf8(value):
                 continue
             value = value[:SAMPLE_MAX_LENGTH]
         if value not in samples:
@@ -316,9 +207,9 @@ class JsonAccumulator:
         for t in types:
             column = values if len(types) == 1 else [v for v in values if type(v) is t]
             count = len(column)
-            kind = _KINDS.get(t)
+            kind = KINDS.get(t)
             if kind is None:  # a subclass, or a value that json.loads never makes
-                kind = _kind_of(column[0])
+                kind = kind_of(column[0])
                 if kind == "string":
                     column = [str(v) for v in column]
             kinds = node.kinds
@@ -417,7 +308,7 @@ def _strings(node: _Node, column) -> None:
 
 
 def _enumerable(value: str) -> bool:
-    return len(value) <= ENUM_MAX_LENGTH and _utf8(value)
+    return len(value) <= ENUM_MAX_LENGTH and is_utf8(value)
 
 
 def _numbers(node: _Node, column, kind: str) -> None:
@@ -429,25 +320,6 @@ def _numbers(node: _Node, column, kind: str) -> None:
     node.low = low if node.low is None else min(node.low, low)
     node.high = high if node.high is None else max(node.high, high)
     _sample(node, column)
-
-
-_KINDS: dict[type, str] = {
-    str: "string",
-    dict: "object",
-    list: "array",
-    bool: "boolean",
-    int: "integer",
-    float: "number",
-    type(None): "null",
-}
-
-
-def _kind_of(value: Any) -> str:
-    """The JSON type of a value, subclasses included (a non-JSON type counts as a string)."""
-    for t, kind in _KINDS.items():
-        if isinstance(value, t):
-            return kind
-    return "string"
 
 
 def _truncate(value: Any, depth: int) -> Any:
@@ -490,7 +362,7 @@ def _enrich(skeleton: dict[str, Any], node: _Node, depth: int) -> dict[str, Any]
         scalars = [t for t in types if t not in ("object", "array")]
         if scalars:
             groups["scalar"] = _scalar_group(scalars, node)
-    return _assemble(groups, {})
+    return assemble(groups, {})
 
 
 def _object_group(skeleton: dict[str, Any], node: _Node, depth: int) -> dict[str, Any]:
@@ -703,609 +575,5 @@ class BodyAccumulator:
                 "format": "binary",
                 "x-size": {"min": self.size_low, "max": self.size_high},
             }
-        spec["schema"] = _ordered(schema)
+        spec["schema"] = ordered(schema)
         return spec
-
-
-# --- values that arrive as text: path parameters, query parameters ------------------------------
-
-
-class TextValues:
-    """Values that arrive as text (query and path parameters); their JSON Schema."""
-
-    def __init__(self, enum: bool = True) -> None:
-        self.count = 0
-        self.kinds: dict[str, int] = {}
-        self.fmt: str | None = None
-        self.enum: dict[str, int] | None = {} if enum else None
-
-    def add(self, text: str) -> None:
-        self.count += 1
-        if (text.isdigit() and text.isascii()) or _INT.fullmatch(text):
-            kind = "integer"
-        elif _NUMBER.fullmatch(text):
-            kind = "number"
-        elif text in ("true", "false"):
-            kind = "boolean"
-        else:
-            kind = "string"
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        if self.fmt is None:
-            self.fmt = detect_format(text) or DEAD
-        elif self.fmt and not all_match(self.fmt, (text,)):
-            self.fmt = DEAD
-        if self.enum is not None:
-            if text in self.enum:
-                self.enum[text] += 1
-            elif len(self.enum) < ENUM_MAX and len(text) <= ENUM_MAX_LENGTH and _utf8(text):
-                self.enum[text] = 1
-            else:
-                self.enum = None
-
-    def merge(self, other: TextValues) -> None:
-        self.count += other.count
-        for kind, n in other.kinds.items():
-            self.kinds[kind] = self.kinds.get(kind, 0) + n
-        if self.fmt is None or other.fmt is None:
-            self.fmt = self.fmt or other.fmt
-        elif self.fmt != other.fmt:
-            self.fmt = DEAD
-        if self.enum is not None and other.enum is not None:
-            for value, n in other.enum.items():
-                self.enum[value] = self.enum.get(value, 0) + n
-            if len(self.enum) > ENUM_MAX:
-                self.enum = None
-        else:
-            self.enum = None
-
-    def to_schema(self) -> dict[str, Any]:
-        kinds = set(self.kinds)
-        if not kinds:
-            return {"type": "string"}
-        if kinds == {"integer"}:
-            return {"type": "integer"}
-        if kinds <= {"integer", "number"}:
-            return {"type": "number"}
-        if kinds == {"boolean"}:
-            return {"type": "boolean"}
-        schema: dict[str, Any] = {"type": "string"}
-        if self.fmt:
-            schema["format"] = self.fmt
-        elif (
-            self.enum
-            and self.count >= ENUM_MIN_SAMPLES
-            and min(self.enum.values()) >= ENUM_MIN_EACH
-        ):
-            schema["enum"] = sorted(self.enum)
-        return schema
-
-
-# --- path templates -----------------------------------------------------------------------------
-
-_STRONG = "\x00s"  # placeholder label: surely an identifier
-_WEAK = "\x00w"  # placeholder label: an identifier if its values vary
-
-
-def _id_kind(segment: str) -> str | None:
-    """ "strong" for integers, UUIDs, hex hashes, dates, emails; "weak" for slugs with digits."""
-    if segment.isdigit() and segment.isascii():
-        return "strong"
-    n = len(segment)
-    if n == 36 and all_match("uuid", (segment,)):
-        return "strong"
-    if n >= 8 and _HEX.fullmatch(segment) and any(c.isdigit() for c in segment):
-        return "strong"
-    if n == 10 and all_match("date", (segment,)):
-        return "strong"
-    if "@" in segment and all_match("email", (segment,)):
-        return "strong"
-    if n >= 3 and _SLUG.fullmatch(segment):
-        digits = sum(c.isdigit() for c in segment)
-        if digits >= 2 or (digits and any(c in "-_.~" for c in segment)):
-            return "weak"
-    return None
-
-
-def _placeholder(segment: str) -> tuple[str, str] | None:
-    """(label, value) when `segment` is an identifier, possibly with a file extension."""
-    stem, dot, ext = segment.rpartition(".")
-    if dot and stem and _EXTENSION.fullmatch(ext):
-        kind = _id_kind(stem)
-        if kind is not None:
-            return (_STRONG if kind == "strong" else _WEAK) + "." + ext, stem
-    kind = _id_kind(segment)
-    if kind is not None:
-        return (_STRONG if kind == "strong" else _WEAK), segment
-    return None
-
-
-def split_path(path: str) -> list[str]:
-    """Segments of a path; a trailing slash is not significant."""
-    stripped = path.strip("/")
-    return stripped.split("/") if stripped else []
-
-
-class _Trie:
-    __slots__ = ("children", "distinct", "terminal", "values")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Trie] = {}
-        self.terminal = False
-        self.values: TextValues | None = None  # placeholder nodes: the identifiers seen
-        self.distinct: set[str] | None = None  # up to two of them, to tell whether they vary
-
-
-class _Out:
-    """A node of the final template tree."""
-
-    __slots__ = ("children", "label", "params", "parent", "signature", "terminal", "values")
-
-    def __init__(self, parent: _Out | None, label: str, is_param: bool) -> None:
-        self.parent = parent
-        self.label = label  # literal text, or the suffix after the parameter (".png") when a param
-        self.params = is_param
-        self.children: dict[str, _Out] = {}  # literal text -> node, or "\x00" + suffix -> param
-        self.terminal = False
-        self.values: TextValues | None = TextValues(enum=False) if is_param else None
-        self.signature: Any = None
-
-
-@dataclass(frozen=True)
-class Template:
-    """A path template: `/users/{user_id}/orders/{id}` and the schema of each parameter."""
-
-    path: str
-    params: dict[str, dict[str, Any]]
-
-
-class PathTemplater:
-    """Collects recorded paths; `finish()` turns them into templates.
-
-    `add(path)` returns a key (identifiers collapsed) that stays valid for `finish()`'s result,
-    so that callers can group evidence while streaming and learn the templates at the end.
-    """
-
-    def __init__(self) -> None:
-        self._root = _Trie()
-        self._cache: dict[str, tuple[str, ...]] = {}
-        self._literals: dict[str, str] = {}  # segments known not to be identifiers
-        self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-    def add(self, path: str) -> tuple[str, ...]:
-        key = self._cache.get(path)
-        if key is not None:
-            return key
-        node, labels = self._root, []
-        segments = split_path(path)
-        if len(segments) > MAX_SEGMENTS:  # the rest is kept as one literal segment
-            segments[MAX_SEGMENTS - 1 :] = ["/".join(segments[MAX_SEGMENTS - 1 :])]
-        for segment in segments:
-            label = self._literals.get(segment)
-            found = None
-            if label is None:
-                found = _placeholder(segment)
-                if found is not None:
-                    label = found[0]
-                else:
-                    label = "\x00l" + segment if segment[:1] == "\x00" else segment
-                    if len(self._literals) < LITERAL_CACHE:
-                        self._literals[segment] = label
-            child = node.children.get(label)
-            if child is None:
-                node.children[label] = child = _Trie()
-                if found is not None:
-                    child.values, child.distinct = TextValues(enum=False), set()
-            if found is not None:
-                child.values.add(found[1])
-                if len(child.distinct) < 2:
-                    child.distinct.add(found[1])
-            labels.append(label)
-            node = child
-        node.terminal = True
-        key = tuple(labels)
-        key = self._keys.setdefault(key, key)  # one tuple per key, however many paths share it
-        self._cache[path] = key
-        return key
-
-    def finish(self) -> dict[tuple[str, ...], Template]:
-        """The template of every key `add()` returned."""
-        placed: dict[int, _Out] = {}
-        root = _Out(None, "", False)
-        _shape(root, [self._root], placed)
-        templates: dict[tuple[str, ...], Template] = {}
-        self._collect(self._root, (), placed, templates)
-        return templates
-
-    def _collect(self, node: _Trie, key: tuple[str, ...], placed, templates) -> None:
-        if node.terminal:
-            out = placed[id(node)] if key else None
-            templates[key] = _template(out)
-        for label, child in node.children.items():
-            self._collect(child, (*key, label), placed, templates)
-
-
-def _shape(out: _Out, sources: list[_Trie], placed: dict[int, _Out]) -> None:
-    """Fill `out` (the merge of the trie nodes `sources`) with its final children."""
-    out.terminal = any(s.terminal for s in sources)
-    literal: dict[str, list[_Trie]] = {}
-    holes: dict[str, list[tuple[_Trie, bool]]] = {}  # suffix -> (placeholder node, strong)
-    for source in sources:
-        for label, child in source.children.items():
-            if label[:2] in (_STRONG, _WEAK):
-                holes.setdefault(label[2:], []).append((child, label[:2] == _STRONG))
-            else:
-                literal.setdefault(label.removeprefix("\x00l"), []).append(child)
-    # parameter suffix -> (trie node, its literal text when a literal sibling turned parameter)
-    params: dict[str, list[tuple[_Trie, str | None]]] = {}
-    for suffix, found in holes.items():
-        distinct = set().union(*(node.distinct for node, _ in found))
-        if any(strong for _, strong in found) or len(distinct) >= 2:
-            params[suffix] = [(node, None) for node, _ in found]
-        else:
-            literal.setdefault(next(iter(distinct)) + suffix, []).extend(n for n, _ in found)
-    shaped = {
-        text: _child(out, text, False, [(n, None) for n in nodes], placed)
-        for text, nodes in sorted(literal.items())
-    }
-    by_signature: dict[Any, list[str]] = {}
-    for text, child in shaped.items():
-        if any(not c.params for c in child.children.values()):
-            by_signature.setdefault(child.signature, []).append(text)
-    for texts in by_signature.values():
-        if len(texts) >= MANY_SIBLINGS:
-            for text in texts:
-                del out.children[text]
-                params.setdefault("", []).extend((node, text) for node in literal[text])
-    for suffix, nodes in sorted(params.items()):
-        _child(out, suffix, True, nodes, placed)
-    out.signature = (
-        out.terminal,
-        frozenset((label, child.signature) for label, child in out.children.items()),
-    )
-
-
-def _child(
-    out: _Out, label: str, is_param: bool, nodes: list[tuple[_Trie, str | None]], placed
-) -> _Out:
-    child = _Out(out, label, is_param)
-    out.children[("\x00" + label) if is_param else label] = child
-    for node, text in nodes:
-        placed[id(node)] = child
-        if child.values is not None:
-            if node.values is not None:
-                child.values.merge(node.values)
-            elif text is not None:
-                child.values.add(text)
-    _shape(child, [node for node, _ in nodes], placed)
-    return child
-
-
-def _singular(word: str) -> str:
-    word = re.sub(r"[^a-z0-9]+", "_", word.lower()).strip("_")
-    if word.endswith("ies") and len(word) > 3:
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 1:
-        return word[:-1]
-    return word
-
-
-def _template(leaf: _Out | None) -> Template:
-    nodes: list[_Out] = []
-    while leaf is not None and leaf.parent is not None:
-        nodes.append(leaf)
-        leaf = leaf.parent
-    nodes.reverse()
-    parts: list[str] = []
-    params: dict[str, dict[str, Any]] = {}
-    for position, node in enumerate(nodes):
-        if not node.params:
-            parts.append(node.label)
-            continue
-        before = nodes[position - 1] if position else None
-        collection = _singular(before.label) if before is not None and not before.params else ""
-        if position == len(nodes) - 1 or not re.fullmatch(r"[a-z_][a-z0-9_]*", collection):
-            base = "id" if position == len(nodes) - 1 else "param_id"
-        else:
-            base = f"{collection}_id"
-        name, n = base, 2
-        while name in params:
-            name, n = f"{base}{n}", n + 1
-        params[name] = node.values.to_schema()
-        parts.append("{" + name + "}" + node.label)
-    return Template("/" + "/".join(parts), params)
-
-
-def template_paths(paths: Iterable[str]) -> dict[str, Template]:
-    """The template of each path, learned from all of them together."""
-    templater = PathTemplater()
-    keys = {path: templater.add(path) for path in paths}
-    templates = templater.finish()
-    return {path: templates[key] for path, key in keys.items()}
-
-
-# --- canonical form and merging -----------------------------------------------------------------
-
-_OBJECT_KEYS = frozenset(
-    {"properties", "required", "additionalProperties", "patternProperties", "minProperties"}
-    | {"maxProperties", "propertyNames", "dependentRequired", "unevaluatedProperties"}
-)
-_ARRAY_KEYS = frozenset(
-    {"items", "minItems", "maxItems", "uniqueItems", "prefixItems", "contains", "minContains"}
-    | {"maxContains", "unevaluatedItems"}
-)
-# Keys that describe rather than constrain: kept from the existing schema, else taken from the new.
-_ANNOTATIONS = frozenset(
-    {"title", "description", "examples", "default", "deprecated", "readOnly", "writeOnly"}
-    | {"$comment", "contentMediaType", "contentEncoding", "$id", "$anchor"}
-)
-_KEY_ORDER = (
-    "type",
-    "format",
-    "x-semantic",
-    "enum",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-    "minItems",
-    "maxItems",
-    "required",
-    "properties",
-    "items",
-    "anyOf",
-)
-_RANK = {key: n for n, key in enumerate(_KEY_ORDER)}
-_GROUP_ORDER = ("scalar", "object", "array")
-
-
-def _is_annotation(key: str) -> bool:
-    return key in _ANNOTATIONS or key.startswith("x-")
-
-
-def schema_key(key: str) -> tuple[int, str]:
-    """Sort key of a schema keyword: the common ones in a fixed order, then the rest by name."""
-    return (_RANK.get(key, len(_KEY_ORDER)), key)
-
-
-def _ordered(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` with its keys in canonical order (properties by name), recursively."""
-    out: dict[str, Any] = {}
-    for key in sorted(schema, key=schema_key):
-        value = schema[key]
-        if key == "properties" and isinstance(value, dict):
-            value = {name: _ordered_any(value[name]) for name in sorted(value)}
-        elif key in ("items", "additionalProperties", "not", "contains"):
-            value = _ordered_any(value)
-        elif key in ("anyOf", "oneOf", "allOf", "prefixItems") and isinstance(value, list):
-            value = [_ordered_any(item) for item in value]
-        out[key] = value
-    return out
-
-
-def _ordered_any(value: Any) -> Any:
-    return _ordered(value) if isinstance(value, dict) else value
-
-
-def _assemble(groups: dict[str, dict[str, Any]], top: dict[str, Any]) -> dict[str, Any]:
-    """One schema from its type groups: the group itself, or anyOf in a fixed order."""
-    present = [groups[g] for g in _GROUP_ORDER if g in groups]
-    if not present:
-        return _ordered(dict(top))
-    if len(present) == 1:
-        return _ordered({**present[0], **{k: v for k, v in top.items() if k not in present[0]}})
-    return _ordered({**top, "anyOf": [_ordered(g) for g in present]})
-
-
-def _types(schema: dict[str, Any]) -> list[str]:
-    types = schema.get("type")
-    return [types] if isinstance(types, str) else list(types or [])
-
-
-def _split(schema: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]] | None]:
-    """(keywords outside any type group, {"scalar"|"object"|"array": group}); groups is None
-    when the schema allows any value."""
-    if not isinstance(schema, dict):
-        return {}, None if schema is not False else {}
-    if "anyOf" in schema and isinstance(schema["anyOf"], list):
-        top = {k: v for k, v in schema.items() if k != "anyOf"}
-        groups: dict[str, dict[str, Any]] = {}
-        for alternative in schema["anyOf"]:
-            inner_top, inner = _split(alternative)
-            if inner is None:
-                return top, None
-            for name, group in inner.items():
-                group = {**group, **{k: v for k, v in inner_top.items() if k not in group}}
-                groups[name] = _merge_group(name, groups[name], group) if name in groups else group
-        return top, groups
-    types = _types(schema)
-    if not types:
-        return {k: v for k, v in schema.items() if _is_annotation(k)}, None
-    kinds = {"object" if t == "object" else "array" if t == "array" else "scalar" for t in types}
-    groups = {}
-    for kind in kinds:
-        if kind == "object":
-            group = {"type": "object"}
-            group.update({k: v for k, v in schema.items() if k in _OBJECT_KEYS})
-        elif kind == "array":
-            group = {"type": "array"}
-            group.update({k: v for k, v in schema.items() if k in _ARRAY_KEYS})
-        else:
-            scalars = [t for t in types if t not in ("object", "array")]
-            group = {"type": scalars[0] if len(scalars) == 1 else scalars}
-            group.update(
-                {
-                    k: v
-                    for k, v in schema.items()
-                    if k != "type"
-                    and k not in _OBJECT_KEYS
-                    and k not in _ARRAY_KEYS
-                    and not _is_annotation(k)
-                }
-            )
-        groups[kind] = group
-    notes = {k: v for k, v in schema.items() if _is_annotation(k)}
-    if len(groups) == 1:
-        next(iter(groups.values())).update(notes)
-        return {}, groups
-    return notes, groups
-
-
-def same_json(a: Any, b: Any) -> bool:
-    """Equal, with 1, 1.0 and True told apart (they are written differently)."""
-    if _kind_of(a) != _kind_of(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
-
-def plain_json(value: Any) -> Any:
-    """A deep copy as plain JSON types (YAML round-trip containers and scalars become plain)."""
-    if isinstance(value, dict):
-        return {str(k): plain_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_json(v) for v in value]
-    kind = _kind_of(value)
-    if value is None or kind == "null":
-        return None
-    return {"boolean": bool, "integer": int, "number": float, "string": str}[kind](value)
-
-
-def merge_schemas(old: Any, new: Any) -> dict[str, Any]:
-    """A schema that accepts everything `old` or `new` accepts, as tight as that allows.
-
-    Types are united (anyOf when objects or arrays meet other types), properties united with
-    `required` intersected, bounds widened, an enum dropped once it would pass ENUM_MAX values.
-    Descriptive keys (x-semantic, description, examples...) come from `old` when it has them,
-    so that edits to a schema survive; a constraint only one side has is dropped.
-    """
-    if same_json(old, new):
-        return plain_json(old)
-    old_top, old_groups = _split(plain_json(old))
-    new_top, new_groups = _split(plain_json(new))
-    top = _merge_notes(old_top, new_top)
-    if old_groups is None or new_groups is None:
-        return _ordered(top)
-    groups = {}
-    for name in _GROUP_ORDER:
-        if name in old_groups and name in new_groups:
-            groups[name] = _merge_group(name, old_groups[name], new_groups[name])
-        elif name in old_groups or name in new_groups:
-            groups[name] = old_groups.get(name) or new_groups[name]
-    for key in set(old_top) & set(new_top):
-        if not _is_annotation(key) and same_json(old_top[key], new_top[key]):
-            top[key] = old_top[key]
-    return _assemble(groups, top)
-
-
-def _merge_notes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in new.items() if _is_annotation(k)}
-    out.update({k: v for k, v in old.items() if _is_annotation(k)})
-    a, b = old.get("x-size"), new.get("x-size")
-    if isinstance(a, dict) and isinstance(b, dict):
-        out["x-size"] = {
-            "min": _bound(min, a.get("min"), b.get("min")),
-            "max": _bound(max, a.get("max"), b.get("max")),
-        }
-    return out
-
-
-def _bound(pick, a: Any, b: Any) -> Any:
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return pick(a, b)
-    return None
-
-
-_GROUP_KEYS = {
-    "scalar": ("type", "format", "enum", "minimum", "maximum", "minLength", "maxLength"),
-    "object": ("type", "properties", "required"),
-    "array": ("type", "items", "minItems", "maxItems"),
-}
-
-
-def _merge_group(name: str, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = _merge_notes(a, b)
-    handled = _GROUP_KEYS[name]
-    for key in set(a) & set(b):
-        if key not in handled and not _is_annotation(key) and same_json(a[key], b[key]):
-            out[key] = a[key]
-    if name == "object":
-        out["type"] = "object"
-        pa, pb = a.get("properties") or {}, b.get("properties") or {}
-        if pa or pb:
-            out["properties"] = {
-                key: merge_schemas(pa[key], pb[key])
-                if key in pa and key in pb
-                else (pa[key] if key in pa else pb[key])
-                for key in sorted(set(pa) | set(pb))
-            }
-        required = [k for k in a.get("required") or [] if k in set(b.get("required") or [])]
-        if required:
-            out["required"] = required
-    elif name == "array":
-        out["type"] = "array"
-        ia, ib = a.get("items"), b.get("items")
-        if ia is not None and ib is not None:
-            out["items"] = merge_schemas(ia, ib)
-        elif ia is not None or ib is not None:
-            other = b if ia is not None else a
-            if other.get("maxItems") == 0:  # the other side only saw empty arrays
-                out["items"] = ia if ia is not None else ib
-        _widen(out, a, b, "minItems", min, True, True)
-        _widen(out, a, b, "maxItems", max, True, True)
-    else:
-        _merge_scalars(out, a, b)
-    return out
-
-
-def _widen(out, a, b, key: str, pick, a_applies: bool, b_applies: bool) -> None:
-    """A bound from both sides (widened), or from the only side whose types it concerns."""
-    if a_applies and b_applies:
-        if key in a and key in b:
-            value = _bound(pick, a[key], b[key])
-            if value is not None:
-                out[key] = value
-    elif a_applies and key in a:
-        out[key] = a[key]
-    elif b_applies and key in b:
-        out[key] = b[key]
-
-
-def _merge_scalars(out: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) -> None:
-    ta, tb = set(_types(a)), set(_types(b))
-    types = ta | tb
-    if "number" in types:
-        types.discard("integer")
-    out["type"] = next(iter(types)) if len(types) == 1 else sorted(types)
-    sa, sb = "string" in ta, "string" in tb
-    if sa and sb:
-        if a.get("format") is not None and a.get("format") == b.get("format"):
-            out["format"] = a["format"]
-    elif sa and "format" in a:
-        out["format"] = a["format"]
-    elif sb and "format" in b:
-        out["format"] = b["format"]
-    na, nb = bool(ta & {"integer", "number"}), bool(tb & {"integer", "number"})
-    _widen(out, a, b, "minimum", min, na, nb)
-    _widen(out, a, b, "maximum", max, na, nb)
-    _widen(out, a, b, "minLength", min, sa, sb)
-    _widen(out, a, b, "maxLength", max, sa, sb)
-    enum = _merge_enum(a.get("enum"), b.get("enum"), ta, tb)
-    if enum is not None:
-        out["enum"] = enum
-
-
-def _merge_enum(ea: Any, eb: Any, ta: set[str], tb: set[str]) -> list[Any] | None:
-    if isinstance(ea, list) and isinstance(eb, list):
-        union = list(ea) + [v for v in eb if not any(same_json(v, w) for w in ea)]
-        if len(union) == len(ea):
-            return list(ea)
-        return union if len(union) <= ENUM_MAX else None
-    for values, other_types in ((ea, tb), (eb, ta)):
-        if isinstance(values, list) and other_types == {"null"}:
-            return list(values) if None in values else [*values, None]
-    return None
