@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from backworks_cli.answer.matching import MatchRules, ReplayIndex
+from backworks_cli.answer.modes.base import Context
+from backworks_cli.answer.modes.runtime import RuntimeMode
 from backworks_cli.config.model import make_endpoint
 from backworks_cli.core.exchange import Request
-from backworks_cli.answer.matching import MatchRules, ReplayIndex
-from backworks_cli.answer.modes import Context
-from backworks_cli.answer.modes.runtime import RuntimeMode
 
 NODE_HANDLER = """\
 const rl = require("node:readline").createInterface({ input: process.stdin });

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.host.admin import Stats, render_metrics
-from backworks_cli.config.model import Config, load_config
 from backworks_cli.answer.drift import MAX_VIOLATIONS, DriftCheck
+from backworks_cli.answer.modes.base import json_body
+from backworks_cli.config.model import Config, load_config
 from backworks_cli.core.exchange import Response
-from backworks_cli.learn.generate import Generator
+from backworks_cli.host.admin import Stats, render_metrics
 from backworks_cli.host.mock import create_app
-from backworks_cli.answer.modes import json_body
+from backworks_cli.learn.generate import Generator
 from tests.conftest import (
     JsonHandler,
     LoopbackServer,

@@ -732,7 +732,7 @@ def test_the_lowest_success_status_is_used_without_a_status_mix():
     responses = {s: {"schema": {"const": s}} for s in ("404", "201", "200")}
     assert pick_status(Endpoint(name="e", path="/", responses=responses)) == (200, responses["200"])
     assert pick_status(Endpoint(name="e", path="/")) == (200, None)
-    mixed = Endpoint(name="e", path="/", raw={"status_mix": {"204": 0.7, "200": 0.3}})
+    mixed = Endpoint(name="e", path="/", status_mix={"204": 0.7, "200": 0.3})
     assert pick_status(mixed) == (204, None)
 
 

@@ -10,12 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config.model import Config, make_endpoint
 from backworks_cli.answer.engine import Engine
-from backworks_cli.core.errors import ConfigError
-from backworks_cli.core.exchange import Request
 from backworks_cli.answer.matching import MatchRules, ReplayIndex
-from backworks_cli.answer.modes import Context
+from backworks_cli.answer.modes.base import Context
 from backworks_cli.answer.modes.proxy import (
     Pool,
     ProxyMode,
@@ -25,6 +22,9 @@ from backworks_cli.answer.modes.proxy import (
     health_error,
     read_settings,
 )
+from backworks_cli.config.model import Config, make_endpoint
+from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.exchange import Request
 from tests.conftest import free_port
 
 TOP = "http://top.example:8080"

@@ -17,14 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config.model import load_config, make_endpoint
 from backworks_cli.answer.engine import Engine
+from backworks_cli.answer.matching import MatchRules, ReplayIndex
+from backworks_cli.answer.modes import runtime as runtime_module
+from backworks_cli.answer.modes.base import Context
+from backworks_cli.answer.modes.runtime import RuntimeMode, build_response, request_message
+from backworks_cli.config.model import load_config, make_endpoint
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request
-from backworks_cli.answer.matching import MatchRules, ReplayIndex
-from backworks_cli.answer.modes import Context
-from backworks_cli.answer.modes import runtime as runtime_module
-from backworks_cli.answer.modes.runtime import RuntimeMode, build_response, request_message
 
 JSON_HEADERS = (("Content-Type", "application/json"),)
 

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from backworks_cli.answer.modes.base import JSON, schema_validator, schema_violations
 from backworks_cli.config.model import Config
-from backworks_cli.answer.modes import JSON, schema_validator, schema_violations
 
 # How answers from live sources are journaled (admin.Stats rows); only these are checked.
 LIVE = frozenset({"proxy", "recorded", "handler", "database"})

@@ -28,13 +28,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from backworks_cli.answer.matching import MatchRules, ReplayIndex
-from backworks_cli.answer.modes import (
+from backworks_cli.answer.modes import create
+from backworks_cli.answer.modes.base import (
     Behaviour,
     Context,
     Mode,
     Outcome,
     Shared,
-    create,
     json_response,
     learned_latency,
 )

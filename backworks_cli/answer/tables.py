@@ -87,7 +87,7 @@ def settings(endpoint: Endpoint, config: Config | None) -> Settings:
     block: dict[str, Any] = {}
     written: dict[str, str] = {}  # key -> the endpoint whose block gave it
     for other in reversed(resource_endpoints(endpoint, config)):
-        own = other.raw.get("database")
+        own = other.database
         if isinstance(own, dict):
             block.update(own)
             written.update(dict.fromkeys(own, other.name))

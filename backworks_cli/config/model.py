@@ -9,6 +9,7 @@ schema as deprecated; the loader reports them as warnings so old blueprints stil
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -101,7 +102,9 @@ class Endpoint:
     `params` has an entry for every {name} of the path ({"type": "string"} unless given);
     `responses` is keyed by status as a string, each {"content_type", "schema", "headers"};
     `replay` and `mock` are the endpoint's blocks over the top-level ones (see `merge_mock`);
-    `raw` is the mapping as written, for the keys of modes that read their own block.
+    `proxy`, `runtime` and `database` are those modes' blocks as written (None when
+    absent; the mode checks and explains them); `raw` is the whole mapping as written, for
+    the code that rewrites the file (promote, openapi export).
     """
 
     name: str
@@ -116,7 +119,17 @@ class Endpoint:
     examples: tuple[int, ...] = ()
     replay: dict = field(default_factory=dict)
     mock: dict = field(default_factory=dict)
+    status_mix: dict[str, float] = field(default_factory=dict)
+    proxy: Any = None
+    runtime: Any = None
+    database: Any = None
     raw: dict = field(default_factory=dict)
+
+    def block(self, mode: str) -> Any:
+        """The block of `mode` as written (None when absent)."""
+        return {"proxy": self.proxy, "runtime": self.runtime, "database": self.database}.get(
+            mode, self.raw.get(mode)
+        )
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -137,11 +150,16 @@ class Config:
     replay: dict[str, Any] = field(default_factory=dict)  # defaults for every `replay:`
 
     def endpoint_list(self) -> list[Endpoint]:
-        """The endpoints as typed records, in file order, top-level defaults applied."""
-        return [
+        """The endpoints as typed records, in file order, top-level defaults applied; built
+        once per Config."""
+        return list(self._typed)
+
+    @functools.cached_property
+    def _typed(self) -> tuple[Endpoint, ...]:
+        return tuple(
             make_endpoint(name, spec, mock=self.mock, replay=self.replay)
             for name, spec in self.endpoints.items()
-        ]
+        )
 
 
 def merge_mock(defaults: dict | None, block: dict | None) -> dict:
@@ -189,6 +207,10 @@ def make_endpoint(
         examples=tuple(spec.get("examples") or ()),
         replay={**(replay or {}), **(spec.get("replay") or {})},
         mock=merge_mock(mock, spec.get("mock")),
+        status_mix={str(k): v for k, v in (spec.get("status_mix") or {}).items()},
+        proxy=spec.get("proxy"),
+        runtime=spec.get("runtime"),
+        database=spec.get("database"),
         raw=spec,
     )
 

@@ -9,10 +9,11 @@ aggregated by kind and key and capped, so memory stays flat whatever the event r
 from __future__ import annotations
 
 import json
-import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+
+from backworks_cli.core.numbers import percentile
 
 LOG_SIZE = 5000  # events kept for the log, its filter and its table
 SEED = 1000  # requests taken from the host's journal on connecting
@@ -101,14 +102,6 @@ class SSEParser:
 
 
 # --- numbers as the tables show them -----------------------------------------------------------
-
-
-def percentile(ordered: list[float], q: float) -> float | None:
-    """The q-th percentile (0..100) of sorted values, nearest rank; None when empty."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def sparkline(values: list[float] | deque, width: int) -> str:

@@ -1008,7 +1008,7 @@ def _database(host: Host, workdir: Path, users, collection, out: Out) -> None:
         target = collection.path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
         out(fit(f"  GET  {target}  -> 200, {key}s {_ids(body, key)}{shown}"))
 
-    block = _configured(workdir, users.name).raw.get("database") or {}
+    block = _configured(workdir, users.name).database or {}
     file, table = block.get("file"), block.get("table")
     if file and table:
         count = _row_count(workdir / file, table)
@@ -1066,7 +1066,7 @@ def handle(request):
 
 
 def _runtime(host: Host, workdir: Path, product, out: Out) -> None:
-    handler = (_configured(workdir, product.name).raw.get("runtime") or {}).get("handler", "")
+    handler = (_configured(workdir, product.name).runtime or {}).get("handler", "")
     _heading(out, 18, f"{product.name} answers from {handler}")
     for value in (3, 42):
         path = fill(product.path, value)

@@ -1007,7 +1007,7 @@ def endpoint_modes(config: Config) -> list[ModeRow]:
     folder = config.path.absolute().parent if config.path else Path.cwd()
     rows = []
     for endpoint in endpoints:
-        block = endpoint.raw.get(endpoint.mode)
+        block = endpoint.block(endpoint.mode)
         block = block if isinstance(block, dict) else {}
         if endpoint.mode == "proxy":
             backing = _upstreams(block) or (

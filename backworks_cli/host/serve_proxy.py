@@ -13,7 +13,19 @@ from collections.abc import Callable
 
 from mitmproxy import http
 
+from backworks_cli.answer.modes.base import Outcome, json_response
+from backworks_cli.answer.modes.proxy import (
+    Pool,
+    ProxyMode,
+    Upstream,
+    check_health,
+    connect_error,
+    watch_health,
+)
+from backworks_cli.core.errors import BackworksError
+from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
+from backworks_cli.host.serve import ServeHost, ServeOptions, build_engine
 from backworks_cli.record.capture import (
     InThread,
     Proxy,
@@ -26,18 +38,6 @@ from backworks_cli.record.capture import (
     started_at,
     to_request,
 )
-from backworks_cli.core.errors import BackworksError
-from backworks_cli.core.exchange import Request, Response
-from backworks_cli.answer.modes import Outcome, json_response
-from backworks_cli.answer.modes.proxy import (
-    Pool,
-    ProxyMode,
-    Upstream,
-    check_health,
-    connect_error,
-    watch_health,
-)
-from backworks_cli.host.serve import ServeHost, ServeOptions, build_engine
 
 PLACEHOLDER_UPSTREAM = "http://upstream.invalid"  # reverse mode needs a target; never used
 # Headers about the framing on the wire, which mitmproxy writes for the response it is given.

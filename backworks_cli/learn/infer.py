@@ -34,6 +34,7 @@ from typing import Any
 from backworks_cli.config.model import DEFAULT_METHODS
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
 from backworks_cli.core.files import replacing
+from backworks_cli.core.numbers import latency
 from backworks_cli.core.paths import PARAMETER, split
 from backworks_cli.core.routing import Router
 from backworks_cli.learn.merge import merge_schemas, plain_json, same_json, schema_key
@@ -170,19 +171,12 @@ class _Evidence:
                 str(status): round(n / answered, 4) for status, n in sorted(self.statuses.items())
             }
         if self.durations:
-            ordered = sorted(self.durations)
-            spec["latency"] = {"p50": _percentile(ordered, 50), "p95": _percentile(ordered, 95)}
+            spec["latency"] = latency(self.durations)
         examples = [self.first_by_status[s] for s in sorted(self.first_by_status)][:EXAMPLES]
         examples += [i for i in self.first_ids if i not in examples][: EXAMPLES - len(examples)]
         if examples:
             spec["examples"] = sorted(examples)
         return spec
-
-
-def _percentile(ordered: list[float], pct: int) -> float:
-    """Nearest-rank percentile of sorted values, in milliseconds to two decimals."""
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return round(ordered[rank - 1], 2)
 
 
 # --- results ----------------------------------------------------------------------------------

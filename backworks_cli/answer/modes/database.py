@@ -40,9 +40,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 
 from backworks_cli.answer import listing, tables
-from backworks_cli.core.errors import BackworksError
-from backworks_cli.core.exchange import Request, Response
-from backworks_cli.answer.modes import (
+from backworks_cli.answer.modes.base import (
     Context,
     Outcome,
     json_path,
@@ -52,6 +50,8 @@ from backworks_cli.answer.modes import (
 )
 from backworks_cli.answer.state import merge_patch, shape_of
 from backworks_cli.answer.tables import Column, Design, provision, quote
+from backworks_cli.core.errors import BackworksError
+from backworks_cli.core.exchange import Request, Response
 
 __all__ = ["DatabaseMode", "create", "provision"]  # provision: for `backworks promote`
 

@@ -17,10 +17,8 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from backworks_cli.config.model import Endpoint
-from backworks_cli.core.exchange import Request, Response
 from backworks_cli.answer.matching import Miss
-from backworks_cli.answer.modes import (
+from backworks_cli.answer.modes.base import (
     JSON,
     Context,
     Outcome,
@@ -31,6 +29,8 @@ from backworks_cli.answer.modes import (
 )
 from backworks_cli.answer.modes.replay import ReplayMode
 from backworks_cli.answer.state import Resource, shape_of
+from backworks_cli.config.model import Endpoint
+from backworks_cli.core.exchange import Request, Response
 
 CACHE_SIZE = 1024  # generated responses kept per endpoint
 BODYLESS = frozenset({100, 101, 102, 103, 204, 205, 304})
@@ -140,7 +140,7 @@ def create(context: Context) -> MockMode:
 def pick_status(endpoint: Endpoint) -> tuple[int, dict | None]:
     """The 2xx status mock answers with and its `responses` entry: the most common in
     `status_mix`, else the lowest 2xx written; 200 without a schema when there is none."""
-    mix = {str(k): v for k, v in (endpoint.raw.get("status_mix") or {}).items()}
+    mix = endpoint.status_mix
     success = sorted(s for s in endpoint.responses if s.startswith("2"))
     if success:
         best = max(success, key=lambda s: (float(mix.get(s) or 0), -int(s)))

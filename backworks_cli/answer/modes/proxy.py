@@ -51,9 +51,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from backworks_cli.answer.modes.base import Context, Outcome, json_response
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request
-from backworks_cli.answer.modes import Context, Outcome, json_response
 
 __all__ = ["IDEMPOTENT", "Pool", "ProxyMode", "Settings", "Upstream", "create", "read_settings"]
 
@@ -94,7 +94,7 @@ def read_settings(context: Context) -> Settings:
     """The endpoint's proxy settings; ConfigError naming the key and the fix when unusable."""
     name = context.name
     where = f"endpoints.{name}.proxy"
-    block = context.endpoint.raw.get("proxy")
+    block = context.endpoint.proxy
     if block is None:
         block = {}
     if not isinstance(block, dict):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backworks_cli.core.exchange import Request, Response
 from backworks_cli.answer.matching import Miss
-from backworks_cli.answer.modes import Context, Outcome, miss_outcome
+from backworks_cli.answer.modes.base import Context, Outcome, miss_outcome
+from backworks_cli.core.exchange import Request, Response
 
 # Headers that describe one connection or the body's framing on the wire, not the response.
 DROPPED_HEADERS = frozenset(

@@ -60,10 +60,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backworks_cli.answer.modes.base import Context, Outcome, json_body, json_response
+from backworks_cli.answer.workers import HandlerError, Log, Worker
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request, Response, is_text_type
-from backworks_cli.answer.modes import Context, Outcome, json_body, json_response
-from backworks_cli.answer.workers import HandlerError, Log, Worker
 
 logger = logging.getLogger("backworks.runtime")
 
@@ -121,7 +121,7 @@ def read_settings(context: Context) -> Settings:
     name = context.name
     where = f"endpoints.{name}.runtime"
     base = context.base_dir or Path.cwd()
-    block = context.endpoint.raw.get("runtime")
+    block = context.endpoint.runtime
     if not isinstance(block, dict):
         raise ConfigError(
             f"{SOURCE}: endpoint {name} is in mode runtime but has no `runtime:` block.",
