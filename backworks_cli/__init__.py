@@ -22,8 +22,9 @@ the code to them):
   `on_recorded`, the admin API's `promote`), never imported;
 - each third-party library has one owner: mitmproxy the Recorder (record/capture.py) and the
   proxy runners in host/; PyYAML and ruamel.yaml config/yamlfile.py; genson learn/schemas.py;
-  onnxruntime learn/semantic.py; Faker and hypothesis learn/generate.py; sqlite-utils
-  record/store.py and answer/tables.py; Textual the dashboard; typer cli.py.
+  onnxruntime learn/semantic.py; Faker learn/generate.py and learn/generation/;
+  hypothesis learn/generation/edges.py; sqlite-utils record/store.py and answer/tables.py;
+  Textual the dashboard; typer cli.py.
 """
 
 __version__ = "0.1.0"

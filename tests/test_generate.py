@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
 from backworks_cli.core.errors import ConfigError
-from backworks_cli.learn.generate import FORMATS, SEMANTIC_TYPES, Generator
+from backworks_cli.learn.generate import Generator
+from backworks_cli.learn.generation.fakes import FORMATS, SEMANTIC_TYPES
 
 GEN = Generator(seed=3)
 
@@ -312,7 +313,8 @@ def test_adding_a_field_leaves_the_others_unchanged():
 
 _SCRIPT = """
 import json, sys
-from backworks_cli.learn.generate import Generator, SEMANTIC_TYPES
+from backworks_cli.learn.generate import Generator
+from backworks_cli.learn.generation.fakes import SEMANTIC_TYPES
 schemas = json.loads(sys.argv[1])
 g = Generator(seed=11)
 values = [  # in reverse, so Faker's pools fill in another order than in the test process

@@ -27,9 +27,9 @@ OWNERS = {
     "onnxruntime": {"learn.semantic"},
     "textual": {"dashboard"},
     "sqlite_utils": {"record.store", "answer.tables"},
-    "faker": {"learn.generate"},
-    "hypothesis": {"learn.generate"},
-    "hypothesis_jsonschema": {"learn.generate"},
+    "faker": {"learn.generate", "learn.generation"},
+    "hypothesis": {"learn.generation.edges"},
+    "hypothesis_jsonschema": {"learn.generation.edges"},
     "typer": {"cli"},
 }
 
