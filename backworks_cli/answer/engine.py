@@ -36,6 +36,7 @@ from backworks_cli.answer.modes.base import (
     Outcome,
     Shared,
     json_response,
+    known_keys,
     learned_latency,
 )
 from backworks_cli.config.model import (
@@ -406,9 +407,9 @@ def _serve(
     local_only: bool = True,
 ) -> _Served:
     where = f"endpoints.{endpoint.name}"
-    own_replay = _known(endpoint.raw.get("replay"), REPLAY_KEYS, f"{where}.replay", notes)
-    own_mock = _known(endpoint.raw.get("mock"), MOCK_KEYS, f"{where}.mock", notes)
-    defaults = _known(config.replay, REPLAY_KEYS, "replay", notes)
+    own_replay = known_keys(endpoint.raw.get("replay"), REPLAY_KEYS, f"{where}.replay", notes)
+    own_mock = known_keys(endpoint.raw.get("mock"), MOCK_KEYS, f"{where}.mock", notes)
+    defaults = known_keys(config.replay, REPLAY_KEYS, "replay", notes)
     try:
         rules = MatchRules.from_config(own_replay, defaults, where=f"{where}.replay")
     except ConfigError as error:
@@ -419,7 +420,7 @@ def _serve(
     for exchange in recordings:
         index.add(exchange)
     needs_redaction = redactor is not None and any(_has_placeholder(e.request) for e in recordings)
-    mock_block = merge_mock(_known(config.mock, MOCK_KEYS, "mock", notes), own_mock)
+    mock_block = merge_mock(known_keys(config.mock, MOCK_KEYS, "mock", notes), own_mock)
     endpoint = replace(endpoint, mock=mock_block)
     own_seed = mock_block.get("seed")
     seed_for_endpoint = seed if own_seed is None else int(own_seed)
@@ -445,20 +446,6 @@ def _serve(
         mock_block, learned_latency(endpoint, recordings), seed_for_endpoint, endpoint.name
     )
     return _Served(endpoint, mode, behaviour if behaviour.active else None, len(recordings))
-
-
-def _known(block: Any, keys: tuple[str, ...], where: str, notes: list[str]) -> dict:
-    """The block's keys backworks acts on; each other key gets a note (and is ignored)."""
-    if not isinstance(block, dict):
-        return {}
-    for key in block:
-        if key not in keys:
-            note = f"{where}.{key} is not a setting backworks knows; it is ignored"
-            close = difflib.get_close_matches(str(key), keys, n=1)
-            note += f' (did you mean "{close[0]}"?).' if close else f" (known: {', '.join(keys)})."
-            if note not in notes:
-                notes.append(note)
-    return {k: v for k, v in block.items() if k in keys}
 
 
 def _has_placeholder(request: Request) -> bool:

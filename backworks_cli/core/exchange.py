@@ -43,18 +43,12 @@ def body_text(body: bytes, content_type: str | None = None) -> str | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str
-    query: Query = ()
-    headers: Headers = ()
-    body: bytes = b""
-    scheme: str = "http"
-    host: str = ""
-    port: int = 0
-    http_version: str = "HTTP/1.1"
-    encoding: str | None = None
+class HttpMessage:
+    """What a request and a response share: headers and a body, read the same way."""
+
+    __slots__ = ()
+    headers: Headers
+    body: bytes
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return header(self.headers, name, default)
@@ -69,6 +63,20 @@ class Request:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Request(HttpMessage):
+    method: str
+    path: str
+    query: Query = ()
+    headers: Headers = ()
+    body: bytes = b""
+    scheme: str = "http"
+    host: str = ""
+    port: int = 0
+    http_version: str = "HTTP/1.1"
+    encoding: str | None = None
 
     @property
     def target(self) -> str:
@@ -83,27 +91,13 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
+class Response(HttpMessage):
     status: int
     headers: Headers = ()
     body: bytes = b""
     reason: str = ""
     http_version: str = "HTTP/1.1"
     encoding: str | None = None
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        return header(self.headers, name, default)
-
-    @property
-    def content_type(self) -> str | None:
-        return self.header("content-type")
-
-    @property
-    def text(self) -> str | None:
-        return body_text(self.body, self.content_type)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,14 @@ class Route:
 
     def params(self, segments: list[str]) -> dict[str, Any] | None:
         """Typed parameter values, or None when one does not convert."""
+        return self._values(segments, typed=True)
+
+    def texts(self, segments: list[str]) -> dict[str, Any] | None:
+        """What each parameter takes of a template's segments, as text; None when a literal
+        of the template does not convert to its parameter's type."""
+        return self._values(segments, typed=False)
+
+    def _values(self, segments: list[str], *, typed: bool) -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         for part, text in zip(self.parts, segments, strict=True):
             if part.__class__ is str:
@@ -85,31 +93,12 @@ class Route:
                     return None
                 values = match.groups()
             for name, convert, value in zip(part.names, part.converters, values, strict=True):
-                if convert is not None:
-                    value = convert(value)
-                    if value is _FAIL:
+                if convert is not None and (typed or "{" not in value):
+                    converted = convert(value)
+                    if converted is _FAIL:
                         return None
-                out[name] = value
-        return out
-
-
-    def texts(self, segments: list[str]) -> dict[str, str] | None:
-        """What each parameter takes of a template's segments, as text; None when a literal
-        of the template does not convert to its parameter's type."""
-        out: dict[str, str] = {}
-        for part, text in zip(self.parts, segments, strict=True):
-            if part.__class__ is str:
-                continue
-            if part.regex is None:
-                values: tuple[str, ...] = (text,)
-            else:
-                match = part.regex.fullmatch(text)
-                if match is None:
-                    return None
-                values = match.groups()
-            for name, convert, value in zip(part.names, part.converters, values, strict=True):
-                if convert is not None and "{" not in value and convert(value) is _FAIL:
-                    return None
+                    if typed:
+                        value = converted
                 out[name] = value
         return out
 

@@ -5,6 +5,7 @@ fault behaviour of `mock:` blocks (applied by the engine around any mode).
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import random
@@ -100,6 +101,20 @@ class Mode(Protocol):
     def handle(self, request: Request, params: dict[str, Any]) -> Outcome: ...
 
     def reset(self) -> None: ...
+
+
+def known_keys(block: Any, keys: tuple[str, ...], where: str, notes: list[str]) -> dict:
+    """The block's keys backworks acts on; each other key gets a note (and is ignored)."""
+    if not isinstance(block, dict):
+        return {}
+    for key in block:
+        if key not in keys:
+            close = difflib.get_close_matches(str(key), keys, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else f" (known: {', '.join(keys)})"
+            note = f"{where}.{key} is not a setting backworks knows; it is ignored{hint}."
+            if note not in notes:
+                notes.append(note)
+    return {k: v for k, v in block.items() if k in keys}
 
 
 # --- responses ------------------------------------------------------------------------------

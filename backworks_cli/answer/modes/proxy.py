@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
 import math
 import ssl
 import time
@@ -51,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from backworks_cli.answer.modes.base import Context, Outcome, json_response
+from backworks_cli.answer.modes.base import Context, Outcome, json_response, known_keys
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request
 
@@ -102,13 +101,7 @@ def read_settings(context: Context) -> Settings:
             f"{SOURCE}: {where} must be a mapping of proxy settings.",
             "Write e.g. `proxy: {upstream: https://api.example.com}`.",
         )
-    for key in block:
-        if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else f" (known: {', '.join(KEYS)})"
-            note = f"{where}.{key} is not a setting backworks knows; it is ignored{hint}."
-            if note not in context.notes:
-                context.notes.append(note)
+    known_keys(block, KEYS, where, context.notes)
     top = context.config.upstream if context.config is not None else None
     upstreams = _upstreams(block, top, where)
     weighted = any(weight != 1 for _, weight in upstreams)

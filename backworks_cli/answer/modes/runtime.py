@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backworks_cli.answer.modes.base import Context, Outcome, json_body, json_response
+from backworks_cli.answer.modes.base import Context, Outcome, json_body, json_response, known_keys
 from backworks_cli.answer.workers import HandlerError, Log, Worker
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request, Response, is_text_type
@@ -128,13 +128,7 @@ def read_settings(context: Context) -> Settings:
             f"Add one, e.g. `runtime: {{language: python, handler: handlers/{name}.py}}`, "
             "or choose another mode.",
         )
-    for key in block:
-        if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else f" (known: {', '.join(KEYS)})"
-            note = f"{where}.{key} is not a setting backworks knows; it is ignored{hint}."
-            if note not in context.notes:
-                context.notes.append(note)
+    known_keys(block, KEYS, where, context.notes)
     handler = block.get("handler")
     command = block.get("command")
     language = _language(block.get("language"), handler, command, where)
