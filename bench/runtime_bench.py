@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backworks_cli.answer.matching import MatchRules, ReplayIndex
+from backworks_cli.answer.match_rules import MatchRules
+from backworks_cli.answer.matching import ReplayIndex
 from backworks_cli.answer.modes.base import Context
 from backworks_cli.answer.modes.runtime import RuntimeMode
 from backworks_cli.config.model import make_endpoint

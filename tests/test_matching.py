@@ -13,17 +13,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.answer import matching
+from backworks_cli.answer import match_keys, misses
+from backworks_cli.answer.match_rules import ANY, MatchRules, parse_json_path
+from backworks_cli.answer.matching import ReplayIndex
+from backworks_cli.answer.misses import Candidate, Miss
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Exchange, Request, Response
-from backworks_cli.answer.matching import (
-    ANY,
-    Candidate,
-    MatchRules,
-    Miss,
-    ReplayIndex,
-    parse_json_path,
-)
 
 JSON = (("Content-Type", "application/json"),)
 FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
@@ -206,13 +201,13 @@ def test_large_bodies_are_digested_in_the_key():
 def test_empty_bodies_are_never_parsed(monkeypatch):
     idx = index(req(query=[("a", "1")]), req("POST", body={"a": 1}))
 
-    real = matching._load_json
+    real = match_keys._load_json
 
     def explode(body):
         assert body, "JSON parsed for an empty body"
         return real(body)
 
-    monkeypatch.setattr(matching, "_load_json", explode)
+    monkeypatch.setattr(match_keys, "_load_json", explode)
     assert hit_id(idx, Request("GET", "/api/items", (("a", "1"),), JSON)) == 1
     assert isinstance(idx.lookup(Request("DELETE", "/api/items", (), JSON)), Miss)
 
@@ -497,7 +492,7 @@ def test_diffs_of_forms_text_binary_and_method():
 def test_long_diffs_are_cut_with_a_count():
     idx = index(req("POST", body=list(range(200))))
     found = diffs(miss(idx, req("POST", body=[n * 2 for n in range(200)])))["body"]
-    assert len(found) == matching.DIFF_LINES + 1
+    assert len(found) == misses.DIFF_LINES + 1
     assert re.fullmatch(r"… \d+ more lines", found[-1])
 
 
@@ -509,9 +504,9 @@ def test_long_diffs_are_cut_with_a_count():
 def test_diff_lines_rebuild_both_sides(a, b):
     a = [line for text in a for line in text.splitlines()][:30]
     b = [line for text in b for line in text.splitlines()][:30]
-    out = matching.diff_lines(a, b)
+    out = misses.diff_lines(a, b)
     assert (not out) == (a == b)
-    if len(out) <= matching.DIFF_LINES and "…" not in out:
+    if len(out) <= misses.DIFF_LINES and "…" not in out:
         # One hunk: the "-" and context lines are the recording's, "+" and context the request's.
         old = [line[1:] for line in out if line[0] in " -"]
         new = [line[1:] for line in out if line[0] in " +"]

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backworks_cli.answer.engine import Engine
-from backworks_cli.answer.matching import MatchRules, ReplayIndex
+from backworks_cli.answer.match_rules import MatchRules
+from backworks_cli.answer.matching import ReplayIndex
 from backworks_cli.answer.modes import runtime as runtime_module
 from backworks_cli.answer.modes.base import Context
 from backworks_cli.answer.modes.runtime import RuntimeMode, build_response, request_message

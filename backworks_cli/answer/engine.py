@@ -27,7 +27,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from backworks_cli.answer.matching import MatchRules, ReplayIndex
+from backworks_cli.answer.match_rules import MatchRules
+from backworks_cli.answer.matching import ReplayIndex
 from backworks_cli.answer.modes import create
 from backworks_cli.answer.modes.base import (
     Behaviour,

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from backworks_cli.answer.matching import Miss, ReplayIndex
+    from backworks_cli.answer.matching import ReplayIndex
+    from backworks_cli.answer.misses import Miss
     from backworks_cli.config.model import Config, Endpoint
 
 JSON = "application/json"

@@ -17,7 +17,7 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from backworks_cli.answer.matching import Miss
+from backworks_cli.answer.misses import Miss
 from backworks_cli.answer.modes.base import (
     JSON,
     Context,

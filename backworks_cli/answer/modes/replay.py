@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backworks_cli.answer.matching import Miss
+from backworks_cli.answer.misses import Miss
 from backworks_cli.answer.modes.base import Context, Outcome, miss_outcome
 from backworks_cli.core.exchange import Request, Response
 
