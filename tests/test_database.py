@@ -20,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.answer import listing, tables
-from backworks_cli.config.model import load_config
+from backworks_cli.answer import listing, seeding, tables
 from backworks_cli.answer.engine import Engine, Outcome
+from backworks_cli.answer.seeding import provision
+from backworks_cli.config.model import load_config
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import create_app
 from backworks_cli.record.store import Store
-from backworks_cli.answer.tables import provision
 
 JSON_HEADERS = (("Content-Type", "application/json"),)
 ADDRESS = {
@@ -725,7 +725,7 @@ def test_values_round_trip_through_real_columns(tmp_path_factory, item):
     conn = tables.connect(path, 1000)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        tables.fill(conn, design, [{"id": 1, **item}], 1, 0)
+        seeding.fill(conn, design, [{"id": 1, **item}], 1, 0)
         conn.execute("COMMIT")
         row = conn.execute("SELECT * FROM t").fetchone()
     finally:

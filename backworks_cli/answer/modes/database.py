@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote as url_quote
 
-from backworks_cli.answer import listing, tables
+from backworks_cli.answer import listing, seeding, tables
 from backworks_cli.answer.modes.base import (
     Context,
     Outcome,
@@ -48,8 +48,9 @@ from backworks_cli.answer.modes.base import (
     schema_validator,
     schema_violations,
 )
+from backworks_cli.answer.seeding import provision
 from backworks_cli.answer.state import merge_patch, shape_of
-from backworks_cli.answer.tables import Column, Design, provision, quote
+from backworks_cli.answer.tables import Column, Design, quote
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response
 
@@ -91,7 +92,9 @@ class DatabaseMode:
         recorded = context.shared.recorded
         collection = recorded.get(self.shape.collection, [])
         items = recorded.get(self.shape.item, [])
-        self._wanted, self._seed_rows = tables.plan(endpoint, config, self.shape, collection, items)
+        self._wanted, self._seed_rows = seeding.plan(
+            endpoint, config, self.shape, collection, items
+        )
         self._listing = listing.detect_listing(collection, self.settings.pagination)
         names = endpoint.param_names
         self._id_name = names[-1] if self.is_item and names else None
@@ -329,7 +332,7 @@ class DatabaseMode:
                         seed = self.settings.seed
                         seed = self.context.seed if seed is None else seed
                         rows = self.settings.rows
-                        tables.fill(conn, self._wanted, self._seed_rows, rows, seed)
+                        seeding.fill(conn, self._wanted, self._seed_rows, rows, seed)
                     conn.execute("COMMIT")
                 except BaseException:
                     self._rollback(conn)
