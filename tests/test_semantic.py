@@ -13,16 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.learn.semantic import (
+from backworks_cli.learn.features import (
     FEATURE_DIM,
-    RULE_CONFIDENCE,
     SEMANTIC_TYPES,
-    Classifier,
     Field,
     featurize,
-    rule_based,
     sparse_features,
 )
+from backworks_cli.learn.semantic import Classifier
+from backworks_cli.learn.semantic_rules import RULE_CONFIDENCE, rule_based
 
 TRAINING = Path(__file__).resolve().parent.parent / "training"
 sys.path.insert(0, str(TRAINING))
@@ -215,7 +214,7 @@ _DUMP = """
 import json, sys
 sys.path.insert(0, {training!r})
 import semantic_data
-from backworks_cli.learn.semantic import sparse_features, featurizer_fingerprint
+from backworks_cli.learn.features import sparse_features, featurizer_fingerprint
 pairs = semantic_data.examples(semantic_data.HELD_OUT, 2, seed=9)
 rows = [sorted(sparse_features(f).items()) for f, _ in pairs]
 print(json.dumps({{"fingerprint": featurizer_fingerprint(), "rows": rows}}))

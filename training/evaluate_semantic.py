@@ -23,7 +23,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "training")]
 
 import semantic_data  # noqa: E402
 
-from backworks_cli.learn.semantic import Classifier, Field, featurize, rule_based  # noqa: E402
+from backworks_cli.learn.features import Field, featurize  # noqa: E402
+from backworks_cli.learn.semantic import Classifier  # noqa: E402
+from backworks_cli.learn.semantic_rules import rule_based  # noqa: E402
 
 Scores = dict[str, tuple[float, float, float, int]]
 

@@ -24,7 +24,7 @@ from typing import Any
 from faker import Faker
 from faker.providers import BaseProvider
 
-from backworks_cli.learn.semantic import SEMANTIC_TYPES, Field
+from backworks_cli.learn.features import SEMANTIC_TYPES, Field
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
     python training/train_semantic.py [--per-type 2000] [--seed 7] [--output PATH]
 
 Examples come from semantic_data.py (Faker, training locales and names only), features from
-backworks_cli.learn.semantic.featurize's sparse twin, the classifier is a multinomial logistic
+backworks_cli.learn.features.featurize's sparse twin, the classifier is a multinomial logistic
 regression exported with skl2onnx. One thread and fixed seeds: the same arguments give a
 byte-identical model file.
 """
@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import semantic_data  # noqa: E402
 from scipy import sparse  # noqa: E402
 
-from backworks_cli.learn.semantic import (  # noqa: E402
+from backworks_cli.learn.features import (  # noqa: E402
     FEATURE_DIM,
     Field,
     featurizer_fingerprint,
@@ -82,7 +82,7 @@ def to_onnx(model, *, seed: int, per_type: int) -> bytes:
         options={id(model): {"zipmap": False}},
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
-    onx.doc_string = "backworks field semantics; features from backworks_cli.learn.semantic.featurize"
+    onx.doc_string = "backworks field semantics; features from backworks_cli.learn.features"
     meta = {
         "labels": json.dumps([str(label) for label in model.classes_]),
         "featurizer": featurizer_fingerprint(),

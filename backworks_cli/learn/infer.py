@@ -474,7 +474,8 @@ def _classify(evidences: list[_Evidence], classifier, notes: list[str]) -> None:
     if not leaves:
         return
     try:
-        from backworks_cli.learn.semantic import Classifier, Field
+        from backworks_cli.learn.features import Field
+        from backworks_cli.learn.semantic import Classifier
     except ImportError as error:  # an install without the semantic model's dependencies
         notes.append(f"Field semantics (x-semantic) skipped: {error}.")
         return
