@@ -30,7 +30,6 @@ recordings_app = typer.Typer(
 )
 app.add_typer(recordings_app, name="recordings")
 
-DEFAULT_STORE = Path("recordings/backworks.db")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -162,7 +161,8 @@ def capture(
     ] = False,
 ) -> None:
     """Record real traffic through a proxy; secrets are redacted before anything is written."""
-    from backworks_cli.record.capture import CaptureOptions, parse_listen, run_capture
+    from backworks_cli.host.capture_proxy import CaptureOptions, run_capture
+    from backworks_cli.host.runner import parse_listen
 
     cfg = _load_config(config)
     host, port = parse_listen(listen)
@@ -196,7 +196,7 @@ def capture(
         config=cfg,
     )
     if tui:
-        from backworks_cli.record.capture import InThread
+        from backworks_cli.host.runner import InThread
 
         held: list[str] = []  # the proxy's messages wait until the dashboard is closed
         summary = _watch(
@@ -212,7 +212,7 @@ def capture(
 @app.command()
 def certs() -> None:
     """Show where the capture CA certificate is and how to trust it (for --forward)."""
-    from backworks_cli.record.capture import ensure_ca
+    from backworks_cli.host.certs import ensure_ca
 
     info = ensure_ca()
     print(info.render())
@@ -542,7 +542,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve every endpoint in its own mode; proxy endpoints and unknown paths go upstream."""
-    from backworks_cli.record.capture import parse_listen
+    from backworks_cli.host.runner import parse_listen
     from backworks_cli.host.serve import ServeOptions
     from backworks_cli.host.serve_proxy import run_serve
 
@@ -559,7 +559,7 @@ def serve(
         seed=seed,
     )
     if tui:
-        from backworks_cli.record.capture import InThread
+        from backworks_cli.host.runner import InThread
 
         held: list[str] = []  # the proxy's messages wait until the dashboard is closed
         _watch(

@@ -15,7 +15,7 @@ import tempfile
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
-from backworks_cli.record.capture import proxy_addons
+from backworks_cli.host.runner import proxy_addons
 
 
 async def serve(upstream: str, port: int, confdir: str) -> None:

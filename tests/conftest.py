@@ -22,9 +22,19 @@ import pytest
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports the kernel had free, all bound at once so none repeats."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 @pytest.fixture
@@ -165,11 +175,11 @@ def start_capture(
     """Start capture on a free port and wait until it says it is listening. The admin API is
     served on a free port of its own unless `--admin` is given or `default_admin` asks for the
     default (off)."""
-    port = free_port()
+    port, admin_port = free_ports(2)
     store = store or tmp_path / "recordings" / "backworks.db"
     if "--admin" not in args and not default_admin:
         # Tests exercise it; `--admin on` (the port + 1) could be a client's source port here.
-        args = (*args, "--admin", f"127.0.0.1:{free_port()}")
+        args = (*args, "--admin", f"127.0.0.1:{admin_port}")
     running = start_backworks(
         ["capture", "--listen", f"127.0.0.1:{port}", "--store", str(store), *args],
         cwd=tmp_path,

@@ -719,7 +719,7 @@ def test_filter_pause_and_mouse():
 def test_an_event_line_says_what_the_journal_entry_says(
     path, query, endpoint, status, seconds, detail
 ):
-    from backworks_cli.host.admin import Stats
+    from backworks_cli.host.stats import Stats
 
     stats = Stats()
     row = (

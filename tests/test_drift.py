@@ -20,8 +20,8 @@ from backworks_cli.answer.drift import MAX_VIOLATIONS, DriftCheck
 from backworks_cli.answer.modes.base import json_body
 from backworks_cli.config.model import Config, load_config
 from backworks_cli.core.exchange import Response
-from backworks_cli.host.admin import Stats, render_metrics
 from backworks_cli.host.mock import create_app
+from backworks_cli.host.stats import Row, Stats, render_metrics
 from backworks_cli.learn.generate import Generator
 from tests.conftest import (
     JsonHandler,
@@ -264,19 +264,20 @@ def test_generated_bodies_fit_the_schema_they_came_from(schema, key, edge):
 
 
 def row(how: str, status: int, response: Response | None, detail=None) -> tuple:
-    """A journal row of users_id as a host records it; `response` None when not kept."""
+    """What a host records for a request of users_id: (row, request, response), `response`
+    None when not kept."""
     head = ("GET", "/users/1", b"", "users_id", "proxy", how, status, 0.001, detail, None)
-    return (0.0, *head, None, response)
+    return Row(0.0, *head), None, response
 
 
 def test_stats_checks_live_rows_and_counts_drift():
     stats = Stats(drift=DriftCheck(users_config()))
-    stats.record(row("proxy", 200, answer(FITS), {"upstream": "http://a"}))
-    stats.record(row("proxy", 200, answer(DRIFTS), {"upstream": "http://a"}))
-    stats.record(row("replayed", 200, answer(DRIFTS)))  # the recording itself
-    stats.record(row("generated", 200, answer(DRIFTS)))
-    stats.record(row("handler", 200, None))  # a body too large to keep
-    stats.record(row("database", 200, answer(DRIFTS)))
+    stats.record(*row("proxy", 200, answer(FITS), {"upstream": "http://a"}))
+    stats.record(*row("proxy", 200, answer(DRIFTS), {"upstream": "http://a"}))
+    stats.record(*row("replayed", 200, answer(DRIFTS)))  # the recording itself
+    stats.record(*row("generated", 200, answer(DRIFTS)))
+    stats.record(*row("handler", 200, None))  # a body too large to keep
+    stats.record(*row("database", 200, answer(DRIFTS)))
     rows = list(stats.journal)
     assert rows[0][9] == {"upstream": "http://a"}
     assert rows[1][9]["upstream"] == "http://a"
@@ -293,8 +294,8 @@ def test_stats_checks_live_rows_and_counts_drift():
 
 def test_stats_without_a_check_count_nothing():
     stats = Stats()
-    stats.record(row("proxy", 200, answer(DRIFTS)))
-    assert stats.journal[0][9] is None
+    stats.record(*row("proxy", 200, answer(DRIFTS)))
+    assert stats.journal[0].detail is None
     assert stats.per_endpoint()["users_id"]["drift"] == 0
 
 

@@ -20,7 +20,13 @@ TOP = {"cli", "__main__", "demo"}
 
 # Each third-party library, and the only modules allowed to import it.
 OWNERS = {
-    "mitmproxy": {"record.capture", "host.runner", "host.serve_proxy"},
+    "mitmproxy": {
+        "record.capture",
+        "host.runner",
+        "host.capture_proxy",
+        "host.serve_proxy",
+        "host.certs",
+    },
     "ruamel": {"config.yamlfile"},
     "yaml": {"config.yamlfile"},
     "genson": {"learn.schemas"},

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.host.admin import BUCKETS, Stats, Subscriber, verify_count
 from backworks_cli.config.model import RedactConfig, load_config
 from backworks_cli.core.exchange import Exchange, Request, Response
-from backworks_cli.host.mock import create_app, request_path, wire_headers
-from backworks_cli.record.redact import Redactor
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, serve_sample_api
 from backworks_cli.demo.sample_api import create_app as sample_app
+from backworks_cli.host.mock import create_app, request_path, wire_headers
+from backworks_cli.host.stats import BUCKETS, Row, Stats, Subscriber, verify_count
+from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
 from tests.conftest import free_port, sse_events
 
@@ -181,7 +181,7 @@ def test_every_recorded_exchange_replays_as_stored(project):
 
     run(go())
     rows = app.stats.journal
-    assert [row[6] for row in rows] == ["replayed"] * len(stored)
+    assert [row.how for row in rows] == ["replayed"] * len(stored)
 
 
 def test_a_miss_is_404_naming_the_nearest_recording(project):
@@ -280,7 +280,7 @@ def test_requests_lists_the_last_thousand_unless_asked_for_more(project):
 
     app = make_app(project[0], journal_size=REQUESTS_LIMIT + 500)
     for n in range(REQUESTS_LIMIT + 600):
-        row = (0.0, "GET", f"/r/{n}", b"", "e", "mock", "generated", 200, 0.001, None, None)
+        row = Row(0.0, "GET", f"/r/{n}", b"", "e", "mock", "generated", 200, 0.001, None, None)
         app.stats.record(row)
 
     async def go():
@@ -405,8 +405,8 @@ def test_a_lagging_subscriber_loses_events_not_requests():
     assert stats.events_dropped == 3
 
 
-def journal_row(how="replayed", status=200, seconds=0.0001, detail=None, fault=None) -> tuple:
-    return (
+def journal_row(how="replayed", status=200, seconds=0.0001, detail=None, fault=None) -> Row:
+    return Row(
         time.perf_counter(),
         "GET",
         "/x",
@@ -660,7 +660,7 @@ def test_a_subscriber_is_woken_by_requests_only_once_it_has_caught_up():
     async def go():
         stats = Stats()
         sub = Subscriber(asyncio.Queue(8), cursor=stats.total)
-        row = (0.0, "GET", "/a", b"", "e", "mock", "generated", 200, 0.001, None, None)
+        row = Row(0.0, "GET", "/a", b"", "e", "mock", "generated", 200, 0.001, None, None)
         stats.record(row)  # not waiting: nothing to wake
         assert not sub.wake.is_set()
         stats.park(sub)  # a request came since it last read: woken at once, no request lost
@@ -683,7 +683,7 @@ def test_verify_counts_by_every_criterion():
         ("GET", "/a/2", 404, "miss"),
         ("POST", "/b", 201, "generated"),
     ]:
-        stats.journal.append((0.0, method, path, b"", "e", "mock", how, status, 0.001, None, None))
+        stats.journal.append(Row(0.0, method, path, b"", "e", "mock", how, status, 0.001, None, None))
     assert verify_count(stats, {}) == 3
     assert verify_count(stats, {"path": "/a/*"}) == 2
     assert verify_count(stats, {"method": "post"}) == 1

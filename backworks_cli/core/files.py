@@ -1,5 +1,5 @@
-"""Writing files so that a reader never sees half of one: a temporary file beside the target,
-renamed over it once complete."""
+"""Writing files so that a reader never sees half of one (a temporary file beside the target,
+renamed over it once complete), and THE rule that tells a file changed (`stamp`)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,16 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def stamp(path: Path | str | None) -> tuple[int, int, int] | None:
+    """What tells that a file changed: (modification time in ns, size, inode); None when it is
+    missing or cannot be read. An editor that writes a new file and renames it over the old
+    one changes the inode even within the clock's resolution."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino

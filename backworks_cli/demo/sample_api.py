@@ -30,11 +30,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+from backworks_cli.core.asgi import Receive, Scope, Send
 from backworks_cli.core.errors import NetworkError
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 DEMO_PASSWORD = "correct-horse-battery-staple"  # accepted for every user by POST /api/login
 USER_COUNT = 42

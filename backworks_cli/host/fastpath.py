@@ -2,13 +2,14 @@
 `backworks mock`.
 
 A request whose answer the mock already knows to be stable (a replay or a generated answer that
-the same request always gets, see mockserver.MockApp.stable_wire) is answered from the parser's
+the same request always gets, see host.mock.MockApp.stable_wire) is answered from the parser's
 callbacks: its bytes are written to the transport and the request is counted like any other,
 without an ASGI scope, task or message. Everything else, and any request the shortcut is unsure
 of (HTTP/1.0, `Connection: close`, `Expect: 100-continue`, HEAD, upgrades, a pipelined request
-behind one still being answered, a body over mockserver.STABLE_BODY, a paused transport), goes
+behind one still being answered, a body over the app's `stable_body`, a paused transport), goes
 through the ASGI app exactly as with uvicorn's own protocol. Apps other than the mock are
-never shortcut.
+never shortcut: an app takes part by having `stable_urls`, `stable_body` and
+`stable_wire`, so this module needs nothing from the mock host.
 
 This leans on uvicorn's HttpToolsProtocol internals (its parser callbacks, `cycle`, `pipeline`
 and `on_response_complete`), hence the upper bound on uvicorn in pyproject.toml; the tests
@@ -21,8 +22,6 @@ import time
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from backworks_cli.host.mock import STABLE_BODY, MockApp
-
 
 class ReplayProtocol(HttpToolsProtocol):
     """HttpToolsProtocol that answers the mock's stable answers from the parser callbacks."""
@@ -30,7 +29,8 @@ class ReplayProtocol(HttpToolsProtocol):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         app = self.app
-        self.mock = app if isinstance(app, MockApp) else None
+        self.mock = app if getattr(app, "stable_urls", None) is not None else None
+        self._limit = getattr(app, "stable_body", 0)
         self._held: str | None = None  # the method of a request held back for the shortcut
         self._held_body = b""
         self._date: tuple[object, bytes] = (None, b"")
@@ -64,7 +64,7 @@ class ReplayProtocol(HttpToolsProtocol):
             super().on_body(body)
             return
         self._held_body += body
-        if len(self._held_body) > STABLE_BODY:
+        if len(self._held_body) > self._limit:
             self._release()
 
     def on_message_complete(self) -> None:

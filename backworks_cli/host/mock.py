@@ -4,7 +4,7 @@ behind `backworks mock`.
 
 The request path is kept lean because it is what a load test measures: the wire form of a
 replayed or generated response (header list, Content-Length) is built once and reused, and
-counting is a few dict and deque operations (see admin.Stats). Nothing is logged per request.
+counting is a few dict and deque operations (see stats.Stats). Nothing is logged per request.
 An answer the engine marks stable (Outcome.stable: a recording alone with its match key, or a
 generated answer that no state or header decides; no latency or faults) is remembered by what
 identifies the request to the replay index (method, raw path, raw query, body and its content
@@ -29,28 +29,28 @@ import os
 import re
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from backworks_cli.host import admin
-from backworks_cli.config.model import Config, load_config_or_default
 from backworks_cli.answer.drift import DriftCheck
 from backworks_cli.answer.engine import Engine, Outcome
+from backworks_cli.config.model import Config, load_config_or_default
+from backworks_cli.core.asgi import Receive, Scope, Send
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.core.ports import check_port_free
+from backworks_cli.host import admin
+from backworks_cli.host.admin import send_json
+from backworks_cli.host.reload import RELOAD_INTERVAL, Reloader
+from backworks_cli.host.stats import JOURNAL_SIZE, KEEP_BODY, Row, Stats, make_row
 
 logger = logging.getLogger("backworks.mock")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Log = Callable[[str], None]
 
 MAX_BODY = 10 * 1024 * 1024  # request bytes accepted; more gets 413 without reading the rest
-RELOAD_INTERVAL = 0.5  # seconds between checks of backworks.yaml for changes
 WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
 STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
 STABLE_BODY = 4096  # request bodies up to this size take part in that
@@ -161,6 +161,8 @@ def _wire(response: Response) -> tuple[dict, dict, bytes]:
 class MockApp:
     """The ASGI app: engine-backed answers for every path, the admin API under /__backworks/."""
 
+    stable_body = STABLE_BODY  # request bodies up to this size may take the fast path
+
     def __init__(
         self,
         engine: Engine,
@@ -173,7 +175,7 @@ class MockApp:
         config_path: Path | None = None,
         store_path: Path | None = None,
         log: Log | None = None,
-        journal_size: int = admin.JOURNAL_SIZE,
+        journal_size: int = JOURNAL_SIZE,
         reload_interval: float = RELOAD_INTERVAL,
     ):
         self.engine = engine
@@ -183,9 +185,10 @@ class MockApp:
         self.max_body = max_body
         self.config_path = Path(config_path) if config_path is not None else None
         self.log: Log = log or logger.warning
-        self.reload_interval = reload_interval
-        self.reload_error: str | None = None
-        self.stats = admin.Stats(journal_size, drift=DriftCheck(config))
+        self.stats = Stats(journal_size, drift=DriftCheck(config))
+        self.reloader = Reloader(
+            self.config_path, self._rebuild, self.stats, self.log, reload_interval
+        )
         self._wire_cache: dict[int, tuple[Response, dict, dict, bytes]] = {}
         # Stable replays (Outcome.stable) by what identifies the request to the replay index,
         # answered without decoding the request or asking the engine; cleared on a reload.
@@ -194,9 +197,7 @@ class MockApp:
         # whether a request may be one of them.
         self.stable_urls: set[tuple[str, bytes]] = set()
         self._stable_engine: Engine | None = None
-        self._watcher: asyncio.Task | None = None
         self._watch_pending = self.config_path is not None
-        self._stamp = _stamp(self.config_path) if self.config_path else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -294,23 +295,25 @@ class MockApp:
                 await send(tail)
         how = outcome.how
         self.stats.record(
-            (
-                start,
-                method,
-                path,
-                qs,
-                outcome.endpoint,
-                outcome.mode,
-                how,
-                status,
-                time.perf_counter() - start,
-                outcome.detail if how != "replayed" else None,
-                fault,
-                # Kept for /__backworks/exchange; replayed responses are shared, so this is
-                # two references per row unless a body is large.
-                request if len(request.body) <= admin.KEEP_BODY else None,
-                response if status and len(response.body) <= admin.KEEP_BODY else None,
-            )
+            make_row(
+                (
+                    start,
+                    method,
+                    path,
+                    qs,
+                    outcome.endpoint,
+                    outcome.mode,
+                    how,
+                    status,
+                    time.perf_counter() - start,
+                    outcome.detail if how != "replayed" else None,
+                    fault,
+                )
+            ),
+            # Kept for /__backworks/exchange; replayed responses are shared, so this is two
+            # references per row unless a body is large.
+            request if len(request.body) <= KEEP_BODY else None,
+            response if status and len(response.body) <= KEEP_BODY else None,
         )
 
     # stable replays --------------------------------------------------------------------------
@@ -362,21 +365,23 @@ class MockApp:
         outcome = known[0]
         response = outcome.response
         self.stats.record(
-            (
-                start,
-                method,
-                known[3],
-                qs,
-                outcome.endpoint,
-                outcome.mode,
-                outcome.how,
-                response.status,
-                time.perf_counter() - start,
-                None if outcome.how == "replayed" else outcome.detail,
-                None,
-                _Received(raw_headers, body) if len(body) <= admin.KEEP_BODY else None,
-                response if len(response.body) <= admin.KEEP_BODY else None,
-            )
+            make_row(
+                (
+                    start,
+                    method,
+                    known[3],
+                    qs,
+                    outcome.endpoint,
+                    outcome.mode,
+                    outcome.how,
+                    response.status,
+                    time.perf_counter() - start,
+                    None if outcome.how == "replayed" else outcome.detail,
+                    None,
+                )
+            ),
+            _Received(raw_headers, body) if len(body) <= KEEP_BODY else None,
+            response if len(response.body) <= KEEP_BODY else None,
         )
 
     def stable_wire(
@@ -421,14 +426,14 @@ class MockApp:
 
     async def _too_large(self, scope: Scope, send: Send, start: float, raw: bytes) -> None:
         detail = {"error": "request body too large", "limit_bytes": self.max_body}
-        await admin.send_json(
+        await send_json(
             send,
             413,
             {**detail, "hint": "Send a smaller body, or start the mock with a larger limit."},
             [(b"connection", b"close")],
         )
         self.stats.record(
-            (
+            Row(
                 start,
                 scope["method"],
                 request_path(raw),
@@ -456,65 +461,41 @@ class MockApp:
 
     # hot reload ---------------------------------------------------------------------------------
 
+    @property
+    def reload_error(self) -> str | None:
+        return self.reloader.error
+
     def start_watching(self) -> None:
         """Poll backworks.yaml for changes in a background task of the running loop."""
         self._watch_pending = False
-        if self.config_path is not None and self._watcher is None:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        self.reloader.start()
 
     async def stop_watching(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
-
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.reload_interval)
-            await self.reload_if_changed()
+        await self.reloader.stop()
 
     async def reload_if_changed(self) -> bool | None:
         """Reload backworks.yaml if it changed since it was last read (None when it did not):
         the watcher's check, also made right after the admin API rewrote the file."""
-        stamp = _stamp(self.config_path)
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
-        return await self.reload()
+        return await self.reloader.check()
 
     async def reload(self) -> bool:
         """Load backworks.yaml again and swap in a new engine; on failure keep the old one."""
-        path = self.config_path
-        try:
-            config, engine = await asyncio.to_thread(self._build, path)
-        except BackworksError as error:
-            self.reload_error = error.message + (f" Hint: {error.hint}" if error.hint else "")
-            message = f"Error: {path} changed but cannot be used; still serving the previous "
-            self.log(message + f"configuration.\n{error}")
-        except Exception as error:  # a bug while building must not stop the host either
-            self.reload_error = repr(error)
-            self.log(
-                f"Error: reloading {path} failed ({error!r}); still serving the previous "
-                "configuration."
-            )
-        else:
-            previous = self.engine
-            self.engine, self.config, self.reload_error = engine, config, None
-            self.stats.drift = DriftCheck(config, previous=self.stats.drift)
-            previous.close()
-            self._wire_cache = {}
-            self.stats.reloads["ok"] += 1
-            self.log(f"Reloaded {path}: {len(engine.endpoints())} endpoint(s).")
-            for note in engine.notes:
-                self.log(f"Note: {note}")
-            if self.stats.subscribers:
-                self.stats.publish({"type": "reload", "ok": True, "config": str(path)})
-            return True
-        self.stats.reloads["error"] += 1
-        if self.stats.subscribers:
-            self.stats.publish({"type": "reload", "ok": False, "error": self.reload_error})
-        return False
+        return await self.reloader.reload()
+
+    async def _rebuild(self) -> tuple[str, list[str]]:
+        config, engine = await asyncio.to_thread(self._build, self.config_path)
+        previous = self.engine
+        self.engine, self.config = engine, config
+        self.stats.drift = DriftCheck(config, previous=self.stats.drift)
+        previous.close()
+        self._wire_cache = {}
+        return f"{len(engine.endpoints())} endpoint(s)", list(engine.notes)
+
+    def endpoints(self) -> list[dict]:
+        return self.engine.endpoints()
+
+    def reset(self) -> None:
+        self.engine.reset()
 
     def _build(self, path: Path) -> tuple[Config, Engine]:
         config = load_config_or_default(path)
@@ -578,14 +559,6 @@ async def _dribble(send: Send, body: bytes, bytes_per_second: float | None) -> N
         await send({"type": "http.response.body", "body": b""})
 
 
-def _stamp(path: Path | None) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except (OSError, TypeError):
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
-
-
 # --- building and running ------------------------------------------------------------------------
 
 
@@ -618,7 +591,7 @@ def create_app(
     config_path: Path | None = None,
     store_path: Path | None = None,
     log: Log | None = None,
-    journal_size: int = admin.JOURNAL_SIZE,
+    journal_size: int = JOURNAL_SIZE,
     reload_interval: float = RELOAD_INTERVAL,
 ) -> MockApp:
     """The mock host for `config`; builds the engine now, so a bad store or config raises
@@ -687,7 +660,7 @@ def uvicorn_settings(host: str, port: int) -> dict[str, Any]:
 
 
 def _http_protocol() -> type | str:
-    """uvicorn's httptools protocol with the shortcut for stable answers (backworks_cli.host.fastpath),
+    """uvicorn's httptools protocol with the shortcut for stable answers (host/fastpath.py),
     or uvicorn's own when this uvicorn lacks what the shortcut builds on."""
     try:
         from backworks_cli.host.fastpath import ReplayProtocol

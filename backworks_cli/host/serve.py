@@ -24,29 +24,18 @@ one `record: true`, or when the admin API's `record` resource switches one on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from backworks_cli.host import admin
-from backworks_cli.config.model import Config, load_config_or_default
 from backworks_cli.answer.drift import DriftCheck
-from backworks_cli.answer.engine import Engine, Router
-from backworks_cli.core.errors import BackworksError, ConfigError, NetworkError
+from backworks_cli.answer.engine import Engine
 from backworks_cli.answer.modes.proxy import Pool, ProxyMode
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-ADMIN_START_S = 15.0  # how long the admin server may take to start listening
-RELOAD_INTERVAL = 0.5  # seconds between checks of backworks.yaml for changes
+from backworks_cli.config.model import Config, load_config_or_default
+from backworks_cli.core.errors import BackworksError, ConfigError
+from backworks_cli.core.routing import Router
+from backworks_cli.host.admin_port import AdminPort
+from backworks_cli.host.reload import Reloader
 
 
 @dataclass(frozen=True)
@@ -82,32 +71,32 @@ def build_engine(options: ServeOptions) -> Engine:
         return Engine.build(config, seed=options.seed, store=store, local_only=False)
 
 
-class ServeHost:
-    """What the admin API reads of a host (as of mockserver.MockApp: engine, stats,
-    config_path, reload_error, read_body), the ASGI app of the admin port, and its thread."""
+class ServeHost(AdminPort):
+    """serve's admin API (admin_port.AdminPort) with the engine it answers from, the
+    switches of recording, and hot reload of backworks.yaml."""
 
     def __init__(self, engine: Engine, options: ServeOptions, log: Callable[[str], None]):
+        super().__init__(options.admin_host, options.admin_port, log)
         self.engine = engine
         self.options = options
-        self.log = log
         self.config_path = options.config.path
-        self.reload_error: str | None = None
         self.on_reload: Callable[[], None] | None = None  # called on the admin thread
         # Set by the proxy: opens the store once an endpoint records; returns where it records.
         self.start_recording: Callable[[], Awaitable[str]] | None = None
         self.recording: dict[str, bool] = {}  # endpoints whose recording the admin API switched
-        self.stats = admin.Stats(drift=DriftCheck(options.config))
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._stamp = _stamp(self.config_path)
-        self._pending: deque[tuple] = deque()  # rows not yet counted by the admin thread
+        self.stats.drift = DriftCheck(options.config)
+        self.reloader = Reloader(self.config_path, self._rebuild, self.stats, log)
         self.fallback = _fallback(options.config)
 
     @property
-    def admin_url(self) -> str:
-        host = self.options.admin_host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.options.admin_port}"
+    def reload_error(self) -> str | None:
+        return self.reloader.error
+
+    def endpoints(self) -> list[dict]:
+        return self.engine.endpoints()
+
+    def reset(self) -> None:
+        self.engine.reset()
 
     def pools(self) -> list[Pool]:
         """The upstream pools of the proxy endpoints, each once."""
@@ -157,197 +146,30 @@ class ServeHost:
             if isinstance(mode, ProxyMode):
                 mode.record = on
 
-    # -- counting -----------------------------------------------------------------------------
-
-    def record(self, row: tuple) -> None:
-        """Count one answered request (an admin.Stats journal row) on the admin thread.
-
-        Rows queue up and the admin loop is woken only by the first of a batch: waking it for
-        every request would cost a thread switch each."""
-        pending = self._pending
-        pending.append(row)
-        loop = self.loop
-        if len(pending) == 1 and loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._count_pending)
-
-    def _count_pending(self) -> None:
-        pending, record = self._pending, self.stats.record
-        while pending:
-            record(pending.popleft())
-
-    # -- the admin API ------------------------------------------------------------------------
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The admin port: the admin API under /__backworks/, 404 for anything else."""
-        if scope["type"] == "websocket":
-            await receive()
-            await send({"type": "websocket.close", "code": 1003})
-            return
-        if scope["type"] != "http":
-            return
-        raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-        prefix = admin.PREFIX.encode()
-        if raw.startswith(prefix):
-            await admin.answer(self, scope, receive, send, raw[len(prefix) :].decode("latin-1"))
-            return
-        await admin.send_json(
-            send,
-            404,
-            {
-                "error": "this port answers only the admin API",
-                "resources": [f"{admin.PREFIX}{name}" for name in admin.ROUTES],
-            },
-        )
-
-    async def read_body(self, receive: Receive) -> bytes | bool:
-        """The request body, or False when the client went away."""
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return False
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                return b"".join(chunks)
-
-    async def answer_admin(
-        self, method: str, path: str, query: str, headers: list, body: bytes
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """An admin request that came to the main port: (status, headers, body), answered on
-        the admin thread; the event stream is a redirect to the admin port."""
-        name = path[len(admin.PREFIX) :]
-        if name.strip("/") == "events":
-            location = f"{self.admin_url}{admin.PREFIX}events" + (f"?{query}" if query else "")
-            data = {"error": "the event stream is served on the admin port", "location": location}
-            return (
-                307,
-                [(b"location", location.encode()), (b"content-type", b"application/json")],
-                json.dumps(data).encode() + b"\n",
-            )
-        scope = {
-            "type": "http",
-            "method": method,
-            "path": path,
-            "raw_path": path.encode("utf-8", "surrogateescape"),
-            "query_string": query.encode("utf-8", "surrogateescape"),
-            "headers": headers,
-        }
-        sent: list[dict] = []
-
-        async def receive() -> dict:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
-        work = admin.answer(self, scope, receive, send, name)
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
-        return (
-            sent[0]["status"],
-            list(sent[0]["headers"]),
-            b"".join(m.get("body", b"") for m in sent[1:]),
-        )
-
     # -- reloading ----------------------------------------------------------------------------
 
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(RELOAD_INTERVAL)
-            await self.reload_if_changed()
+    async def on_loop(self) -> None:
+        self.reloader.start()
 
     async def reload_if_changed(self) -> bool | None:
         """Reload backworks.yaml if it changed since it was read (None when it did not); False
         when the new file cannot be used, and the previous engine keeps serving."""
-        stamp = _stamp(self.config_path)
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
-        path = self.config_path
-        try:
-            config = await asyncio.to_thread(load_config_or_default, path)
-            options = replace(self.options, config=config)
-            engine = await asyncio.to_thread(build_engine, options)
-        except BackworksError as error:
-            self.reload_error = str(error).replace("\n", " ")
-            self.log(
-                f"Error: {path} changed but cannot be used; still serving the previous "
-                f"configuration.\n{error}"
-            )
-            ok = False
-        else:
-            self._apply_recording(engine)
-            previous, self.engine = self.engine, engine
-            self.options, self.fallback, self.reload_error = options, _fallback(config), None
-            self.stats.drift = DriftCheck(config, previous=self.stats.drift)
-            previous.close()
-            self.log(f"Reloaded {path}: {len(engine.modes())} endpoint(s).")
-            for note in engine.notes:
-                self.log(f"Note: {note}")
-            if self.on_reload is not None:
-                self.on_reload()
-            ok = True
-        self.stats.reloads["ok" if ok else "error"] += 1
-        if self.stats.subscribers:
-            event = {"type": "reload", "ok": ok, "config": str(path)}
-            self.stats.publish(event if ok else {**event, "error": self.reload_error})
-        return ok
+        return await self.reloader.check()
 
-    # -- the admin server ---------------------------------------------------------------------
-
-    def start_admin(self) -> None:
-        """Serve the admin API on the admin port from a background thread; NetworkError when it
-        cannot listen there."""
-        import uvicorn
-
-        config = uvicorn.Config(
-            self,
-            host=self.options.admin_host,
-            port=self.options.admin_port,
-            loop="asyncio",
-            lifespan="off",
-            access_log=False,
-            log_level="critical",
-            timeout_graceful_shutdown=1,
-        )
-        self._server = server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run_admin, name="backworks-admin", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + ADMIN_START_S
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop_admin()
-                raise NetworkError(
-                    f"Cannot serve the admin API on {self.options.admin_host}:"
-                    f"{self.options.admin_port}.",
-                    "Stop what is using that port or choose another with --admin HOST:PORT.",
-                )
-            time.sleep(0.01)
-
-    def _run_admin(self) -> None:
-        async def main() -> None:
-            self.loop = asyncio.get_running_loop()
-            watcher = self.loop.create_task(self._watch()) if self.config_path else None
-            await self._server.serve()
-            if watcher is not None:
-                watcher.cancel()
-
-        asyncio.run(main())
-
-    def stop_admin(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    async def _rebuild(self) -> tuple[str, list[str]]:
+        config = await asyncio.to_thread(load_config_or_default, self.config_path)
+        options = replace(self.options, config=config)
+        engine = await asyncio.to_thread(build_engine, options)
+        self._apply_recording(engine)
+        previous, self.engine = self.engine, engine
+        self.options, self.fallback = options, _fallback(config)
+        self.stats.drift = DriftCheck(config, previous=self.stats.drift)
+        previous.close()
+        if self.on_reload is not None:
+            self.on_reload()
+        return f"{len(engine.modes())} endpoint(s)", list(engine.notes)
 
 
 def _fallback(config: Config) -> ProxyMode | None:
     """Where requests no endpoint answers go: the top-level upstream, if there is one."""
     return ProxyMode.forwarding(config.upstream) if config.upstream else None
-
-
-def _stamp(path: Path | None) -> tuple[int, int] | None:
-    """What tells that backworks.yaml changed: its modification time and size."""
-    with contextlib.suppress(OSError, TypeError):
-        found = Path(path).stat()
-        return found.st_mtime_ns, found.st_size
-    return None

@@ -1,7 +1,7 @@
 """The mitmproxy side of `backworks serve`: the Serve addon, which answers each request in its
 endpoint's mode and forwards proxy endpoints, and `run_serve`, which runs it on the main port
-with the admin API beside it. The proxy runner, the Recorder and the admin API's journal rows
-are capture's (backworks_cli.record.capture); the host apart from mitmproxy is backworks_cli.host.serve.
+with the admin API beside it, on host/runner.py. The Recorder (record/capture.py) records
+what proxy endpoints forward when asked; the host apart from mitmproxy is host/serve.py.
 """
 
 from __future__ import annotations
@@ -25,19 +25,17 @@ from backworks_cli.answer.modes.proxy import (
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
-from backworks_cli.host.serve import ServeHost, ServeOptions, build_engine
-from backworks_cli.record.capture import (
+from backworks_cli.host.runner import (
     InThread,
     Proxy,
-    Recorder,
     check_addresses,
-    journal_row,
-    open_recorder,
+    journal_entry,
     proxy_settings,
     run_with_admin,
     started_at,
-    to_request,
 )
+from backworks_cli.host.serve import ServeHost, ServeOptions, build_engine
+from backworks_cli.record.capture import Recorder, open_recorder, to_request
 
 PLACEHOLDER_UPSTREAM = "http://upstream.invalid"  # reverse mode needs a target; never used
 # Headers about the framing on the wire, which mitmproxy writes for the response it is given.
@@ -286,7 +284,7 @@ class Serve:
             return
         self.in_flight -= 1
         unknown = (None, None, "error", None, None)
-        self.host.record(journal_row(flow, row, status, flow.metadata.get(_HOW) or unknown))
+        self.host.record(*journal_entry(flow, row, status, flow.metadata.get(_HOW) or unknown))
 
 
 def run_serve(

@@ -46,7 +46,6 @@ import difflib
 import inspect
 import json
 import logging
-import os
 import shlex
 import shutil
 import sys
@@ -64,6 +63,7 @@ from backworks_cli.answer.modes.base import Context, Outcome, json_body, json_re
 from backworks_cli.answer.workers import HandlerError, Log, Worker
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request, Response, is_text_type
+from backworks_cli.core.files import stamp
 
 logger = logging.getLogger("backworks.runtime")
 
@@ -387,7 +387,7 @@ class PythonHandler:
         self._handle: Callable[[dict], Any] | None = None
         self._failure: str | None = None  # why the current file does not load, in a line
         self._trace: str | None = None  # and its traceback, when loading it raised
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         self._loop = _Loop(endpoint)
@@ -431,7 +431,7 @@ class PythonHandler:
             with self._lock:
                 if now - self._checked >= RELOAD_CHECK_S:
                     self._checked = now
-                    if _stamp(self.path) != self._stamp:
+                    if stamp(self.path) != self._stamp:
                         self._load()
                         if self._handle is not None and self.loads > 1:
                             self.log(f"{self.endpoint}: reloaded {self.path}")
@@ -442,7 +442,7 @@ class PythonHandler:
     def _load(self) -> None:
         """Run the file as a fresh module; its `handle`, or why there is none. Callers on other
         threads keep the previous function until the new one is in place."""
-        self._stamp = _stamp(self.path)
+        self._stamp = stamp(self.path)
         name = self._module_name
         handle = trace = None
         try:
@@ -492,13 +492,6 @@ def _summary(error: BaseException) -> str:
     """The exception in one line, as the last line of its traceback shows it."""
     return traceback.format_exception_only(type(error), error)[-1].strip()
 
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 class _LoopState:
