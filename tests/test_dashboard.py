@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from backworks_cli.config.model import RedactConfig
+from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.dashboard import create_app
 from backworks_cli.dashboard.app import Dashboard
 from backworks_cli.dashboard.messages import (
@@ -45,9 +46,8 @@ from backworks_cli.dashboard.model import (
     sparkline,
 )
 from backworks_cli.dashboard.screens import DetailScreen, HelpScreen, ModePicker, TooSmall
-from backworks_cli.core.exchange import Exchange, Request, Response
-from backworks_cli.record.redact import Redactor
 from backworks_cli.demo.sample_api import create_app as sample_app
+from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
 from tests.conftest import Listening, free_port
 

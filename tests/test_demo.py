@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backworks_cli.core.errors import BackworksError, NetworkError
 from backworks_cli.demo.journey import (
     Child,
     _allow_post,
@@ -32,7 +33,6 @@ from backworks_cli.demo.journey import (
     wait_until_listening,
     wrap,
 )
-from backworks_cli.core.errors import BackworksError, NetworkError
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app, serve_sample_api
 
 JOURNEY_LENGTH = 20

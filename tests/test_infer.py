@@ -22,8 +22,8 @@ from jsonschema import Draft202012Validator
 from backworks_cli.config.model import load_config
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
 from backworks_cli.core.exchange import Exchange, Request, Response
-from backworks_cli.learn.infer import infer, write_config
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
+from backworks_cli.learn.infer import infer, write_config
 from backworks_cli.record.store import Store
 
 GOLDEN = Path(__file__).parent / "golden" / "sample_api.backworks.yaml"

@@ -683,7 +683,9 @@ def test_verify_counts_by_every_criterion():
         ("GET", "/a/2", 404, "miss"),
         ("POST", "/b", 201, "generated"),
     ]:
-        stats.journal.append(Row(0.0, method, path, b"", "e", "mock", how, status, 0.001, None, None))
+        stats.journal.append(
+            Row(0.0, method, path, b"", "e", "mock", how, status, 0.001, None, None)
+        )
     assert verify_count(stats, {}) == 3
     assert verify_count(stats, {"path": "/a/*"}) == 2
     assert verify_count(stats, {"method": "post"}) == 1

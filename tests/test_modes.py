@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from backworks_cli.config.model import Config, RecordingsConfig, load_config
 from backworks_cli.answer.engine import Engine, Outcome
-from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.answer.modes.replay import prepare
-from backworks_cli.record.redact import Redactor
+from backworks_cli.config.model import Config, RecordingsConfig, load_config
+from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
+from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
 
 JSON = (("Content-Type", "application/json"),)
@@ -719,15 +719,15 @@ def test_items_with_text_ids_get_deterministic_new_ids(tmp_path):
     ],
 )
 def test_the_item_parameter_is_recognised(path, expected):
-    from backworks_cli.config.model import Endpoint
     from backworks_cli.answer.modes.mock import id_param
+    from backworks_cli.config.model import Endpoint
 
     assert id_param(Endpoint(name="e", path=path)) == expected
 
 
 def test_the_lowest_success_status_is_used_without_a_status_mix():
-    from backworks_cli.config.model import Endpoint
     from backworks_cli.answer.modes.mock import pick_status
+    from backworks_cli.config.model import Endpoint
 
     responses = {s: {"schema": {"const": s}} for s in ("404", "201", "200")}
     assert pick_status(Endpoint(name="e", path="/", responses=responses)) == (200, responses["200"])

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from backworks_cli.config.model import Config, load_config
 from backworks_cli.answer.engine import Engine
+from backworks_cli.config.model import Config, load_config
 from backworks_cli.core.errors import BackworksError, ExitCode, InputError
 from backworks_cli.core.exchange import Request
 from backworks_cli.learn.infer import infer, write_config

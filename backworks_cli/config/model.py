@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backworks_cli.config.yamlfile import read_marked
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.paths import PARAMETER, params_of, typed_shape
 
@@ -703,10 +704,19 @@ def load_config(path: Path) -> Config:
     """Read, validate and build the configuration in `path`; ConfigError says what is wrong."""
     path = Path(path)
     file = str(path)
-    text = _read(path)
+    text = read_text(path)
     schema = config_schema()
     try:
-        data, marks, problems = _parse(text, file)
+        data, marks, twice = read_marked(text, file, _YAML_HINT)
+        problems = [
+            _Problem(
+                line,
+                _dotted(key_path),
+                f"duplicate key (already set on line {first})",
+                "Each key may appear once in a mapping; merge the two entries.",
+            )
+            for line, key_path, first in twice
+        ]
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -733,7 +743,7 @@ def load_config(path: Path) -> Config:
     return _build(data, path, tuple(warnings))
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -754,96 +764,6 @@ def _read(path: Path) -> str:
         raise ConfigError(
             f"{path}: cannot be read ({error.strerror}).", hint="Check the file's permissions."
         ) from None
-
-
-def _parse(text: str, file: str) -> tuple[Any, dict[tuple, int], list[_Problem]]:
-    """The document's data, the line of each key path, and any duplicate keys."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}, []
-        problems = _duplicates(node, (), set())
-        data = loader.construct_document(node)
-        marks: dict[tuple, int] = {(): node.start_mark.line + 1}
-        _index(loader, node, (), marks, set())
-        return data, marks, problems
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "invalid YAML"
-        if error.context and error.context_mark and error.context_mark is not mark:
-            problem += f" ({error.context} on line {error.context_mark.line + 1})"
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        raise ConfigError(f"{where}: invalid YAML: {problem}.", hint=_YAML_HINT) from None
-    except yaml.reader.ReaderError as error:
-        line = text.count("\n", 0, error.position) + 1
-        raise ConfigError(
-            f"{file}:{line}: invalid YAML: {error.reason}.", hint=_YAML_HINT
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{file}: invalid YAML: {error}.", hint=_YAML_HINT) from None
-    finally:
-        loader.dispose()
-
-
-def _key_of(loader: Any, node: Any) -> Any:
-    try:
-        key = loader.construct_object(node, deep=True)
-        hash(key)
-        return key
-    except Exception:
-        return getattr(node, "value", None)
-
-
-def _index(loader: Any, node: Any, path: tuple, marks: dict[tuple, int], seen: set[int]) -> None:
-    """Record the line of every key and list item; an aliased node is walked only once."""
-    import yaml
-
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key_path = (*path, _key_of(loader, key_node))
-            marks[key_path] = key_node.start_mark.line + 1
-            _index(loader, value_node, key_path, marks, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for number, item in enumerate(node.value):
-            marks[(*path, number)] = item.start_mark.line + 1
-            _index(loader, item, (*path, number), marks, seen)
-
-
-def _duplicates(node: Any, path: tuple, seen: set[int]) -> list[_Problem]:
-    """Keys written twice in one mapping (YAML would silently keep the last)."""
-    import yaml
-
-    problems: list[_Problem] = []
-    if id(node) in seen:
-        return problems
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        first: dict[tuple[str, str], int] = {}
-        for key_node, value_node in node.value:
-            key_path = (*path, key_node.value if isinstance(key_node, yaml.ScalarNode) else "?")
-            if isinstance(key_node, yaml.ScalarNode) and not key_node.tag.endswith(":merge"):
-                line = key_node.start_mark.line + 1
-                seen_at = first.setdefault((key_node.tag, key_node.value), line)
-                if seen_at != line:
-                    problems.append(
-                        _Problem(
-                            line,
-                            _dotted(key_path),
-                            f"duplicate key (already set on line {seen_at})",
-                            "Each key may appear once in a mapping; merge the two entries.",
-                        )
-                    )
-            problems += _duplicates(value_node, key_path, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for number, item in enumerate(node.value):
-            problems += _duplicates(item, (*path, number), seen)
-    return problems
 
 
 def _validate(schema: dict[str, Any], data: dict, marks: dict[tuple, int]) -> list[_Problem]:

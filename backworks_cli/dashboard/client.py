@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from backworks_cli.dashboard.model import SSEParser
 from backworks_cli.core.errors import InputError
+from backworks_cli.dashboard.model import SSEParser
 
 ADMIN = "/__backworks/"
 TIMEOUT = 5.0  # seconds for a snapshot or an action

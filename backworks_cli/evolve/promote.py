@@ -22,13 +22,10 @@ import contextlib
 import copy
 import difflib
 import importlib
-import io
-import itertools
 import json
 import math
 import pprint
 import re
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +39,8 @@ from backworks_cli.config.model import (
     load_config,
     make_endpoint,
 )
+from backworks_cli.config.yamledit import ModeEdit, dump_edit, line_edit, reads_as
+from backworks_cli.config.yamlfile import load_plain, round_trip_load
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
 from backworks_cli.core.files import replacing
 
@@ -53,8 +52,6 @@ DEFAULT_ROWS = 50
 BLOCK_MODES = ("proxy", "runtime", "database")  # modes that need a block of their own
 SHOWN_NAMES = 20  # endpoint names an error lists before "and N more"
 _BOM = b"\xef\xbb\xbf"
-# The value of a `mode:` key: a quoted or plain scalar.
-_TOKEN = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^\s,#{}\[\]]+")
 _UPSTREAM = re.compile(r"^https?://[^\s/?#]+([/?#]\S*)?$")
 _IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
 
@@ -109,13 +106,6 @@ class Plan:
         return PromoteResult(self.diff, tuple(self.changes), files, tuple(self.notes), written)
 
 
-@dataclass(frozen=True)
-class _Edit:
-    name: str
-    mode: str
-    block: dict | None  # the new mode's block, when the endpoint gets one
-
-
 # --- promote ---------------------------------------------------------------------------------
 
 
@@ -163,11 +153,11 @@ def plan_promotion(
     bom = old.startswith(_BOM)
     text = old[len(_BOM) :].decode("utf-8") if bom else old.decode("utf-8")
     chosen = _resolve_names(config, names, path)
-    doc = _round_trip(text, path)
+    doc = round_trip_load(text, path, "rewriting", _REWRITE_HINT)
     _check_nodes(doc, chosen, path)
 
     folder = path.absolute().parent
-    edits: list[_Edit] = []
+    edits: list[ModeEdit] = []
     changes: list[Change] = []
     scaffolds: list[Scaffold] = []
     notes: list[str] = []
@@ -194,7 +184,7 @@ def plan_promotion(
                     scaffolds.append(scaffold)
             if to == "database":
                 provision.append(name)
-            edits.append(_Edit(name, to, new_block))
+            edits.append(ModeEdit(name, to, new_block))
             changes.append(Change(name, before, to, _detail(to, current, config)))
     finally:
         examples.close()
@@ -254,18 +244,6 @@ def _read_bytes(path: Path) -> tuple[bytes, int]:
         raise ConfigError(
             f"{path}: cannot be read ({error.strerror or error}).",
             "Check the file's permissions.",
-        ) from None
-
-
-def _round_trip(text: str, path: Path) -> Any:
-    try:
-        return _yaml().load(text)
-    except Exception as error:  # ruamel.yaml's errors share no useful base class
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(
-            f"{where}: cannot be read for rewriting: {error}.",
-            "Fix the YAML there; backworks reads the file but cannot edit it as it is.",
         ) from None
 
 
@@ -473,33 +451,26 @@ def _provision(plan: Plan, name: str) -> str | None:
         return provision(endpoint, config, store, plan.rows)
 
 
+_REWRITE_HINT = "Fix the YAML there; backworks reads the file but cannot edit it as it is."
+
+
 # --- the YAML edit ---------------------------------------------------------------------------
 
 
-def _yaml(mapping: int = 2, sequence: int = 4, offset: int = 2) -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    yaml.width = 4096  # never fold a long line the user wrote on one
-    return yaml
-
-
-def _rewrite(text: str, doc: Any, edits: list[_Edit], path: Path) -> str:
+def _rewrite(text: str, doc: Any, edits: list[ModeEdit], path: Path) -> str:
     """The text with the edits made: line edits when the layout allows, else a ruamel.yaml
     dump in the file's indentation; either result must read back as the intended data."""
-    expected = _load_plain(text)
+    expected = load_plain(text)
     for edit in edits:
         spec = expected["endpoints"][edit.name]
         spec["mode"] = edit.mode
         if edit.block is not None:
             spec[edit.mode] = copy.deepcopy(edit.block)
-    new = _line_edit(text, doc, edits)
-    if new is not None and _reads_as(new, expected):
+    new = line_edit(text, doc, edits)
+    if new is not None and reads_as(new, expected):
         return new
-    new = _dump_edit(text, doc, edits)
-    if _reads_as(new, expected):
+    new = dump_edit(text, doc, edits)
+    if reads_as(new, expected):
         return new
     raise ConfigError(
         f"{path}: cannot change the mode of {', '.join(e.name for e in edits)} without "
@@ -508,23 +479,9 @@ def _rewrite(text: str, doc: Any, edits: list[_Edit], path: Path) -> str:
     )
 
 
-def _load_plain(text: str) -> Any:
-    """The data as backworks reads it (PyYAML, YAML 1.1)."""
-    import yaml
-
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-def _reads_as(text: str, expected: Any) -> bool:
-    try:
-        return _load_plain(text) == expected
-    except Exception:  # a malformed result is simply not the intended one
-        return False
-
-
 def _endpoints_of(text: str) -> dict:
     """`endpoints:` of the text as Config holds them (names as strings, methods upper case)."""
-    endpoints = _load_plain(text).get("endpoints") or {}
+    endpoints = load_plain(text).get("endpoints") or {}
     out = {}
     for name, spec in endpoints.items():
         spec = dict(spec)
@@ -532,177 +489,6 @@ def _endpoints_of(text: str) -> dict:
             spec["methods"] = list(dict.fromkeys(str(m).upper() for m in spec["methods"]))
         out[str(name)] = spec
     return out
-
-
-def _lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def _line_edit(text: str, doc: Any, edits: list[_Edit]) -> str | None:
-    """The edits as line replacements and insertions, or None for a layout they cannot make:
-    the mode's value is replaced in place (keeping its quotes), a missing `mode:` goes after
-    `methods:` (or `path:`), the new block goes at the end of the endpoint."""
-    from ruamel.yaml.comments import CommentedMap
-
-    lines = _lines(text)
-    newline = "\r\n" if "\r\n" in text else "\n"
-    endpoints = doc.get("endpoints")
-    if not isinstance(endpoints, CommentedMap) or endpoints.fa.flow_style():
-        return None
-    ops: list[tuple[int, int, str, Any]] = []  # (line, order, kind, payload)
-    for edit in edits:
-        spec = endpoints[edit.name]
-        own = list(spec.lc.data) if isinstance(spec, CommentedMap) else []
-        if not own or spec.fa.flow_style():
-            return None
-        name_line, name_col = endpoints.lc.key(edit.name)
-        first_line, column = spec.lc.key(own[0])
-        step = column - name_col
-        if first_line <= name_line or step <= 0:
-            return None
-        chain = [(endpoints, edit.name), (doc, "endpoints")]
-        if "mode" in own:
-            line_no, col = spec.lc.value("mode")
-            line = lines[line_no]
-            token = _TOKEN.match(line, col)
-            if token is None:
-                return None
-            ops.append((line_no, 0, "replace", _replace_token(line, token, edit.mode)))
-        else:
-            after = [k for k in own if k in ("path", "methods")]
-            at = _entry_end(lines, [(spec, after[-1]), *chain]) if after else first_line
-            ops.append((at, 0, "insert", [f"{' ' * column}mode: {edit.mode}{newline}"]))
-        if edit.block is not None:
-            at = _entry_end(lines, chain)
-            ops.append(
-                (at, 1, "insert", _block_lines(edit.mode, edit.block, column, step, newline))
-            )
-    for at, _, kind, payload in sorted(ops, key=lambda op: (op[0], op[1]), reverse=True):
-        if kind == "replace":
-            lines[at] = payload
-            continue
-        if at == len(lines) and lines and not lines[-1].endswith("\n"):
-            lines[-1] += newline
-        lines[at:at] = payload
-    return "".join(lines)
-
-
-def _replace_token(line: str, token: re.Match, mode: str) -> str:
-    """The line with the scalar `token` replaced by `mode` in the same quotes; a comment after
-    it keeps its column when there is room."""
-    quote = token.group()[0] if token.group()[0] in "\"'" else ""
-    value = f"{quote}{mode}{quote}"
-    rest = line[token.end() :]
-    gap = len(rest) - len(rest.lstrip(" "))
-    if rest[gap : gap + 1] == "#":
-        wider = gap - (len(value) - len(token.group()))
-        rest = " " * (wider if wider >= 1 else gap) + rest[gap:]
-    return line[: token.start()] + value + rest
-
-
-def _entry_end(lines: list[str], chain: list[tuple[Any, Any]]) -> int:
-    """Index of the line after the entry chain[0] (a mapping and one of its keys), before the
-    blank lines and the comments that lead into whatever follows; the chain goes on with the
-    enclosing mappings, to find what follows when the entry is its mapping's last."""
-    start = chain[0][0].lc.key(chain[0][1])[0]
-    stop, next_col = len(lines), 0
-    for mapping, key in chain:
-        own = list(mapping.lc.data)
-        at = own.index(key)
-        if at + 1 < len(own):
-            stop, next_col = mapping.lc.key(own[at + 1])
-            break
-    while stop - 1 > start and _leads_on(lines[stop - 1], next_col):
-        stop -= 1
-    return stop
-
-
-def _leads_on(line: str, column: int) -> bool:
-    """A blank line, or a comment no deeper than the key that follows it."""
-    stripped = line.strip()
-    return not stripped or (stripped[0] == "#" and len(line) - len(line.lstrip()) <= column)
-
-
-def _block_lines(key: str, block: dict, column: int, step: int, newline: str) -> list[str]:
-    inner = " " * (column + step)
-    return [f"{' ' * column}{key}:{newline}"] + [
-        f"{inner}{name}: {_scalar(value)}{newline}" for name, value in block.items()
-    ]
-
-
-def _scalar(value: Any) -> str:
-    """A value as YAML that both PyYAML (1.1) and ruamel.yaml (1.2) read back as itself."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
-    text = str(value)
-    if re.fullmatch(r"[A-Za-z0-9_./][A-Za-z0-9_./:@%+~-]*", text) and _plain_ok(text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _plain_ok(text: str) -> bool:
-    from ruamel.yaml import YAML
-
-    try:
-        return _load_plain(text) == text and YAML(typ="safe", pure=True).load(text) == text
-    except Exception:
-        return False
-
-
-def _dump_edit(text: str, doc: Any, edits: list[_Edit]) -> str:
-    """The edits made on the round-trip document, dumped with the file's indentation."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    for edit in edits:  # the document is the plan's own, changed in place
-        spec = doc["endpoints"][edit.name]
-        if "mode" in spec:
-            old = spec["mode"]
-            spec["mode"] = type(old)(edit.mode) if isinstance(old, str) else edit.mode
-        else:
-            after = [i for i, k in enumerate(spec) if k in ("path", "methods")]
-            spec.insert(after[-1] + 1 if after else 0, "mode", edit.mode)
-        if edit.block is not None:
-            block = CommentedMap()
-            for key, value in edit.block.items():
-                if isinstance(value, list):
-                    value = CommentedSeq(value)
-                    value.fa.set_flow_style()
-                block[key] = value
-            spec[edit.mode] = block
-    mapping, sequence, offset = _indentation(text)
-    yaml = _yaml(mapping, sequence, offset)
-    yaml.explicit_start = bool(re.match(r"(\s*#[^\n]*\n|\s*\n)*---", text))
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    dumped = out.getvalue()
-    return dumped.replace("\n", "\r\n") if "\r\n" in text else dumped
-
-
-def _indentation(text: str) -> tuple[int, int, int]:
-    """(mapping, sequence, offset) indentation most used in the file, in ruamel.yaml's terms:
-    the step of nested mappings, and the item and dash columns of block lists under a key."""
-    steps: Counter[int] = Counter()
-    sequences: Counter[tuple[int, int]] = Counter()
-    lines = [line for line in text.splitlines() if line.strip() and line.lstrip()[0] != "#"]
-    for above, line in itertools.pairwise(lines):
-        if not above.rstrip().endswith(":"):
-            continue
-        parent = len(above) - len(above.lstrip())
-        if above.lstrip().startswith("- "):
-            parent += 2  # the key after the dash
-        depth = len(line) - len(line.lstrip())
-        if line.lstrip().startswith("- ") and depth >= parent:
-            sequences[(depth - parent + 2, depth - parent)] += 1
-        elif depth > parent:
-            steps[depth - parent] += 1
-    mapping = steps.most_common(1)[0][0] if steps else 2
-    sequence, offset = sequences.most_common(1)[0][0] if sequences else (mapping + 2, mapping)
-    return mapping, max(sequence, offset + 2), offset
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -19,9 +19,7 @@ recording reached stays as it is and is reported as not seen.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
-import io
 import math
 import os
 import re
@@ -32,6 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from backworks_cli.config.model import DEFAULT_METHODS
+from backworks_cli.config.yamlfile import (
+    dump,
+    flowable,
+    new_map,
+    round_trip_load,
+    to_yaml,
+    yaml_key,
+)
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
 from backworks_cli.core.files import replacing
 from backworks_cli.core.numbers import latency
@@ -231,7 +237,7 @@ def infer(
     from backworks_cli.record.store import Filter
 
     notes: list[str] = []
-    original, doc = _load_existing(Path(existing) if existing is not None else None)
+    original, doc = load_existing(Path(existing) if existing is not None else None)
     if session is not None and session not in store.sessions():
         known = ", ".join(store.sessions()) or "none"
         raise BackworksError(
@@ -268,7 +274,7 @@ def infer(
     _warn_invalid_json(learned, notes)
 
     if doc is not None and doc.get("endpoints") is None:
-        doc["endpoints"] = _new_map()
+        doc["endpoints"] = new_map()
     endpoints = doc["endpoints"] if doc is not None else None
     plan = _plan(learned, endpoints or {})
     _classify([target.evidence for target in plan.values()], classifier, notes)
@@ -276,7 +282,7 @@ def infer(
         doc = _fresh_document(store.path, existing)
         endpoints = doc["endpoints"]
     summaries = _apply(plan, endpoints)
-    text = _dump(doc)
+    text = dump(doc)
     return InferResult(
         text=text,
         exchanges=done,
@@ -509,7 +515,7 @@ def _apply(plan: dict[str, _Target], endpoints) -> list[EndpointSummary]:
         if target.new is not None:
             method, path = target.new
             spec = {"path": path, "methods": [method], "mode": "mock", **learned}
-            _insert_endpoint(endpoints, name, spec, endpoint_sort_key(path, method))
+            insert_endpoint(endpoints, name, spec, endpoint_sort_key(path, method))
             state = "new"
         else:
             existing = endpoints[name]
@@ -589,109 +595,6 @@ def _merge_body(old: Any, new: Any) -> Any:
 # --- YAML ---------------------------------------------------------------------------------------
 
 
-def _yaml():
-    from ruamel.yaml import YAML
-    from ruamel.yaml.representer import RoundTripRepresenter
-
-    class Representer(RoundTripRepresenter):
-        pass
-
-    Representer.add_representer(float, _represent_float)
-    yaml = YAML()
-    yaml.Representer = Representer
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 100
-    yaml.preserve_quotes = True
-    return yaml
-
-
-def _represent_float(representer, value: float):
-    """Floats that PyYAML (YAML 1.1) and ruamel.yaml (1.2) both read back: 1.0e-05, not 1e-05."""
-    if math.isnan(value):
-        text = ".nan"
-    elif math.isinf(value):
-        text = ".inf" if value > 0 else "-.inf"
-    else:
-        text = repr(value)
-        mantissa, e, exponent = text.partition("e")
-        if e and "." not in mantissa:
-            text = f"{mantissa}.0e{exponent}"
-    return representer.represent_scalar("tag:yaml.org,2002:float", text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _ambiguous(text: str) -> bool:
-    """Whether YAML 1.1 readers (PyYAML, which loads backworks.yaml) would read `text` as
-    something other than a string when written plain: yes, on, 2024-01-01, 0x1f..."""
-    import yaml
-
-    tag = _pyyaml_resolver().resolve(yaml.ScalarNode, text, (True, False))
-    return tag != "tag:yaml.org,2002:str"
-
-
-@functools.cache
-def _pyyaml_resolver():
-    import yaml
-
-    return yaml.resolver.Resolver()
-
-
-def _new_map(items: dict | None = None, flow: bool = False):
-    from ruamel.yaml.comments import CommentedMap
-
-    out = CommentedMap()
-    for key, value in (items or {}).items():
-        out[_yaml_key(key)] = value
-    if flow:
-        out.fa.set_flow_style()
-    return out
-
-
-def _yaml_key(key: Any) -> Any:
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-    if isinstance(key, str) and (_ambiguous(key) or re.fullmatch(r"[1-5]\d\d", key)):
-        return DoubleQuotedScalarString(key)
-    return key
-
-
-def _to_yaml(value: Any) -> Any:
-    """Plain data as ruamel.yaml nodes: short scalar-only mappings and lists in flow style,
-    multi-line text as literal blocks, strings YAML 1.1 would misread quoted."""
-    from ruamel.yaml.comments import CommentedSeq
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
-
-    if isinstance(value, dict):
-        return _new_map({k: _to_yaml(v) for k, v in value.items()}, flow=_flowable(value))
-    if isinstance(value, list):
-        out = CommentedSeq(_to_yaml(v) for v in value)
-        if all(_inline(v) for v in value):
-            out.fa.set_flow_style()
-        return out
-    if isinstance(value, str) and not hasattr(value, "style"):
-        if "\n" in value and all(line.isprintable() for line in value.split("\n")):
-            return LiteralScalarString(value)
-        if _ambiguous(value):
-            return DoubleQuotedScalarString(value)
-    return value
-
-
-def _inline(value: Any) -> bool:
-    """Whether a value can sit in a flow collection: a scalar on one line."""
-    return not isinstance(value, dict | list) and not (isinstance(value, str) and "\n" in value)
-
-
-def _flowable(value: dict) -> bool:
-    """Short mappings of one-line scalars (and lists of them) read best on one line."""
-    width = 2
-    for key, item in value.items():
-        items = item if isinstance(item, list) else [item]
-        if isinstance(item, dict) or not all(_inline(i) for i in items):
-            return False
-        width += len(str(key)) + 4 + sum(len(str(i)) + 2 for i in items)
-    return width <= 64
-
-
 _NAME_MAPS = frozenset({"properties", "params", "query", "responses", "status_mix", "$defs"})
 
 
@@ -716,10 +619,10 @@ def _assign(target, key: str, value: Any, rank: Callable[[Any], tuple]) -> None:
         if isinstance(current, dict) and isinstance(value, dict):
             _sync(current, value, _name_rank if key in _NAME_MAPS else _schema_rank)
         elif not same_json(plain_json(current), value):
-            target[key] = _to_yaml(value)
+            target[key] = to_yaml(value)
         return
     position = sum(1 for existing in target if rank(existing) <= rank(key))
-    target.insert(position, _yaml_key(key), _to_yaml(value))
+    target.insert(position, yaml_key(key), to_yaml(value))
     _restyle(target)
 
 
@@ -733,11 +636,11 @@ def _sync(target, new: dict, rank: Callable[[Any], tuple]) -> None:
 
 def _restyle(target) -> None:
     """A flow mapping ({...}) that has grown nested or long content goes to block style."""
-    if target.fa.flow_style() and not _flowable(plain_json(target)):
+    if target.fa.flow_style() and not flowable(plain_json(target)):
         target.fa.set_block_style()
 
 
-def _insert_endpoint(endpoints, name: str, spec: dict, sort_key: tuple) -> None:
+def insert_endpoint(endpoints, name: str, spec: dict, sort_key: tuple) -> None:
     """Add an endpoint after the last one that sorts before it (by path, then method)."""
     position = 0
     for index, other in enumerate(endpoints.values()):
@@ -746,47 +649,38 @@ def _insert_endpoint(endpoints, name: str, spec: dict, sort_key: tuple) -> None:
         path = other.get("path") if isinstance(other.get("path"), str) else ""
         if endpoint_sort_key(path, str(methods[0]).upper() if methods else "") <= sort_key:
             position = index + 1
-    endpoints.insert(position, _yaml_key(name), _to_yaml(spec))
+    endpoints.insert(position, yaml_key(name), to_yaml(spec))
     _restyle(endpoints)
 
 
 def _fresh_document(store_path: Path, config_path: Path | None):
     from backworks_cli.config.model import DEFAULT_STORE
 
-    doc = _new_map()
+    doc = new_map()
     doc.yaml_set_start_comment(HEADER)
     folder = (Path(config_path).absolute().parent) if config_path is not None else Path.cwd()
     store = Path(os.path.relpath(Path(store_path).absolute(), folder))
     if store != DEFAULT_STORE:
-        doc["recordings"] = _new_map({"path": store.as_posix()}, flow=True)
-    doc["endpoints"] = _new_map()
+        doc["recordings"] = new_map({"path": store.as_posix()}, flow=True)
+    doc["endpoints"] = new_map()
     return doc
 
 
-def _dump(doc) -> str:
-    out = io.StringIO()
-    _yaml().dump(doc, out)
-    return out.getvalue()
-
-
-def _load_existing(path: Path | None) -> tuple[str | None, Any]:
+def load_existing(path: Path | None) -> tuple[str | None, Any]:
     """The existing file's text and round-trip document; (None, None) when there is none.
     A file that does not load (syntax, unknown keys...) stops infer before anything is read."""
     if path is None or not path.exists():
         return None, None
-    from backworks_cli.config.model import _read, load_config
+    from backworks_cli.config.model import load_config, read_text
 
     load_config(path)
-    text = _read(path)
-    try:
-        doc = _yaml().load(text)
-    except Exception as error:  # ruamel's errors share no base class worth naming
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(
-            f"{where}: cannot be read for updating: {error}.",
-            "Fix the YAML there, or move the file away to let infer write a new one.",
-        ) from None
+    text = read_text(path)
+    doc = round_trip_load(
+        text,
+        path,
+        "updating",
+        "Fix the YAML there, or move the file away to let infer write a new one.",
+    )
     if doc is None:
         return text, None
     if not isinstance(doc.get("endpoints", {}), dict):

@@ -18,7 +18,6 @@ method and path, is left as it is.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import tempfile
@@ -28,6 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from backworks_cli.config.model import DEFAULT_CONTENT_TYPE, Config, Endpoint
+from backworks_cli.config.yamlfile import (
+    YamlError,
+    dump,
+    line_marks,
+    load_json_like,
+    load_plain,
+    new_map,
+    to_yaml,
+)
 from backworks_cli.core.errors import BackworksError, ConfigError, InputError, StoreError
 from backworks_cli.core.paths import params_of, typed_shape
 
@@ -104,20 +112,16 @@ def render_openapi(document: dict[str, Any], fmt: str = "yaml") -> str:
     """The document as text: JSON (2-space indent) or YAML (infer's writer, keys in order)."""
     if fmt == "json":
         return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
-    from backworks_cli.learn.infer import _dump, _to_yaml
-
-    return _dump(_to_yaml(document))
+    return dump(to_yaml(document))
 
 
 def _config_version(config: Config) -> str:
     """`version:` at the top of backworks.yaml (a blueprint key), else 0.0.0."""
     if config.path is None or not config.path.is_file():
         return DEFAULT_VERSION
-    import yaml
-
     try:
-        data = yaml.safe_load(config.path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError, yaml.YAMLError):
+        data = load_plain(config.path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, YamlError):
         return DEFAULT_VERSION
     version = data.get("version") if isinstance(data, dict) else None
     if isinstance(version, bool) or not isinstance(version, str | int | float) or version == "":
@@ -372,28 +376,6 @@ def _valid(schema: Any, value: Any) -> bool:
 # --- import: reading the document ------------------------------------------------------------
 
 
-@functools.cache
-def _loader():
-    """PyYAML's safe loader reading true/false only as booleans and dates as text, so that
-    `on:`, `2024-01-01` and friends stay what a JSON reader would see."""
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        pass
-
-    drop = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag not in drop]
-        for first, resolvers in base.yaml_implicit_resolvers.items()
-    }
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"
-    )
-    return Loader
-
-
 @dataclass
 class OpenAPIDocument:
     """A parsed OpenAPI document and where it came from, for messages that name the line."""
@@ -407,7 +389,7 @@ class OpenAPIDocument:
     def where(self, path: tuple) -> str:
         """`file:line: key.path` of a key path (the line of its nearest parent known)."""
         if self._marks is None:
-            self._marks = _marks(self.text)
+            self._marks = line_marks(self.text)
         probe = tuple(str(p) for p in path)
         while probe and probe not in self._marks:
             probe = probe[:-1]
@@ -508,19 +490,20 @@ def _parse(text: str, file: str) -> Any:
             return _text_keys(json.loads(text))
         except (ValueError, RecursionError):
             pass  # a YAML flow mapping, perhaps: the YAML reader says what is wrong
-    import yaml
-
     try:
-        return _text_keys(yaml.load(text, Loader=_loader()))
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        problem = error.problem or error.context or "invalid syntax"
+        return _text_keys(load_json_like(text))
+    except YamlError as error:
+        if error.line is not None:
+            where = f"{file}:{error.line}:{error.column}"
+            raise InputError(
+                f"{where}: not valid YAML or JSON: {error.problem}.",
+                "Fix the syntax there; an OpenAPI document is YAML or JSON text.",
+            ) from None
         raise InputError(
-            f"{where}: not valid YAML or JSON: {problem}.",
-            "Fix the syntax there; an OpenAPI document is YAML or JSON text.",
+            f"{file}: not valid YAML or JSON: {error}.",
+            "Fix the syntax; an OpenAPI document is YAML or JSON text.",
         ) from None
-    except (yaml.YAMLError, RecursionError) as error:
+    except RecursionError as error:
         raise InputError(
             f"{file}: not valid YAML or JSON: {error}.",
             "Fix the syntax; an OpenAPI document is YAML or JSON text.",
@@ -536,31 +519,6 @@ def _text_keys(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
-
-
-def _marks(text: str) -> dict[tuple, int]:
-    """The line of every key path, for messages; empty when the text does not compose."""
-    import yaml
-
-    marks: dict[tuple, int] = {}
-    try:
-        node = yaml.compose(text, Loader=_loader())
-    except (yaml.YAMLError, RecursionError):
-        return marks
-    stack = [((), node)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, str(getattr(key, "value", "?")))
-                marks.setdefault(child, key.start_mark.line + 1)
-                stack.append((child, value))
-        elif isinstance(node, yaml.SequenceNode):
-            for n, value in enumerate(node.value):
-                child = (*path, str(n))
-                marks.setdefault(child, value.start_mark.line + 1)
-                stack.append((child, value))
-    return marks
 
 
 def _key_path(path: tuple) -> str:
@@ -940,13 +898,7 @@ class ImportResult:
 def import_openapi(spec: Path, *, existing: Path, mode: str = "mock") -> ImportResult:
     """Merge the endpoints of the OpenAPI document `spec` into the backworks.yaml at `existing`
     (which need not exist yet); the file itself is not written."""
-    from backworks_cli.learn.infer import (
-        _dump,
-        _insert_endpoint,
-        _load_existing,
-        _new_map,
-        endpoint_sort_key,
-    )
+    from backworks_cli.learn.infer import endpoint_sort_key, insert_endpoint, load_existing
 
     if mode not in IMPORT_MODES:
         raise BackworksError(
@@ -963,9 +915,9 @@ def import_openapi(spec: Path, *, existing: Path, mode: str = "mock") -> ImportR
             "Flatten the deepest schemas, or move nested parts under components/schemas.",
         ) from None
     existing = Path(existing)
-    original, doc = _load_existing(existing)
+    original, doc = load_existing(existing)
     if doc is None:
-        doc = _new_map()
+        doc = new_map()
         doc.yaml_set_start_comment(
             f"Endpoints imported from {Path(spec).name} by `backworks import openapi`. Edit\n"
             "freely; `backworks infer` widens their schemas with recorded traffic."
@@ -980,7 +932,7 @@ def import_openapi(spec: Path, *, existing: Path, mode: str = "mock") -> ImportR
             position = list(doc).index("endpoints") if "endpoints" in doc else len(doc)
             doc.insert(position, "upstream", result.upstream)
     if doc.get("endpoints") is None:
-        doc["endpoints"] = _new_map()
+        doc["endpoints"] = new_map()
     target = doc["endpoints"]
 
     routes: dict[tuple[str, str], str] = {}
@@ -1001,9 +953,9 @@ def import_openapi(spec: Path, *, existing: Path, mode: str = "mock") -> ImportR
             continue
         for method in spec_["methods"]:
             routes[(method, shape)] = name
-        _insert_endpoint(target, name, spec_, endpoint_sort_key(spec_["path"], spec_["methods"][0]))
+        insert_endpoint(target, name, spec_, endpoint_sort_key(spec_["path"], spec_["methods"][0]))
         result.added.append(name)
-    result.text = _dump(doc)
+    result.text = dump(doc)
     result.changed = result.text != original
     _check(result.text, existing, Path(spec))
     return result

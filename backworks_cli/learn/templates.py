@@ -66,8 +66,6 @@ def _placeholder(segment: str) -> tuple[str, str] | None:
     return None
 
 
-
-
 class _Trie:
     __slots__ = ("children", "distinct", "terminal", "values")
 

@@ -493,7 +493,6 @@ def _summary(error: BaseException) -> str:
     return traceback.format_exception_only(type(error), error)[-1].strip()
 
 
-
 class _LoopState:
     """The event loop and its thread, apart from _Loop so a finaliser can stop them."""
 

@@ -1,0 +1,332 @@
+"""THE owner of YAML: reading with the line of every key (for messages that name it), plain
+loading as backworks reads its files (PyYAML, YAML 1.1), a JSON-like loader for documents
+from elsewhere (OpenAPI), and round-trip loading and writing with ruamel.yaml that keeps the
+user's comments, quotes and order. The minimal line edits that promote makes are in
+yamledit.py. Both libraries are imported when first needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from backworks_cli.core.errors import ConfigError
+
+
+class YamlError(Exception):
+    """Text that is not YAML: the problem, and its 1-based line and column when known."""
+
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None):
+        super().__init__(problem)
+        self.problem, self.line, self.column = problem, line, column
+
+
+def read_marked(
+    text: str, file: str, hint: str
+) -> tuple[Any, dict[tuple, int], list[tuple[int, tuple, int]]]:
+    """The document's data, the line of each key path, and each key written twice in one
+    mapping as (line, key path, line it was first set on); ConfigError naming the line and
+    `hint` when the text is not YAML."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, []
+        problems = _duplicates(node, (), set())
+        data = loader.construct_document(node)
+        marks: dict[tuple, int] = {(): node.start_mark.line + 1}
+        _index(loader, node, (), marks, set())
+        return data, marks, problems
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "invalid YAML"
+        if error.context and error.context_mark and error.context_mark is not mark:
+            problem += f" ({error.context} on line {error.context_mark.line + 1})"
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
+        raise ConfigError(f"{where}: invalid YAML: {problem}.", hint=hint) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        raise ConfigError(f"{file}:{line}: invalid YAML: {error.reason}.", hint=hint) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{file}: invalid YAML: {error}.", hint=hint) from None
+    finally:
+        loader.dispose()
+
+
+def _key_of(loader: Any, node: Any) -> Any:
+    try:
+        key = loader.construct_object(node, deep=True)
+        hash(key)
+        return key
+    except Exception:
+        return getattr(node, "value", None)
+
+
+def _index(loader: Any, node: Any, path: tuple, marks: dict[tuple, int], seen: set[int]) -> None:
+    """Record the line of every key and list item; an aliased node is walked only once."""
+    import yaml
+
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key_path = (*path, _key_of(loader, key_node))
+            marks[key_path] = key_node.start_mark.line + 1
+            _index(loader, value_node, key_path, marks, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for number, item in enumerate(node.value):
+            marks[(*path, number)] = item.start_mark.line + 1
+            _index(loader, item, (*path, number), marks, seen)
+
+
+def _duplicates(node: Any, path: tuple, seen: set[int]) -> list[tuple[int, tuple, int]]:
+    """Keys written twice in one mapping (YAML would silently keep the last)."""
+    import yaml
+
+    problems: list[tuple[int, tuple, int]] = []
+    if id(node) in seen:
+        return problems
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            key_path = (*path, key_node.value if isinstance(key_node, yaml.ScalarNode) else "?")
+            if isinstance(key_node, yaml.ScalarNode) and not key_node.tag.endswith(":merge"):
+                line = key_node.start_mark.line + 1
+                seen_at = first.setdefault((key_node.tag, key_node.value), line)
+                if seen_at != line:
+                    problems.append((line, key_path, seen_at))
+            problems += _duplicates(value_node, key_path, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for number, item in enumerate(node.value):
+            problems += _duplicates(item, (*path, number), seen)
+    return problems
+
+
+@functools.cache
+def json_like_loader():
+    """PyYAML's safe loader reading true/false only as booleans and dates as text, so that
+    `on:`, `2024-01-01` and friends stay what a JSON reader would see."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    drop = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in drop]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"
+    )
+    return Loader
+
+
+def line_marks(text: str) -> dict[tuple, int]:
+    """The line of every key path, for messages; empty when the text does not compose."""
+    import yaml
+
+    marks: dict[tuple, int] = {}
+    try:
+        node = yaml.compose(text, Loader=json_like_loader())
+    except (yaml.YAMLError, RecursionError):
+        return marks
+    stack = [((), node)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(getattr(key, "value", "?")))
+                marks.setdefault(child, key.start_mark.line + 1)
+                stack.append((child, value))
+        elif isinstance(node, yaml.SequenceNode):
+            for n, value in enumerate(node.value):
+                child = (*path, str(n))
+                marks.setdefault(child, value.start_mark.line + 1)
+                stack.append((child, value))
+    return marks
+
+
+def writer(mapping: int = 2, sequence: int = 4, offset: int = 2, width: int = 100) -> Any:
+    """ruamel.yaml in round-trip mode, writing floats that PyYAML reads back as floats too;
+    `width` folds long scalars (promote gives a large one: never fold a line the user
+    wrote on one)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    class Representer(RoundTripRepresenter):
+        pass
+
+    Representer.add_representer(float, _represent_float)
+    yaml = YAML()
+    yaml.Representer = Representer
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    yaml.width = width
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def _represent_float(representer, value: float):
+    """Floats that PyYAML (YAML 1.1) and ruamel.yaml (1.2) both read back: 1.0e-05, not 1e-05."""
+    if math.isnan(value):
+        text = ".nan"
+    elif math.isinf(value):
+        text = ".inf" if value > 0 else "-.inf"
+    else:
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        if e and "." not in mantissa:
+            text = f"{mantissa}.0e{exponent}"
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+@functools.lru_cache(maxsize=4096)
+def ambiguous(text: str) -> bool:
+    """Whether YAML 1.1 readers (PyYAML, which loads backworks.yaml) would read `text` as
+    something other than a string when written plain: yes, on, 2024-01-01, 0x1f..."""
+    import yaml
+
+    tag = _pyyaml_resolver().resolve(yaml.ScalarNode, text, (True, False))
+    return tag != "tag:yaml.org,2002:str"
+
+
+@functools.cache
+def _pyyaml_resolver():
+    import yaml
+
+    return yaml.resolver.Resolver()
+
+
+def new_map(items: dict | None = None, flow: bool = False):
+    from ruamel.yaml.comments import CommentedMap
+
+    out = CommentedMap()
+    for key, value in (items or {}).items():
+        out[yaml_key(key)] = value
+    if flow:
+        out.fa.set_flow_style()
+    return out
+
+
+def new_seq(items: list, flow: bool = False):
+    from ruamel.yaml.comments import CommentedSeq
+
+    out = CommentedSeq(items)
+    if flow:
+        out.fa.set_flow_style()
+    return out
+
+
+def is_round_trip_map(node: Any) -> bool:
+    """Whether `node` is a mapping of a round-trip document (it knows its lines)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    return isinstance(node, CommentedMap)
+
+
+def load_yaml12(text: str) -> Any:
+    """The data as a YAML 1.2 reader (ruamel.yaml, safe) sees it."""
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def yaml_key(key: Any) -> Any:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(key, str) and (ambiguous(key) or re.fullmatch(r"[1-5]\d\d", key)):
+        return DoubleQuotedScalarString(key)
+    return key
+
+
+def to_yaml(value: Any) -> Any:
+    """Plain data as ruamel.yaml nodes: short scalar-only mappings and lists in flow style,
+    multi-line text as literal blocks, strings YAML 1.1 would misread quoted."""
+    from ruamel.yaml.comments import CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+    if isinstance(value, dict):
+        return new_map({k: to_yaml(v) for k, v in value.items()}, flow=flowable(value))
+    if isinstance(value, list):
+        out = CommentedSeq(to_yaml(v) for v in value)
+        if all(inline(v) for v in value):
+            out.fa.set_flow_style()
+        return out
+    if isinstance(value, str) and not hasattr(value, "style"):
+        if "\n" in value and all(line.isprintable() for line in value.split("\n")):
+            return LiteralScalarString(value)
+        if ambiguous(value):
+            return DoubleQuotedScalarString(value)
+    return value
+
+
+def inline(value: Any) -> bool:
+    """Whether a value can sit in a flow collection: a scalar on one line."""
+    return not isinstance(value, dict | list) and not (isinstance(value, str) and "\n" in value)
+
+
+def flowable(value: dict) -> bool:
+    """Short mappings of one-line scalars (and lists of them) read best on one line."""
+    width = 2
+    for key, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        if isinstance(item, dict) or not all(inline(i) for i in items):
+            return False
+        width += len(str(key)) + 4 + sum(len(str(i)) + 2 for i in items)
+    return width <= 64
+
+
+def round_trip_load(text: str, path: Path, doing: str, hint: str) -> Any:
+    """The round-trip document of `text` (comments, quotes and order kept) for `doing`
+    ("updating", "rewriting") the file at `path`; ConfigError naming the line otherwise."""
+    try:
+        return writer().load(text)
+    except Exception as error:  # ruamel.yaml's errors share no useful base class
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: cannot be read for {doing}: {error}.", hint) from None
+
+
+def dump(doc) -> str:
+    out = io.StringIO()
+    writer().dump(doc, out)
+    return out.getvalue()
+
+
+def load_plain(text: str) -> Any:
+    """The data as backworks reads it (PyYAML, YAML 1.1); YamlError when it is not YAML."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        raise _yaml_error(error) from None
+
+
+def load_json_like(text: str) -> Any:
+    """The data of a document from elsewhere, read as a JSON reader would see it (see
+    json_like_loader); YamlError when it is not YAML."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=json_like_loader())
+    except yaml.YAMLError as error:
+        raise _yaml_error(error) from None
+
+
+def _yaml_error(error: Any) -> YamlError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or getattr(error, "context", None)
+    if mark is None:
+        return YamlError(str(error))
+    return YamlError(problem or "invalid syntax", mark.line + 1, mark.column + 1)
