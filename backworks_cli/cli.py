@@ -476,7 +476,8 @@ def mock(
     ] = False,
 ) -> None:
     """Serve recorded responses offline, and data generated from schemas for the rest."""
-    from backworks_cli.host.mock import create_app, run_mock
+    from backworks_cli.host.mock import create_app
+    from backworks_cli.host.mock_run import run_mock
 
     if tui and workers > 1:
         raise BackworksError(
@@ -500,7 +501,7 @@ def mock(
     count = len(mock_app.engine.endpoints())
     shown = f"[{host}]" if ":" in host else host
     if tui:
-        from backworks_cli.host.mock import serve_in_thread
+        from backworks_cli.host.mock_run import serve_in_thread
 
         _watch(
             _local_url(host, port), lambda: serve_in_thread(mock_app, host=host, port=port), held

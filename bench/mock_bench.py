@@ -193,7 +193,7 @@ def serve_floor(port: int, answers: Path) -> None:
     backworks mock, so the ratio is what backworks' own work costs."""
     import uvicorn
 
-    from backworks_cli.host.mock import uvicorn_settings
+    from backworks_cli.host.mock_run import uvicorn_settings
 
     prepared = {}
     for key, answer in json.loads(answers.read_text()).items():

@@ -21,8 +21,9 @@ from backworks_cli.config.model import RedactConfig, load_config
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, serve_sample_api
 from backworks_cli.demo.sample_api import create_app as sample_app
-from backworks_cli.host.mock import create_app, request_path, wire_headers
+from backworks_cli.host.mock import create_app
 from backworks_cli.host.stats import BUCKETS, Row, Stats, Subscriber, verify_count
+from backworks_cli.host.wire import request_path, wire_headers
 from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
 from tests.conftest import free_port, sse_events
@@ -753,7 +754,7 @@ def serving_shortcut(directory: Path):
     of /one, /things (POST, three bodies, one answered with over 1 MiB) and /q (a query); /gen,
     /slow (30 ms late) and /late (1.5 s late) are generated. Yields (app, port, the requests the
     shortcut answered)."""
-    from backworks_cli.host.mock import serve_in_thread
+    from backworks_cli.host.mock_run import serve_in_thread
 
     with Store.open(directory / "recordings.db", create=True) as store:
         store.add(recorded("GET", "/one", {"n": 1}))
@@ -951,7 +952,7 @@ def test_an_answer_too_large_for_the_shortcut_is_left_to_the_app(shortcut):
 
 
 def test_a_request_behind_a_shortcut_answer_is_not_timed_out(tmp_path, monkeypatch):
-    from backworks_cli.host import mock as mockserver
+    from backworks_cli.host import mock_run as mockserver
 
     settings = mockserver.uvicorn_settings
     monkeypatch.setattr(

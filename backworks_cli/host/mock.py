@@ -1,50 +1,46 @@
-"""The mock host: an ASGI app that answers every request through the engine, the admin API
-under /__backworks/ (backworks_cli.host.admin), hot reload of backworks.yaml, and the uvicorn runner
-behind `backworks mock`.
+"""The mock host: an ASGI app that answers every request through the engine, with the admin
+API under /__backworks/ (backworks_cli.host.admin) and hot reload of backworks.yaml
+(backworks_cli.host.reload); create_app builds it. uvicorn runs it (backworks_cli.host.mock_run).
 
 The request path is kept lean because it is what a load test measures: the wire form of a
-replayed or generated response (header list, Content-Length) is built once and reused, and
-counting is a few dict and deque operations (see stats.Stats). Nothing is logged per request.
-An answer the engine marks stable (Outcome.stable: a recording alone with its match key, or a
-generated answer that no state or header decides; no latency or faults) is remembered by what
-identifies the request to the replay index (method, raw path, raw query, body and its content
-type), so a repeat is answered without decoding the request or asking the engine, and over HTTP
-without an ASGI round either (backworks_cli.host.fastpath); a reload forgets them all.
-Answers of runtime handlers and database tables are checked for drift from the learned response
-schemas as they are counted, within the small CPU budget of backworks_cli.answer.drift.
-
-Besides sample_api and fastpath (the HTTP protocol these settings choose, which answers a
-stable replay from the parser's callbacks) this is the only module that imports uvicorn, and it
-does so in run_mock.
+replayed or generated response (header list, Content-Length; backworks_cli.host.wire) is built
+once and reused, and counting is a few dict and deque operations (see stats.Stats). Nothing is
+logged per request. An answer the engine marks stable (Outcome.stable: a recording alone with
+its match key, or a generated answer that no state or header decides; no latency or faults) is
+remembered by what identifies the request to the replay index (method, raw path, raw query,
+body and its content type), so a repeat is answered without decoding the request or asking the
+engine, and over HTTP without an ASGI round either (backworks_cli.host.fastpath); a reload
+forgets them all. Answers of runtime handlers and database tables are checked for drift from
+the learned response schemas as they are counted, within the small CPU budget of
+backworks_cli.answer.drift.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
-import os
-import re
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, unquote
 
 from backworks_cli.answer.drift import DriftCheck
 from backworks_cli.answer.engine import Engine, Outcome
 from backworks_cli.config.model import Config, load_config_or_default
 from backworks_cli.core.asgi import Receive, Scope, Send
-from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response
-from backworks_cli.core.ports import check_port_free
 from backworks_cli.host import admin
 from backworks_cli.host.admin import send_json
 from backworks_cli.host.reload import RELOAD_INTERVAL, Reloader
 from backworks_cli.host.stats import JOURNAL_SIZE, KEEP_BODY, Row, Stats, make_row
+from backworks_cli.host.wire import (
+    Received,
+    content_type,
+    query_pairs,
+    request_path,
+    wire_messages,
+)
 
 logger = logging.getLogger("backworks.mock")
 
@@ -54,105 +50,14 @@ MAX_BODY = 10 * 1024 * 1024  # request bytes accepted; more gets 413 without rea
 WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
 STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
 STABLE_BODY = 4096  # request bodies up to this size take part in that
-SHORTCUT_BODY = 1024 * 1024  # cached answers up to this size are also kept as wire bytes
 SLOW_CHUNKS_PER_SECOND = 10  # a slow_body fault sends this many chunks a second
-ENV_OPTIONS = "BACKWORKS_MOCK_OPTIONS"  # carries the options to --workers processes
 
-# Headers of a recorded response that described the recorded connection, not this one: bodies
-# are stored decoded (so no Content-Encoding), and Content-Length is computed again.
-SKIP_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
-    | {"date", "proxy-connection", "trailer", "upgrade"}
-)
-_TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_NO_BODY_STATUS = frozenset({204, 304})
 # Outcomes whose response objects the modes build once and hand out again: their wire form is
 # cached by identity.
 _CACHED = frozenset({"replayed", "generated"})
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 _VERSIONS = {"1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
 _ADMIN = admin.PREFIX.encode()
-
-
-# --- the wire form of requests and responses -----------------------------------------------------
-
-
-def request_path(raw: bytes) -> str:
-    """The request path percent-decoded once, as matching decodes recorded paths.
-
-    Undecodable bytes are kept as surrogates (as the capture stores them). A path that still
-    holds `%` after decoding is passed as sent, so that it too is decoded exactly once.
-    """
-    text = raw.decode("utf-8", "surrogateescape")
-    if "%" not in text:
-        return text
-    decoded = unquote(text, errors="surrogateescape")
-    return text if "%" in decoded else decoded
-
-
-def _query(qs: bytes) -> tuple[tuple[str, str], ...]:
-    """Query pairs decoded as the capture decodes them (blank values kept)."""
-    text = qs.decode("utf-8", "surrogateescape")
-    return tuple(parse_qsl(text, keep_blank_values=True, errors="surrogateescape"))
-
-
-def _content_type(raw_headers: list[tuple[bytes, bytes]]) -> bytes | None:
-    for name, value in raw_headers:
-        if name == b"content-type":
-            return value
-    return None
-
-
-class _Received:
-    """A request's headers and body as the journal keeps them for a stable replay: decoded
-    only when /__backworks/exchange asks."""
-
-    __slots__ = ("_raw_headers", "body")
-
-    def __init__(self, raw_headers: list[tuple[bytes, bytes]], body: bytes):
-        self._raw_headers = raw_headers
-        self.body = body
-
-    @property
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return tuple(
-            (n.decode("latin-1"), v.decode("utf-8", "surrogateescape"))
-            for n, v in self._raw_headers
-        )
-
-
-def wire_headers(response: Response, body_length: int) -> list[tuple[bytes, bytes]]:
-    """A response's headers as ASGI wants them, with a fresh Content-Length.
-
-    Names that are not HTTP tokens and values with control characters are left out rather
-    than fail the response; values go back to the bytes they were captured from.
-    """
-    out = []
-    for name, value in response.headers:
-        if name.lower() in SKIP_HEADERS:
-            continue
-        raw_name = name.encode("utf-8", "surrogateescape")
-        raw_value = value.encode("utf-8", "surrogateescape")
-        if _TOKEN.match(raw_name) and not _BAD_VALUE.search(raw_value):
-            out.append((raw_name, raw_value))
-    if response.status not in _NO_BODY_STATUS:
-        out.append((b"content-length", str(body_length).encode("ascii")))
-    return out
-
-
-def _wire(response: Response) -> tuple[dict, dict, bytes]:
-    """The http.response.start and http.response.body messages for `response`, and the bytes
-    uvicorn writes for them after the status line and its own Date header (empty when the
-    body is over SHORTCUT_BODY or the status has no status line there)."""
-    body = b"" if response.status in _NO_BODY_STATUS else response.body
-    headers = wire_headers(response, len(body))
-    start = {"type": "http.response.start", "status": response.status, "headers": headers}
-    wire = b""
-    if len(body) <= SHORTCUT_BODY and 100 <= response.status <= 599:
-        lines = [b"%s: %s\r\n" % (name.lower(), value) for name, value in headers]
-        wire = b"".join((*lines, b"\r\n", body))
-    return start, {"type": "http.response.body", "body": body}, wire
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -251,7 +156,7 @@ class MockApp:
         request = Request(
             method,
             path,
-            _query(qs) if qs else (),
+            query_pairs(qs) if qs else (),
             headers,
             body,
             scope["scheme"],
@@ -282,12 +187,12 @@ class MockApp:
                 if cached is None or cached[0] is not response:
                     if len(self._wire_cache) >= WIRE_CACHE:
                         self._wire_cache.clear()
-                    cached = self._wire_cache[id(response)] = (response, *_wire(response))
+                    cached = self._wire_cache[id(response)] = (response, *wire_messages(response))
                 head, tail = cached[1], cached[2]
                 if outcome.stable and not outcome.delay_ms and len(body) <= STABLE_BODY:
                     self._remember_stable(key, outcome, cached, path)
             else:
-                head, tail, _ = _wire(response)
+                head, tail, _ = wire_messages(response)
             await send(head)
             if fault == "slow_body":
                 await _dribble(send, tail["body"], outcome.fault_arg)
@@ -331,7 +236,7 @@ class MockApp:
         if self._stable_engine is not self.engine:
             self._forget_stable()
         # The index's key reads the body by its content type; without a body, it reads neither.
-        key = (method, raw, qs, body, _content_type(raw_headers) if body else None)
+        key = (method, raw, qs, body, content_type(raw_headers) if body else None)
         return key, self._stable.get(key)
 
     def _remember_stable(self, key: tuple, outcome: Outcome, cached: tuple, path: str) -> None:
@@ -380,7 +285,7 @@ class MockApp:
                     None,
                 )
             ),
-            _Received(raw_headers, body) if len(body) <= KEEP_BODY else None,
+            Received(raw_headers, body) if len(body) <= KEEP_BODY else None,
             response if len(response.body) <= KEEP_BODY else None,
         )
 
@@ -613,143 +518,3 @@ def create_app(
         journal_size=journal_size,
         reload_interval=reload_interval,
     )
-
-
-def _freeze_heap() -> None:
-    """Move everything built so far (the engine and its recordings, which live as long as the
-    process) out of the cyclic garbage collector's sight, so that full collections do not walk
-    hundreds of thousands of objects while requests wait."""
-    gc.collect()
-    gc.freeze()
-
-
-def app_from_env() -> MockApp:
-    """The app of one --workers process, from the options the parent put in the environment."""
-    options = json.loads(os.environ[ENV_OPTIONS])
-    path = Path(options["config"]) if options.get("config") else None
-    config = load_config_or_default(path)
-    app = create_app(
-        config,
-        seed=options["seed"],
-        strict=options["strict"],
-        edge_cases=options["edge_cases"],
-        max_body=options["max_body"],
-        config_path=path,
-        store_path=Path(options["store"]) if options.get("store") else None,
-    )
-    _freeze_heap()
-    return app
-
-
-def uvicorn_settings(host: str, port: int) -> dict[str, Any]:
-    """The same settings for `backworks mock` and for the benchmark's bare floor app."""
-    import importlib.util
-
-    have = importlib.util.find_spec
-    return {
-        "host": host,
-        "port": port,
-        "loop": "uvloop" if have("uvloop") else "asyncio",
-        "http": _http_protocol() if have("httptools") else "h11",
-        "access_log": False,
-        "log_level": "warning",
-        "server_header": False,
-        "proxy_headers": False,
-        "timeout_graceful_shutdown": 3,
-    }
-
-
-def _http_protocol() -> type | str:
-    """uvicorn's httptools protocol with the shortcut for stable answers (host/fastpath.py),
-    or uvicorn's own when this uvicorn lacks what the shortcut builds on."""
-    try:
-        from backworks_cli.host.fastpath import ReplayProtocol
-    except ImportError:
-        return "httptools"
-    return ReplayProtocol
-
-
-def run_mock(
-    app: MockApp,
-    *,
-    host: str,
-    port: int,
-    workers: int = 1,
-    on_ready: Callable[[], None] | None = None,
-) -> None:
-    """Serve `app` with uvicorn until Ctrl-C or SIGTERM; NetworkError if the port is taken.
-
-    With workers > 1 each worker process builds its own app from the same options (uvicorn
-    needs an import string for that), so the admin API of each shows its own requests.
-    """
-    import uvicorn
-
-    check_port_free(host, port, option="--host and --port")
-    settings = uvicorn_settings(host, port)
-    _freeze_heap()
-    previous = signal.getsignal(signal.SIGTERM)
-    # uvicorn raises the stopping signal again after a graceful stop; SIGTERM then ends here.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    try:
-        if workers > 1:
-            os.environ[ENV_OPTIONS] = json.dumps(
-                {
-                    "config": str(app.config_path.resolve()) if app.config_path else None,
-                    "store": str(app.store_path.resolve()) if app.store_path else None,
-                    "seed": app.seed,
-                    "strict": app.strict,
-                    "edge_cases": app.edge_cases,
-                    "max_body": app.max_body,
-                }
-            )
-            if on_ready:
-                on_ready()
-            uvicorn.run(
-                "backworks_cli.host.mock:app_from_env", factory=True, workers=workers, **settings
-            )
-        else:
-            config = uvicorn.Config(app, lifespan="on", **settings)
-            server = uvicorn.Server(config)
-            with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-                runner.run(_serve(server, on_ready))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0) -> Callable:
-    """Serve `app` with uvicorn in a daemon thread (for `backworks mock --tui`, whose main
-    thread runs the dashboard); returns once it accepts connections. The returned function
-    stops the server and waits for the thread. NetworkError if the port is taken."""
-    import threading
-
-    import uvicorn
-
-    check_port_free(host, port, option="--host and --port")
-    config = uvicorn.Config(app, lifespan="on", **uvicorn_settings(host, port))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="backworks-mock", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if not server.started:
-        server.should_exit = True
-        thread.join(timeout)
-        raise BackworksError(f"The mock did not start on {host}:{port}.", "Try another --port.")
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout)
-
-    return stop
-
-
-async def _serve(server: Any, on_ready: Callable[[], None] | None) -> None:
-    task = asyncio.ensure_future(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.02)
-    if server.started and on_ready is not None:
-        on_ready()
-    await task
