@@ -40,7 +40,7 @@ from backworks_cli.evolve.promote import (
 )
 from backworks_cli.record.store import Store
 
-GOLDEN = Path(__file__).parent / "golden" / "promote"
+GOLDEN = Path(__file__).parents[1] / "golden" / "promote"
 UPDATE = os.environ.get("BACKWORKS_UPDATE_GOLDEN") == "1"
 NODE = shutil.which("node")
 

@@ -31,7 +31,7 @@ from backworks_cli.learn.openapi import (
     snake_case,
 )
 from backworks_cli.record.store import Store
-from tests.test_infer import NameClassifier, record_sample_api
+from tests.learn.test_infer import NameClassifier, record_sample_api
 
 PEER_SPEC = Path("/work/shared/peers/scenario/prism/openapi.yaml")
 COMPARED = ("path", "methods", "params", "query", "request", "responses")

@@ -23,7 +23,7 @@ from backworks_cli.core.exchange import Exchange, Message, Request, Response
 from backworks_cli.record.store import FORMAT_VERSION, Filter, Store
 from tests.strategies import any_text, exchanges
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOW = time.time()
 
 

@@ -15,7 +15,7 @@ from backworks_cli.core.errors import ExitCode
 from backworks_cli.core.exchange import Exchange, Message, Request, Response
 from backworks_cli.record.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOW = time.time()
 
 

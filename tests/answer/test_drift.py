@@ -31,7 +31,7 @@ from tests.conftest import (
     sse_events,
     start_backworks,
 )
-from tests.test_generate import schemas
+from tests.learn.test_generate import schemas
 
 ADMIN = "/__backworks"
 JSON_TYPE = (("Content-Type", "application/json"),)
@@ -458,7 +458,7 @@ def test_serve_reports_an_upstream_that_drifted(tmp_path):
 def test_the_dashboard_alerts_on_drift(tmp_path):
     from backworks_cli.dashboard import create_app as dashboard
     from backworks_cli.dashboard.screens import DetailScreen
-    from tests.test_dashboard import static_text, until
+    from tests.dashboard.test_dashboard import static_text, until
 
     handler_project(tmp_path)
     port = free_port()

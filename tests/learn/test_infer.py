@@ -2,7 +2,8 @@
 transport) into a store, then backworks.yaml out: golden file, idempotence, merging with a file
 the user edited, and the inputs that must not break it.
 
-Regenerate the golden file with `BACKWORKS_UPDATE_GOLDEN=1 python -m pytest tests/test_infer.py`.
+Regenerate the golden file with
+`BACKWORKS_UPDATE_GOLDEN=1 python -m pytest tests/learn/test_infer.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
 from backworks_cli.learn.infer import infer, write_config
 from backworks_cli.record.store import Store
 
-GOLDEN = Path(__file__).parent / "golden" / "sample_api.backworks.yaml"
+GOLDEN = Path(__file__).parents[1] / "golden" / "sample_api.backworks.yaml"
 JSON = (("content-type", "application/json"),)
 
 

@@ -23,7 +23,7 @@ from backworks_cli.learn.features import (
 from backworks_cli.learn.semantic import Classifier
 from backworks_cli.learn.semantic_rules import RULE_CONFIDENCE, rule_based
 
-TRAINING = Path(__file__).resolve().parent.parent / "training"
+TRAINING = Path(__file__).resolve().parents[2] / "training"
 sys.path.insert(0, str(TRAINING))
 
 import evaluate_semantic  # noqa: E402
