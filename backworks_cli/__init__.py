@@ -19,12 +19,12 @@ the code to them):
   {cli, demo}; nothing below cli.py imports it; the dashboard imports core only;
 - no import cycles between modules;
 - what a lower layer needs from above is handed in as a callable (the Recorder's
-  `on_recorded`, the admin API's `promote`), never imported;
+  `on_recorded`, which a host gives it to journal each exchange), never imported;
 - each third-party library has one owner: mitmproxy the Recorder (record/capture.py) and the
-  proxy runners in host/; PyYAML and ruamel.yaml config/yamlfile.py; genson learn/schemas.py;
-  onnxruntime learn/semantic.py; Faker learn/generate.py and learn/generation/;
-  hypothesis learn/generation/edges.py; sqlite-utils record/store.py and answer/tables.py;
-  Textual the dashboard; typer cli.py.
+  proxy runners in host/; PyYAML and ruamel.yaml config/yamlfile.py; genson
+  learn/schemas.py; onnxruntime learn/semantic.py; Faker learn/generate.py and learn/generation/;
+  hypothesis learn/generation/edges.py; sqlite-utils record/store_schema.py and
+  answer/tables.py; Textual the dashboard; typer cli.py.
 """
 
 __version__ = "0.1.0"

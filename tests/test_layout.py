@@ -32,7 +32,7 @@ OWNERS = {
     "genson": {"learn.schemas"},
     "onnxruntime": {"learn.semantic"},
     "textual": {"dashboard"},
-    "sqlite_utils": {"record.store", "answer.tables"},
+    "sqlite_utils": {"record.store_schema", "answer.tables"},
     "faker": {"learn.generate", "learn.generation"},
     "hypothesis": {"learn.generation.edges"},
     "hypothesis_jsonschema": {"learn.generation.edges"},

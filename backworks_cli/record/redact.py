@@ -43,165 +43,38 @@ import hmac
 import json
 import re
 from dataclasses import replace
-from json.decoder import scanstring
 from urllib.parse import quote_plus, unquote_plus
 
 from backworks_cli.config.model import RedactConfig
-from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Exchange, Headers, Message, Query, Request, Response
+from backworks_cli.record.redact_json import JSON_START, json_edits, splice
+from backworks_cli.record.redact_rules import (
+    BEARER,
+    BEARER_PARAMS,
+    FIELD_SUFFIXES,
+    FIELDS,
+    HEADERS,
+    JWT,
+    NAME_CACHE_SIZE,
+    QUERY,
+    SCHEME_VALUE,
+    SCHEMES,
+    URL_HEADERS,
+    NameRule,
+    bearer_hint,
+    compile_patterns,
+    normalise,
+)
 
 PREFIX = "redacted:"
 _PLACEHOLDER = re.compile(r"redacted:[0-9a-f]{16}")
 _PLACEHOLDER_SPLIT = re.compile(r"(redacted:[0-9a-f]{16})")
-
-# --- names -----------------------------------------------------------------------------------
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Substrings that make any name (header, query parameter, JSON field) a secret.
-_STRONG = re.compile(
-    "token|secret|passw|passphrase|apikey|accesskey|privatekey|signingkey|encryptionkey"
-    "|masterkey|clientkey|sessionkey|authkey|authcode|subscriptionkey|credential|signature"
-    "|csrf|xsrf|sessionid|creditcard|cardnumber"
-)
-# Names that describe a secret (its type, lifetime, location, a count) rather than hold one.
-_DESCRIBES = re.compile(
-    "(?:type|types|url|uri|endpoint|expiry|expires|expiresat|expiresin|expiration|issuedat"
-    "|createdat|updatedat|ttl|timeout|length|count|required|enabled|method|methods|mode|status"
-    "|hint|format|policy|provider|scheme|name|usage|limit|scope|scopes|tokenizer"
-    "|(?:max|min|total|prompt|completion|input|output|cached|reasoning|num|audio|text|image)"
-    "tokens)$"
-)
-_HARMLESS = _words(
-    ":authority authority author authors wwwauthenticate proxyauthenticate "
-    "accesscontrolallowcredentials accesscontrolallowheaders accesscontrolexposeheaders "
-    "accesscontrolrequestheaders signatureinput"
-)
-# In header names, "auth" alone marks a credential except in the words listed here.
-_HEADER_AUTH = re.compile(r"auth(?!enticated|enticate$|ority$|ors?$)")
-
-_HEADERS = _words(
-    "authorization proxyauthorization cookie setcookie xapikey apikey xauthtoken "
-    "xaccesstoken xcsrftoken xxsrftoken xamzsecuritytoken xgoogapikey "
-    "ocpapimsubscriptionkey"
-)
-_QUERY = _words(
-    "token accesstoken refreshtoken idtoken apikey key secret clientsecret password "
-    "passwd pwd signature sig auth session sessionid sid code codeverifier jwt "
-    "xamzsignature xamzcredential xamzsecuritytoken"
-)
-_FIELDS = _words(
-    "pass pwd auth authorization session sid jwt cvv cvv2 cvc ssn pin otp codeverifier ccnumber"
-)
-_FIELD_SUFFIXES = ("pwd",)
-
-# Authentication schemes kept in front of a redacted credential in any credential header;
-# Authorization headers keep any scheme-shaped first word.
-_SCHEMES = _words(
-    "basic bearer digest dpop gnap hoba mutual negotiate ntlm oauth token apikey api-key "
-    "key jwt aws4-hmac-sha256 sso-key ssws"
-)
-_SCHEME_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]{0,31})([ \t]+)(\S.*)", re.S)
-
-_URL_HEADERS = frozenset({"location", "contentlocation", "referer", "referrer"})
-_PLAIN, _SECRET, _AUTHORIZATION, _COOKIE, _SET_COOKIE, _URL = range(6)
-
-# --- free text -------------------------------------------------------------------------------
-
-_JWT = re.compile(
-    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
-    r"(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?"
-)
-_BEARER = re.compile(r"\b(bearer[ \t]+)(?!redacted:)([A-Za-z0-9._~+/-]+=*)", re.I)
-
-
-def _bearer_hint(text: str) -> bool:
-    return "bearer" in text.lower()
-
-
-# Parameters of a Bearer challenge (RFC 6750), which follow "Bearer " in WWW-Authenticate.
-_BEARER_PARAMS = frozenset({"realm", "scope", "error", "error_description", "error_uri"})
-
-# --- JSON ------------------------------------------------------------------------------------
-
-_WS = re.compile(r"[ \t\n\r]*").match
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?").match
-_JSON_START = re.compile(r"[ \t\n\r\ufeff]*[{\[]").match
-_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
-_NAME_CACHE_SIZE = 4096
-
-
-def normalise(name: str) -> str:
-    """A name as the rules compare it: lower-case, without '-' and '_'."""
-    return name.lower().replace("-", "").replace("_", "")
+_PLAIN, _SECRET, _AUTHORIZATION, _COOKIE, _SET_COOKIE, _URL = range(6)  # header kinds
 
 
 def is_placeholder(value: str) -> bool:
     """Whether `value` is exactly one placeholder."""
     return len(value) == 25 and _PLACEHOLDER.fullmatch(value) is not None
-
-
-class _NameRule:
-    """Decides whether a name (of a header, query parameter or field) marks a secret."""
-
-    def __init__(self, exact: frozenset[str], suffixes: tuple[str, ...] = (), header=False):
-        self.exact = exact
-        self.suffixes = suffixes
-        self.header = header
-        self.cache: dict[str, bool] = {}
-
-    def __call__(self, name: str) -> bool:
-        hit = self.cache.get(name)
-        if hit is None:
-            hit = self.decide(normalise(name))
-            if len(self.cache) >= _NAME_CACHE_SIZE:
-                self.cache.clear()
-            self.cache[name] = hit
-        return hit
-
-    def decide(self, norm: str) -> bool:
-        if norm in self.exact:
-            return True
-        if not norm or norm in _HARMLESS or _DESCRIBES.search(norm):
-            return False
-        if _STRONG.search(norm) or (self.suffixes and norm.endswith(self.suffixes)):
-            return True
-        return self.header and ("session" in norm or _HEADER_AUTH.search(norm) is not None)
-
-
-def _compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    compiled = []
-    for pattern in patterns:
-        try:
-            regex = re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(
-                f"redact.patterns: {pattern!r} is not a valid regular expression ({exc}).",
-                "Fix the pattern in backworks.yaml (Python `re` syntax; quote it in YAML).",
-            ) from None
-        if regex.fullmatch(""):
-            raise ConfigError(
-                f"redact.patterns: {pattern!r} matches the empty string, so it would redact "
-                "everywhere and nothing.",
-                "Make the pattern match at least one character, e.g. use + instead of *.",
-            )
-        compiled.append(regex)
-    return tuple(compiled)
-
-
-def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
-    """`text` with each (start, end) span replaced; spans are in order and disjoint."""
-    out = []
-    last = 0
-    for start, end, new in edits:
-        out.append(text[last:start])
-        out.append(new)
-        last = end
-    out.append(text[last:])
-    return "".join(out)
 
 
 class Redactor:
@@ -211,14 +84,14 @@ class Redactor:
         rules = rules or RedactConfig()
         self.enabled = rules.enabled
         self._key = key.encode() if isinstance(key, str) else bytes(key)
-        self._patterns = _compile_patterns(tuple(rules.patterns))
+        self._patterns = compile_patterns(tuple(rules.patterns))
         user_headers = frozenset(normalise(h) for h in rules.headers)
         user_query = frozenset(normalise(q) for q in rules.query)
         user_fields = frozenset(normalise(f) for f in rules.fields)
-        self._header_secret = _NameRule(_HEADERS | user_headers, header=True)
-        self._query_secret = _NameRule(_QUERY | user_query)
-        self._field_secret = _NameRule(_FIELDS | user_fields, _FIELD_SUFFIXES)
-        self._form_secret = _NameRule(_FIELDS | _QUERY | user_fields | user_query, _FIELD_SUFFIXES)
+        self._header_secret = NameRule(HEADERS | user_headers, header=True)
+        self._query_secret = NameRule(QUERY | user_query)
+        self._field_secret = NameRule(FIELDS | user_fields, FIELD_SUFFIXES)
+        self._form_secret = NameRule(FIELDS | QUERY | user_fields | user_query, FIELD_SUFFIXES)
         self._header_kinds: dict[str, int] = {}
 
     # --- public ------------------------------------------------------------------------------
@@ -293,7 +166,7 @@ class Redactor:
                 kind = _COOKIE
             elif norm in ("setcookie", "setcookie2"):
                 kind = _SET_COOKIE
-            elif norm in _URL_HEADERS:
+            elif norm in URL_HEADERS:
                 kind = _URL
             elif not self._header_secret(name):
                 kind = _PLAIN
@@ -301,7 +174,7 @@ class Redactor:
                 kind = _AUTHORIZATION
             else:
                 kind = _SECRET
-            if len(self._header_kinds) >= _NAME_CACHE_SIZE:
+            if len(self._header_kinds) >= NAME_CACHE_SIZE:
                 self._header_kinds.clear()
             self._header_kinds[name] = kind
         return kind
@@ -320,8 +193,8 @@ class Redactor:
 
     def _credential(self, value: str, any_scheme: bool) -> str:
         """A credential header's value: the scheme kept, the rest replaced."""
-        match = _SCHEME_VALUE.fullmatch(value)
-        if match and (any_scheme or match[1].lower() in _SCHEMES):
+        match = SCHEME_VALUE.fullmatch(value)
+        if match and (any_scheme or match[1].lower() in SCHEMES):
             rest = match[3]
             if is_placeholder(rest):
                 return value
@@ -393,7 +266,7 @@ class Redactor:
             return url
         return new_base + question + new_query + hash_ + new_fragment
 
-    def _query_string(self, text: str, is_secret: _NameRule) -> str:
+    def _query_string(self, text: str, is_secret: NameRule) -> str:
         """An urlencoded string (query, fragment or form body) with secret values replaced;
         every other byte, escapes included, stays as it was."""
         if not text:
@@ -467,7 +340,7 @@ class Redactor:
 
     def _text(self, text: str) -> str:
         """A text value: JSON (a document or one per line) by field rules, else free text."""
-        if _JSON_START(text):
+        if JSON_START(text):
             new = self._json(text)
             if new is not None:
                 return new
@@ -490,82 +363,23 @@ class Redactor:
         scan = self._scan_hint(doc) or bool(self._patterns and "\\" in doc)
         if not secret_keys and not scan:
             return text
-        edits = self._json_edits(doc, scan)
-        return bom + _splice(doc, edits) if edits else text
+        edits = json_edits(
+            doc,
+            scan,
+            is_secret=self._field_secret,
+            stand_in=self._stand_in,
+            scrub=self._scrub,
+            patterns=self._patterns,
+        )
+        return bom + splice(doc, edits) if edits else text
 
-    def _json_edits(self, s: str, scan: bool) -> list[tuple[int, int, str]]:
-        """Spans of a valid JSON document to replace: values under secret names, and string
-        values in which free-text rules match (when `scan`). `s` must already have parsed."""
-        ws, blank, is_secret = _WS, " \t\n\r", self._field_secret
-        patterns = self._patterns if scan else ()
-        edits: list[tuple[int, int, str]] = []
-        # One frame per open container: None for an object, else whether an array's items
-        # are secrets (a list under a secret name).
-        stack: list[bool | None] = []
-        secret = need_key = False
-        i = ws(s, 0).end()
-        while True:
-            if need_key:
-                key, i = scanstring(s, i + 1, True)
-                secret = is_secret(key)
-                if s[i] != ":":
-                    i = ws(s, i).end()
-                i += 1
-                if s[i] in blank:
-                    i = ws(s, i).end()
-            c = s[i]
-            if c == '"':
-                start = i
-                value, i = scanstring(s, i + 1, True)
-                if secret:
-                    if value and not is_placeholder(value):
-                        edits.append((start, i, f'"{self.placeholder(value)}"'))
-                elif scan:
-                    new = self._scrub(value)
-                    if new != value:
-                        # Escaped strings stay escaped (lone surrogates can only be written so).
-                        escaped = "\\" in s[start:i]
-                        edits.append((start, i, json.dumps(new, ensure_ascii=escaped)))
-            elif c == "{" or c == "[":
-                i += 1
-                if s[i] in blank:
-                    i = ws(s, i).end()
-                if s[i] != ("}" if c == "{" else "]"):
-                    need_key = c == "{"
-                    stack.append(None if need_key else secret)
-                    continue
-                i += 1
-            elif (number := _NUMBER(s, i)) is not None:
-                i = number.end()
-                lexeme = number.group()
-                if secret or any(p.search(lexeme) for p in patterns):
-                    edits.append((number.start(), i, f'"{self.placeholder(lexeme)}"'))
-            else:
-                i += next(len(word) for word in _LITERALS if s.startswith(word, i))
-            # After a value: close finished containers, then move to the next value.
-            while stack:
-                c = s[i]
-                if c in blank:
-                    i = ws(s, i).end()
-                    c = s[i]
-                i += 1
-                if c == ",":
-                    if s[i] in blank:
-                        i = ws(s, i).end()
-                    frame = stack[-1]
-                    need_key = frame is None
-                    if not need_key:
-                        secret = frame
-                    break
-                stack.pop()
-            else:
-                return edits
-
-    # --- free text ----------------------------------------------------------------------------
+    def _stand_in(self, secret: str) -> str:
+        """The placeholder of a secret JSON value; an empty value or a placeholder stays."""
+        return secret if not secret or is_placeholder(secret) else self.placeholder(secret)
 
     def _scan_hint(self, text: str) -> bool:
         """Whether any free-text rule could match in `text` (cheap, may say yes wrongly)."""
-        if "eyJ" in text or _bearer_hint(text):
+        if "eyJ" in text or bearer_hint(text):
             return True
         return any(pattern.search(text) for pattern in self._patterns)
 
@@ -574,7 +388,7 @@ class Redactor:
         if not pairs:
             return False
         joined = "\n".join([value for _, value in pairs])
-        if "eyJ" in joined or _bearer_hint(joined):
+        if "eyJ" in joined or bearer_hint(joined):
             return True
         for pattern in self._patterns:
             for _, value in pairs:
@@ -587,9 +401,9 @@ class Redactor:
         if not text or not self._scan_hint(text):
             return text
         if "eyJ" in text:
-            text = self._outside_placeholders(text, _JWT, self._whole)
-        if _bearer_hint(text):
-            text = _BEARER.sub(self._bearer, text)
+            text = self._outside_placeholders(text, JWT, self._whole)
+        if bearer_hint(text):
+            text = BEARER.sub(self._bearer, text)
         for pattern in self._patterns:
             text = self._outside_placeholders(text, pattern, self._whole)
         return text
@@ -609,7 +423,7 @@ class Redactor:
     def _bearer(self, match: re.Match[str]) -> str:
         token = match[2]
         word = token.rstrip("=")
-        if word.lower() in _BEARER_PARAMS and word != token:
+        if word.lower() in BEARER_PARAMS and word != token:
             return match[0]  # a challenge parameter, e.g. Bearer realm="api"
         if len(word) < 8 or (word.isalpha() and len(word) < 20):
             return match[0]  # prose such as "Bearer authentication"

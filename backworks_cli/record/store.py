@@ -1,87 +1,51 @@
 """Recordings on SQLite: one file per project, WAL journal, one row per exchange.
 
-The only module that imports sqlite_utils and the only one with SQL. Tables:
-`meta` (format_version, redaction_key, created_at), `exchanges` (one row per request, bodies as
-TEXT when they are UTF-8 text and as BLOB otherwise, headers and query as JSON lists of pairs,
-so that `sqlite-utils` and Datasette users can read them) and `messages` (WebSocket messages and
-server-sent events of an exchange). `add()` is on the capture hot path: one prepared INSERT, one
-executemany for messages when there are any, one commit. `scan()` is the read path for passes
-over a whole store (infer): plain tuples of the columns asked for, no Exchange built.
+The Store opens a recordings file (store_schema makes and checks it), writes exchanges and
+reads them back (store_rows lays them out in rows), and Filter says which exchanges a command
+concerns. The recordings' SQL is in these store modules only. `add()` is on the capture hot
+path: one prepared INSERT, one executemany for messages when there are any, one commit.
+`scan()` is the read path for passes over a whole store (infer): plain tuples of the columns
+asked for, no Exchange built.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fnmatch
-import json
 import re
-import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from backworks_cli.core.errors import BackworksError, ExitCode, StoreError
-from backworks_cli.core.exchange import Exchange, Message, Request, Response
+from backworks_cli.core.exchange import Exchange, Message
+from backworks_cli.record.store_rows import (
+    COLUMNS,
+    CONTENT_TYPES,
+    INSERT_EXCHANGE,
+    INSERT_MESSAGE,
+    PAIR_COLUMNS,
+    SCAN_COLUMNS,
+    SELECT_EXCHANGE,
+    TEXT_COLUMNS,
+    as_text,
+    body_bytes,
+    content_type,
+    escape_row,
+    from_row,
+    message_rows,
+    pairs,
+    to_row,
+)
+from backworks_cli.record.store_schema import Transaction, prepare, sqlite_error
 
-FORMAT_VERSION = 1
 BUSY_TIMEOUT = 5.0  # seconds to wait for another writer before giving up
 BATCH_SIZE = 500  # exchanges per transaction in add_many()
 TOP_ENDPOINTS = 20  # method+path pairs listed by stats()
-
-# Columns of `exchanges` in insertion order (id is assigned by SQLite).
-COLUMNS = (
-    "session",
-    "started_at",
-    "started_iso",
-    "duration_ms",
-    "kind",
-    "method",
-    "scheme",
-    "host",
-    "port",
-    "path",
-    "query",
-    "request_headers",
-    "request_body",
-    "request_encoding",
-    "http_version",
-    "status",
-    "reason",
-    "response_http_version",
-    "response_headers",
-    "response_body",
-    "response_encoding",
-    "error",
-    "message_count",
-)
-# Plain text columns; a value that is not valid UTF-8 (a surrogate-escaped path, say) is stored
-# as a BLOB of its bytes (surrogates passed through) instead of failing the insert.
-TEXT_COLUMNS = frozenset(
-    {"session", "kind", "method", "scheme", "host", "path", "request_encoding", "http_version"}
-    | {"reason", "response_http_version", "response_encoding", "error"}
-)
-INSERT_EXCHANGE = (
-    f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-)
-INSERT_MESSAGE = (
-    "INSERT INTO messages (exchange_id, seq, direction, is_text, content, timestamp) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-SELECT_EXCHANGE = f"SELECT id, {', '.join(COLUMNS)} FROM exchanges"
-# What scan() can read besides the table's own columns: the first Content-Type value of each
-# side, found in the headers' JSON text without decoding the whole list.
-CONTENT_TYPES = {
-    "request_content_type": "request_headers",
-    "response_content_type": "response_headers",
-}
-SCAN_COLUMNS = frozenset({"id", *COLUMNS, *CONTENT_TYPES})
-PAIR_COLUMNS = frozenset({"query", "request_headers", "response_headers"})
-
 
 # --- filters ----------------------------------------------------------------------------------
 
@@ -185,214 +149,6 @@ def _parse_age(value: str) -> float:
     return float(match[1]) * DURATION_UNITS[match[2]]
 
 
-# --- row conversion ---------------------------------------------------------------------------
-
-
-def _body_value(body: bytes) -> str | bytes:
-    """Text when the body is UTF-8 without NULs (readable in Datasette), else the bytes."""
-    if not body:
-        return ""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body
-    return body if "\x00" in text else text
-
-
-def _body_bytes(value: str | bytes | None) -> bytes:
-    if value is None:
-        return b""
-    return value if isinstance(value, bytes) else value.encode("utf-8")
-
-
-_to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-_to_ascii_json = json.JSONEncoder(check_circular=False).encode
-
-
-def _pairs_json(pairs: tuple[tuple[str, str], ...]) -> str:
-    if not pairs:
-        return "[]"
-    text = _to_json(pairs)
-    if text.isascii() or _utf8_ok(text):
-        return text
-    return _to_ascii_json(pairs)  # surrogate-escaped bytes: keep them as JSON \u escapes
-
-
-def _pairs(text: str | bytes | None) -> tuple[tuple[str, str], ...]:
-    if not text or text == "[]":
-        return ()
-    return tuple((name, value) for name, value in json.loads(text))
-
-
-# A ["content-type", "value"] pair in JSON text without backslashes, where every string is a
-# run of non-quote characters, so that this finds exactly the first such pair.
-_CONTENT_TYPE_PAIR = re.compile(r'\[\s*"content-type"\s*,\s*"([^"]*)"', re.IGNORECASE)
-
-
-def _content_type(headers: str | bytes | None) -> str | None:
-    """The first Content-Type value of a headers JSON list of pairs, or None."""
-    if not headers or headers == "[]":
-        return None
-    if isinstance(headers, str) and "\\" not in headers:
-        match = _CONTENT_TYPE_PAIR.search(headers)
-        return match[1] if match is not None else None
-    for name, value in _pairs(headers):  # escapes (or bytes): decode the list, exactly
-        if name.lower() == "content-type":
-            return value
-    return None
-
-
-def _iso(ts: float) -> str:
-    try:
-        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-    except (OverflowError, OSError, ValueError):
-        return ""
-
-
-def _row(ex: Exchange) -> tuple:
-    req, resp = ex.request, ex.response
-    return (
-        ex.session,
-        ex.started_at,
-        _iso(ex.started_at),
-        ex.duration_ms,
-        ex.kind,
-        req.method,
-        req.scheme,
-        req.host,
-        req.port,
-        req.path,
-        _pairs_json(req.query),
-        _pairs_json(req.headers),
-        _body_value(req.body),
-        req.encoding,
-        req.http_version,
-        resp.status if resp else None,
-        resp.reason if resp else None,
-        resp.http_version if resp else None,
-        _pairs_json(resp.headers) if resp else None,
-        _body_value(resp.body) if resp else None,
-        resp.encoding if resp else None,
-        ex.error,
-        len(ex.messages),
-    )
-
-
-def _escape_row(row: tuple) -> tuple:
-    """`row` with text SQLite cannot take (lone surrogates) stored as bytes instead."""
-    return tuple(
-        value.encode("utf-8", "surrogatepass")
-        if name in TEXT_COLUMNS and isinstance(value, str) and not _utf8_ok(value)
-        else value
-        for name, value in zip(COLUMNS, row, strict=True)
-    )
-
-
-def _utf8_ok(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _text(value: Any) -> Any:
-    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
-
-
-def _message_rows(exchange_id: int, messages: tuple[Message, ...]) -> list[tuple]:
-    return [
-        (
-            exchange_id,
-            seq,
-            m.direction,
-            int(m.is_text),
-            _body_value(m.content),
-            m.timestamp,
-        )
-        for seq, m in enumerate(messages)
-    ]
-
-
-def _exchange(row: tuple, messages: tuple[Message, ...]) -> Exchange:
-    (id_, session, started_at, _, duration_ms, kind, method, scheme, host, port, path, query) = row[
-        :12
-    ]
-    (req_headers, req_body, req_enc, http_version, status, reason, resp_version) = row[12:19]
-    (resp_headers, resp_body, resp_enc, error) = row[19:23]
-    request = Request(
-        method=_text(method),
-        path=_text(path),
-        query=_pairs(query),
-        headers=_pairs(req_headers),
-        body=_body_bytes(req_body),
-        scheme=_text(scheme),
-        host=_text(host),
-        port=port,
-        http_version=_text(http_version),
-        encoding=_text(req_enc),
-    )
-    response = None
-    if status is not None:
-        response = Response(
-            status=status,
-            headers=_pairs(resp_headers),
-            body=_body_bytes(resp_body),
-            reason=_text(reason),
-            http_version=_text(resp_version),
-            encoding=_text(resp_enc),
-        )
-    return Exchange(
-        request=request,
-        response=response,
-        started_at=started_at,
-        duration_ms=duration_ms,
-        session=_text(session),
-        error=_text(error),
-        kind=_text(kind),
-        messages=messages,
-        id=id_,
-    )
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-def _error(path: Path, doing: str, exc: BaseException, timeout: float = BUSY_TIMEOUT) -> StoreError:
-    """A StoreError for an sqlite3/OS failure, with the hint that fits its cause."""
-    text = str(exc)
-    low = text.lower()
-    if "not a database" in low or "malformed" in low:
-        return StoreError(
-            f"{path} is not a backworks recordings store (SQLite says: {text}).",
-            "Point --store at the recordings file, or move this file away so that "
-            "`backworks capture` can create a new store.",
-        )
-    if "locked" in low or "busy" in low:
-        return StoreError(
-            f"Could not {doing} {path}: another process has held it locked for more than "
-            f"{timeout:g} seconds ({text}).",
-            "Another backworks (a capture or an import) may be writing to it; wait for it to "
-            "finish or stop it, then try again.",
-        )
-    if "full" in low:
-        return StoreError(
-            f"Could not {doing} {path}: the disk is full ({text}).",
-            "Free some disk space, or pass --store with a path on another disk.",
-        )
-    if "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
-        return StoreError(
-            f"Could not {doing} {path}: it is not writable ({text}).",
-            "Check the permissions of the file and of its directory (SQLite also writes "
-            "-wal and -shm files beside it), or pass --store with a writable path.",
-        )
-    return StoreError(
-        f"Could not {doing} {path}: {text}.",
-        "Check that the disk is writable and not full; if the file is damaged, move it away "
-        "and record again.",
-    )
-
-
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -441,119 +197,20 @@ class Store:
                 path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise _error(path, "open", exc, timeout) from None
+            raise sqlite_error(path, "open", exc, timeout) from None
         try:
             store = cls(path, conn, timeout)
-            store._prepare(create=create or not exists)
+            prepare(conn, path, store._lock, create=create or not exists)
         except sqlite3.Error as exc:
             conn.close()
-            raise _error(path, "open", exc, timeout) from None
+            raise sqlite_error(path, "open", exc, timeout) from None
         except BaseException:
             conn.close()
             raise
         return store
 
-    def _prepare(self, *, create: bool) -> None:
-        conn = self._conn
-        conn.execute("PRAGMA synchronous = NORMAL")
-        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-        if "meta" not in tables:
-            if tables:
-                raise StoreError(
-                    f"{self.path} is an SQLite database, but not a backworks recordings store "
-                    "(it has no meta table).",
-                    "Pass --store with the path of a recordings store, or a new file name.",
-                )
-            if not create:
-                raise StoreError(
-                    f"{self.path} is an empty file, not a recordings store.",
-                    "Run `backworks capture` first to record some traffic, or pass --store "
-                    "with the path of an existing store.",
-                )
-            self._create()
-            return
-        version = self._meta("format_version")
-        if version is None or not version.isdigit():
-            raise StoreError(
-                f"{self.path} has no valid format_version in its meta table.",
-                "The file was not made by backworks, or was edited; move it away and record again.",
-            )
-        if int(version) > FORMAT_VERSION:
-            raise StoreError(
-                f"{self.path} is a recordings store of format {version}, newer than this backworks "
-                f"understands (format {FORMAT_VERSION}).",
-                "Upgrade backworks (pip install -U backworks) to read it.",
-            )
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-
-    def _create(self) -> None:
-        """Make the tables and indexes of a new store (sqlite_utils does the DDL)."""
-        import sqlite_utils
-
-        db = sqlite_utils.Database(self._conn, execute_plugins=False)
-        db.enable_wal()
-        with self._transaction():
-            db["meta"].create({"key": str, "value": str}, pk="key")
-            db["exchanges"].create(
-                {
-                    "id": int,
-                    "session": str,
-                    "started_at": float,
-                    "started_iso": str,
-                    "duration_ms": float,
-                    "kind": str,
-                    "method": str,
-                    "scheme": str,
-                    "host": str,
-                    "port": int,
-                    "path": str,
-                    "query": str,
-                    "request_headers": str,
-                    "request_body": bytes,
-                    "request_encoding": str,
-                    "http_version": str,
-                    "status": int,
-                    "reason": str,
-                    "response_http_version": str,
-                    "response_headers": str,
-                    "response_body": bytes,
-                    "response_encoding": str,
-                    "error": str,
-                    "message_count": int,
-                },
-                pk="id",
-                not_null={"session", "started_at", "kind", "method", "path"},
-            )
-            db["messages"].create(
-                {
-                    "exchange_id": int,
-                    "seq": int,
-                    "direction": str,
-                    "is_text": int,
-                    "content": bytes,
-                    "timestamp": float,
-                },
-                pk=("exchange_id", "seq"),
-                foreign_keys=[("exchange_id", "exchanges", "id")],
-            )
-            db["exchanges"].create_index(["method", "path"])
-            db["exchanges"].create_index(["session"])
-            db["exchanges"].create_index(["status"])
-            db["meta"].insert_all(
-                [
-                    {"key": "format_version", "value": str(FORMAT_VERSION)},
-                    {"key": "redaction_key", "value": secrets.token_bytes(32).hex()},
-                    {"key": "created_at", "value": _iso(time.time())},
-                ]
-            )
-
-    def _meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def _transaction(self):
-        return _Transaction(self._conn, self._lock)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._conn, self._lock)
 
     def __enter__(self) -> Store:
         return self
@@ -572,7 +229,7 @@ class Store:
             with self._transaction():
                 return self._insert(ex)
         except sqlite3.Error as exc:
-            raise _error(self.path, "write to", exc, self.timeout) from None
+            raise sqlite_error(self.path, "write to", exc, self.timeout) from None
 
     def add_many(self, exchanges: Iterable[Exchange], *, redactor=None) -> int:
         """Insert exchanges in batched transactions, each through `redactor.exchange()` first.
@@ -603,18 +260,18 @@ class Store:
                 for ex in batch:
                     self._insert(ex)
         except sqlite3.Error as exc:
-            raise _error(self.path, "write to", exc, self.timeout) from None
+            raise sqlite_error(self.path, "write to", exc, self.timeout) from None
         return len(batch)
 
     def _insert(self, ex: Exchange) -> int:
-        row = _row(ex)
+        row = to_row(ex)
         try:
             cursor = self._conn.execute(INSERT_EXCHANGE, row)
         except UnicodeEncodeError:
-            cursor = self._conn.execute(INSERT_EXCHANGE, _escape_row(row))
+            cursor = self._conn.execute(INSERT_EXCHANGE, escape_row(row))
         exchange_id = cursor.lastrowid
         if ex.messages:
-            self._conn.executemany(INSERT_MESSAGE, _message_rows(exchange_id, ex.messages))
+            self._conn.executemany(INSERT_MESSAGE, message_rows(exchange_id, ex.messages))
         return exchange_id
 
     def prune(self, flt: Filter, *, keep_last: int | None = None, dry_run: bool = False) -> int:
@@ -652,7 +309,7 @@ class Store:
                     f"DELETE FROM exchanges WHERE id IN ({doomed})", params
                 ).rowcount
         except sqlite3.Error as exc:
-            raise _error(self.path, "delete from", exc, self.timeout) from None
+            raise sqlite_error(self.path, "delete from", exc, self.timeout) from None
 
     # reading ----------------------------------------------------------------------------------
 
@@ -679,7 +336,7 @@ class Store:
                 try:
                     row = cursor.fetchone()
                 except sqlite3.Error as exc:
-                    raise _error(self.path, "read", exc, self.timeout) from None
+                    raise sqlite_error(self.path, "read", exc, self.timeout) from None
                 if row is None:
                     return
                 yield self._with_messages(row)
@@ -706,7 +363,7 @@ class Store:
         selected = ", ".join(CONTENT_TYPES.get(c, c) for c in columns)
         texts = [n for n, c in enumerate(columns) if c in TEXT_COLUMNS]
         convert = [
-            (n, _content_type if c in CONTENT_TYPES else _pairs)
+            (n, content_type if c in CONTENT_TYPES else pairs)
             for n, c in enumerate(columns)
             if c in CONTENT_TYPES or c in PAIR_COLUMNS
         ]
@@ -726,12 +383,12 @@ class Store:
                 row = list(row)
                 for n in texts:
                     if type(row[n]) is bytes:
-                        row[n] = _text(row[n])
+                        row[n] = as_text(row[n])
                 for n, function in convert:
                     row[n] = function(row[n])
                 yield tuple(row)
         except sqlite3.Error as exc:
-            raise _error(self.path, "read", exc, self.timeout) from None
+            raise sqlite_error(self.path, "read", exc, self.timeout) from None
         finally:
             with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
                 cursor.close()
@@ -763,10 +420,10 @@ class Store:
                 f"GROUP BY {column} ORDER BY {order}, {column}",
                 params,
             )
-            return {("none" if key is None else str(_text(key))): n for key, n in rows}
+            return {("none" if key is None else str(as_text(key))): n for key, n in rows}
 
         endpoints = [
-            {"method": _text(method), "path": _text(path), "count": n}
+            {"method": as_text(method), "path": as_text(path), "count": n}
             for method, path, n in self._read(
                 f"SELECT method, path, count(*) AS n FROM exchanges WHERE {where} "
                 "GROUP BY method, path ORDER BY n DESC, path, method LIMIT ?",
@@ -790,7 +447,7 @@ class Store:
     def sessions(self) -> list[str]:
         """Session names, in the order they were first recorded."""
         rows = self._read("SELECT session FROM exchanges GROUP BY session ORDER BY min(id)", ())
-        return [_text(name) for (name,) in rows]
+        return [as_text(name) for (name,) in rows]
 
     def redaction_key(self) -> bytes:
         """The store's secret for keyed redaction hashes (made when the store was created)."""
@@ -808,15 +465,15 @@ class Store:
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise _error(self.path, "read", exc, self.timeout) from None
+            raise sqlite_error(self.path, "read", exc, self.timeout) from None
 
     def _with_messages(self, row: tuple) -> Exchange:
         messages: tuple[Message, ...] = ()
         if row[-1]:
             messages = tuple(
                 Message(
-                    direction=_text(direction),
-                    content=_body_bytes(content),
+                    direction=as_text(direction),
+                    content=body_bytes(content),
                     is_text=bool(is_text),
                     timestamp=timestamp,
                 )
@@ -826,34 +483,4 @@ class Store:
                     (row[0],),
                 )
             )
-        return _exchange(row, messages)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; holds the store's thread lock."""
-
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock):
-        self._conn = conn
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                try:
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
-            elif self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-        finally:
-            self._lock.release()
+        return from_row(row, messages)

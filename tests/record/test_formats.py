@@ -15,14 +15,9 @@ from hypothesis import strategies as st
 from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.errors import InputError
 from backworks_cli.core.exchange import Exchange, Message, Request, Response
-from backworks_cli.record.formats import (
-    exchange_to_har_entry,
-    exchange_to_json,
-    export_exchanges,
-    har_entry_to_exchange,
-    json_to_exchange,
-    read_exchanges,
-)
+from backworks_cli.record.formats import export_exchanges, read_exchanges
+from backworks_cli.record.har import exchange_to_har_entry, har_entry_to_exchange
+from backworks_cli.record.jsonl import exchange_to_json, json_to_exchange
 from tests.strategies import exchanges
 
 KEY = bytes(32)

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from backworks_cli.core.errors import BackworksError, ExitCode, StoreError
 from backworks_cli.core.exchange import Exchange, Message, Request, Response
-from backworks_cli.record.store import FORMAT_VERSION, Filter, Store
+from backworks_cli.record.store import Filter, Store
+from backworks_cli.record.store_schema import FORMAT_VERSION
 from tests.strategies import any_text, exchanges
 
 ROOT = Path(__file__).resolve().parents[2]
