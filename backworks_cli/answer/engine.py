@@ -55,7 +55,7 @@ from backworks_cli.record.redact import PREFIX
 if TYPE_CHECKING:
     from backworks_cli.record.store import Store
 
-__all__ = ["Engine", "Outcome", "Router", "derive_endpoints", "shape"]
+__all__ = ["Engine", "Outcome", "derive_endpoints"]
 
 MEMO_SIZE = 512  # redacted requests remembered
 MEMO_BODY = 2048  # requests with larger bodies are redacted every time

@@ -41,7 +41,7 @@ def read_marked(
         problems = _duplicates(node, (), set())
         data = loader.construct_document(node)
         marks: dict[tuple, int] = {(): node.start_mark.line + 1}
-        _index(loader, node, (), marks, set())
+        _index(node, lambda k: _key_of(loader, k), int, marks)
         return data, marks, problems
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -68,22 +68,29 @@ def _key_of(loader: Any, node: Any) -> Any:
         return getattr(node, "value", None)
 
 
-def _index(loader: Any, node: Any, path: tuple, marks: dict[tuple, int], seen: set[int]) -> None:
-    """Record the line of every key and list item; an aliased node is walked only once."""
+def _index(node: Any, key: Any, position: Any, marks: dict[tuple, int]) -> dict[tuple, int]:
+    """The line of every key and list item under `node`, as `key(key_node)` and
+    `position(n)` name them in the path, in document order; an aliased node is walked once
+    (so an alias of an alias cannot multiply the work), and the walk keeps no Python stack."""
     import yaml
 
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key_path = (*path, _key_of(loader, key_node))
-            marks[key_path] = key_node.start_mark.line + 1
-            _index(loader, value_node, key_path, marks, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for number, item in enumerate(node.value):
-            marks[(*path, number)] = item.start_mark.line + 1
-            _index(loader, item, (*path, number), marks, seen)
+    seen: set[int] = set()
+    stack = [((), node)]
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            children = [((*path, key(k)), k, v) for k, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [((*path, position(n)), v, v) for n, v in enumerate(node.value)]
+        else:
+            continue
+        for child, marked, _ in children:
+            marks[child] = marked.start_mark.line + 1
+        stack.extend((child, value) for child, _, value in reversed(children))
+    return marks
 
 
 def _duplicates(node: Any, path: tuple, seen: set[int]) -> list[tuple[int, tuple, int]]:
@@ -133,28 +140,15 @@ def json_like_loader():
 
 
 def line_marks(text: str) -> dict[tuple, int]:
-    """The line of every key path, for messages; empty when the text does not compose."""
+    """The line of every key path of a JSON-like document (keys and list positions as
+    text), for messages; empty when the text does not compose."""
     import yaml
 
-    marks: dict[tuple, int] = {}
     try:
         node = yaml.compose(text, Loader=json_like_loader())
     except (yaml.YAMLError, RecursionError):
-        return marks
-    stack = [((), node)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, str(getattr(key, "value", "?")))
-                marks.setdefault(child, key.start_mark.line + 1)
-                stack.append((child, value))
-        elif isinstance(node, yaml.SequenceNode):
-            for n, value in enumerate(node.value):
-                child = (*path, str(n))
-                marks.setdefault(child, value.start_mark.line + 1)
-                stack.append((child, value))
-    return marks
+        return {}
+    return _index(node, lambda k: str(getattr(k, "value", "?")), str, {})
 
 
 def writer(mapping: int = 2, sequence: int = 4, offset: int = 2, width: int = 100) -> Any:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backworks_cli.config.model import DEFAULT_METHODS
+from backworks_cli.config.model import make_endpoint
 from backworks_cli.config.yamlfile import (
     dump,
     flowable,
@@ -360,35 +360,13 @@ def _warn_invalid_json(learned, notes: list[str]) -> None:
 # --- planning: which endpoint each group goes to ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Declared:
-    """An endpoint of the file being updated, as the router reads it."""
-
-    name: str
-    path: str
-    methods: tuple[str, ...]
-    params: dict[str, Any]
-
-
 def _router(endpoints: dict) -> Router:
     """The file's endpoints routed as the engine routes them, so that a template is filed
     under the endpoint that answers its requests."""
     router = Router()
     for name, spec in endpoints.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
-            continue
-        methods = spec.get("methods")
-        params = spec.get("params")
-        router.add(
-            _Declared(
-                name=str(name),
-                path=spec["path"],
-                methods=tuple(str(m).upper() for m in methods)
-                if isinstance(methods, list)
-                else DEFAULT_METHODS,
-                params=params if isinstance(params, dict) else {},
-            )
-        )
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            router.add(make_endpoint(str(name), spec))
     return router
 
 
