@@ -1,6 +1,7 @@
-"""backworks.yaml: the typed model of the file (model), its JSON Schema, the single source of
-truth for what a key means (schema), loading with line-numbered errors and warnings (load),
-and the one owner of YAML itself (yamlfile): reading with line marks, round-trip writing
-with ruamel.yaml that keeps the user's comments, and minimal line edits. config imports
-core only; nothing else in the package imports PyYAML or ruamel.yaml.
+"""backworks.yaml: the typed model of the file, its JSON Schema (the single source of truth
+for what a key means) and loading with line-numbered errors and warnings (model); the one
+owner of YAML itself (yamlfile): reading with line marks, plain and JSON-like loading, and
+round-trip writing with ruamel.yaml that keeps the user's comments; and promote's minimal
+line edits on top of it (yamledit). config imports core only; nothing else in the package
+imports PyYAML or ruamel.yaml.
 """

@@ -1,24 +1,19 @@
-"""The serve host apart from mitmproxy: the engine with proxy endpoints enabled, the counts of
-the admin API, and the admin API itself on its own port.
+"""The serve host apart from mitmproxy: the engine with proxy endpoints enabled, served
+beside the admin API on its own port (admin_port.AdminPort).
 
 `backworks serve` runs two servers in one process. mitmproxy (serve_proxy.run_serve, with
 the serve_proxy.Serve addon) answers the main port: local modes through the engine, proxy
 endpoints by forwarding. uvicorn answers the admin port from a background thread with the
-same admin API as `backworks mock` (backworks_cli.host.admin), including the `events` stream, which
-an addon cannot stream. The main port answers the admin API's JSON and text resources too, and
-redirects /__backworks/events to the admin port.
+same admin API as `backworks mock`, including the `events` stream, which an addon cannot
+stream. The main port answers the admin API's JSON and text resources too, and redirects
+/__backworks/events to the admin port.
 
-The admin thread's event loop owns the `admin.Stats`: the addon hands it each answered request
-with `record()` (a queue, emptied on that loop), and admin requests arriving on the main port
-are run on that loop as well, so the counts, the journal and the event queues are only ever
-touched from one thread and need no locks. Answers from live sources are checked for drift
-from the learned response schemas there too (backworks_cli.answer.drift), off the request path.
-
-backworks.yaml is watched from that loop too and reloaded when it changes (or when the admin
-API's promote rewrote it): the new engine is swapped in for the next request and the addon is
-told to check the new upstream pools; a file that cannot be used leaves the old engine serving.
-The store is opened when the first proxy endpoint records: at start, after a reload that gives
-one `record: true`, or when the admin API's `record` resource switches one on.
+backworks.yaml is watched from the admin thread's loop (host/reload.py) and reloaded when it
+changes (or when the admin API's promote rewrote it): the new engine is swapped in for the
+next request and the addon is told to check the new upstream pools; a file that cannot be
+used leaves the old engine serving. The store is opened when the first proxy endpoint
+records: at start, after a reload that gives one `record: true`, or when the admin API's
+`record` resource switches one on.
 """
 
 from __future__ import annotations
