@@ -667,7 +667,7 @@ def promote(
 @app.command()
 def modes(config: ConfigOpt = None) -> None:
     """List every endpoint with its mode and what backs it."""
-    from backworks_cli.evolve.promote import endpoint_modes, modes_table
+    from backworks_cli.evolve.inventory import endpoint_modes, modes_table
 
     cfg = _load_config(config)
     rows = endpoint_modes(cfg)

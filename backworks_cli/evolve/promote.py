@@ -1,4 +1,4 @@
-"""Promotion: move endpoints of backworks.yaml to another mode, and list the modes they run in.
+"""Promotion: move endpoints of backworks.yaml to another mode.
 
 `promote` rewrites the file in place and changes as little as it can: the endpoint's `mode:`,
 plus the new mode's block when the endpoint has none yet. Blocks of modes an endpoint has left
@@ -16,15 +16,8 @@ atomically, and scaffolds (runtime handlers) never overwrite a file.
 
 from __future__ import annotations
 
-import ast
-import base64
-import contextlib
 import copy
 import difflib
-import importlib
-import json
-import math
-import pprint
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,9 +36,8 @@ from backworks_cli.config.yamledit import ModeEdit, dump_edit, line_edit, reads_
 from backworks_cli.config.yamlfile import load_plain, round_trip_load
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
 from backworks_cli.core.files import replacing
+from backworks_cli.evolve.scaffold import EXTENSIONS, LANGUAGES, Examples, Scaffold, scaffold_for
 
-LANGUAGES = ("python", "node", "shell", "command")
-EXTENSIONS = {"python": "py", "node": "js", "shell": "sh"}
 HANDLERS_DIR = "handlers"
 DATABASE_FILE = "data/backworks.sqlite"
 DEFAULT_ROWS = 50
@@ -68,13 +60,6 @@ class Change:
     def render(self) -> str:
         text = f"{self.endpoint}: {self.before} -> {self.after}"
         return f"{text} ({self.detail})" if self.detail else text
-
-
-@dataclass(frozen=True)
-class Scaffold:
-    path: Path
-    text: str
-    executable: bool
 
 
 @dataclass(frozen=True)
@@ -162,7 +147,7 @@ def plan_promotion(
     scaffolds: list[Scaffold] = []
     notes: list[str] = []
     provision: list[str] = []
-    examples = _Examples(config)
+    examples = Examples(config)
     try:
         for name in chosen:
             spec = config.endpoints[name]
@@ -179,7 +164,7 @@ def plan_promotion(
             current = new_block if new_block is not None else block
             endpoint = make_endpoint(name, spec, mock=config.mock, replay=config.replay)
             if to == "runtime":
-                scaffold = _scaffold_for(current, endpoint, folder, examples, notes)
+                scaffold = scaffold_for(current, endpoint, folder, examples, notes)
                 if scaffold is not None:
                     scaffolds.append(scaffold)
             if to == "database":
@@ -221,9 +206,7 @@ def apply(plan: Plan) -> PromoteResult:
             else:
                 plan.notes.append(f"Kept {scaffold.path}, which appeared meanwhile.")
         for name in plan.provision:
-            summary = _provision(plan, name)
-            if summary:
-                plan.notes.append(summary)
+            plan.notes.append(_provision(plan, name))
         if plan.new != plan.old:
             _write_atomically(plan)
     except BaseException:
@@ -365,13 +348,13 @@ def _detail(to: str, block: Any, config: Config) -> str | None:
             return "command " + " ".join(str(a) for a in block.get("command") or [])
         return f"handler {block.get('handler')}"
     if to == "proxy":
-        return "upstream " + (_upstreams(block) or config.upstream or "none")
+        return "upstream " + (upstreams(block) or config.upstream or "none")
     if to == "database":
         return f"table {block.get('table')} in {block.get('file', DATABASE_FILE)}"
     return None
 
 
-def _upstreams(block: dict) -> str:
+def upstreams(block: dict) -> str:
     many = block.get("upstreams")
     if isinstance(many, list) and many:
         return ", ".join(str(u.get("url") if isinstance(u, dict) else u) for u in many)
@@ -429,17 +412,10 @@ def _item_fields(schema: Any) -> dict:
     return properties
 
 
-def _provision(plan: Plan, name: str) -> str | None:
-    """Create and seed the table through the database mode, when that mode is installed."""
-    try:
-        database = importlib.import_module("backworks_cli.answer.modes.database")
-    except ModuleNotFoundError as error:
-        if error.name != "backworks_cli.answer.modes.database":
-            raise
-        return None
-    provision = getattr(database, "provision", None)
-    if provision is None:
-        return None
+def _provision(plan: Plan, name: str) -> str:
+    """Create and seed the endpoint's table from the recordings, a one-line summary."""
+    from backworks_cli.answer.seeding import provision
+
     config = plan.config
     endpoint = make_endpoint(name, config.endpoints[name], mock=config.mock, replay=config.replay)
     store_path = config.recordings.path
@@ -498,13 +474,15 @@ def _create(scaffold: Scaffold) -> bool:
     """Write a new file; False when one is there already."""
     try:
         scaffold.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(scaffold.path, "x", encoding="utf-8", newline="\n") as out:
+        try:
+            out = open(scaffold.path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
+        except FileExistsError:
+            return False
+        with out:
             out.write(scaffold.text)
         if scaffold.executable:
             mode = scaffold.path.stat().st_mode
             scaffold.path.chmod(mode | ((mode & 0o444) >> 2))
-    except FileExistsError:
-        return False
     except OSError as error:
         raise ConfigError(
             f"Cannot write the handler {scaffold.path}: {error.strerror or error}.",
@@ -523,338 +501,3 @@ def _write_atomically(plan: Plan) -> None:
             f"Cannot write {path}: {error.strerror or error}; it is unchanged.",
             "Check the permissions of the file and its folder.",
         ) from None
-
-
-# --- runtime scaffolds -----------------------------------------------------------------------
-
-
-class _Examples:
-    """Recorded example responses, from the store opened once when first needed."""
-
-    def __init__(self, config: Config):
-        self._path = config.recordings.path
-        self._store: Any = None
-        self._opened = False
-
-    def response(self, exchange_id: int) -> Any:
-        from backworks_cli.core.errors import StoreError
-
-        if not self._opened:
-            self._opened = True
-            if self._path.exists():
-                from backworks_cli.record.store import Store
-
-                with contextlib.suppress(StoreError):
-                    self._store = Store.open(self._path)
-        if self._store is None:
-            return None
-        try:
-            return self._store.get(exchange_id).response
-        except StoreError:
-            return None
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-
-
-def _scaffold_for(
-    block: dict, endpoint: Endpoint, folder: Path, examples: _Examples, notes: list[str]
-) -> Scaffold | None:
-    language = block.get("language")
-    if language == "command":
-        notes.append(
-            f"{endpoint.name}: runtime.command is a placeholder "
-            f"({' '.join(map(str, block.get('command') or []))}); replace it with the argv of "
-            "your worker, which reads one JSON request per line on stdin and writes one JSON "
-            "response per line on stdout."
-        )
-        return None
-    handler = block.get("handler")
-    if language not in EXTENSIONS or not isinstance(handler, str):
-        return None
-    target = folder / handler
-    if target.exists():
-        notes.append(f"{endpoint.name}: kept the existing handler {handler}.")
-        return None
-    example, source = example_response(endpoint, examples.response)
-    render = {"python": python_handler, "node": node_handler, "shell": shell_handler}[language]
-    return Scaffold(target, render(endpoint, example, source), language != "python")
-
-
-def example_response(endpoint: Endpoint, recorded: Any = None) -> tuple[dict, str]:
-    """(the response line a handler starts with, where it comes from): the first recorded
-    example's response, else one generated from the response schema, else 200 with {}."""
-    for exchange_id in endpoint.examples[:1]:
-        response = recorded(exchange_id) if recorded else None
-        if response is not None:
-            content_type = response.header("content-type")
-            answer = {"status": response.status}
-            answer["headers"] = {"content-type": content_type} if content_type else {}
-            answer.update(_protocol_body(content_type, response.body))
-            return answer, f"recorded example (exchange {exchange_id})"
-    from backworks_cli.answer.modes.mock import pick_status
-
-    status, answer = pick_status(endpoint)
-    if answer and answer.get("schema") is not None:
-        from backworks_cli.learn.generate import Generator
-
-        seed = endpoint.mock.get("seed") or 0
-        body = Generator(int(seed)).generate(answer["schema"], key=f"{endpoint.name}|")
-        headers = {"content-type": answer.get("content_type") or "application/json"}
-        return {"status": status, "headers": headers, "body": _finite(body)}, (
-            f"response generated from its {status} schema"
-        )
-    return {"status": status, "headers": {"content-type": "application/json"}, "body": {}}, (
-        "empty JSON object (no recording or schema to start from)"
-    )
-
-
-def _protocol_body(content_type: str | None, body: bytes) -> dict:
-    """A body as the runtime protocol carries it: JSON as JSON, other text as a string,
-    anything else as base64. A JSON string stays text, so it is sent as recorded."""
-    media = (content_type or "").split(";")[0].strip().lower()
-    if body and (media == "application/json" or media.endswith("+json")):
-        try:
-            value = json.loads(body)
-        except ValueError:
-            value = None
-        else:
-            if not isinstance(value, str):
-                return {"body": _finite(value)}
-    try:
-        return {"body": body.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"body_base64": base64.b64encode(body).decode("ascii")}
-
-
-def _finite(value: Any) -> Any:
-    """Non-finite numbers (1e999 in a recording) as null: no handler language writes them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _about(endpoint: Endpoint) -> str:
-    route = f"{','.join(endpoint.methods)} {endpoint.path}"
-    return "".join(c if c.isprintable() else " " for c in f"{endpoint.name} ({route})")
-
-
-def python_handler(endpoint: Endpoint, example: dict, source: str) -> str:
-    imports = "import copy\n"
-    literal = pprint.pformat(example, width=96, sort_dicts=False)
-    try:
-        same = ast.literal_eval(literal) == example
-    except (ValueError, SyntaxError):
-        same = False
-    if not same:
-        imports += "import json\n"
-        literal = "json.loads(" + repr(json.dumps(example, ensure_ascii=False)) + ")"
-    return f'''# Handler of endpoint {_about(endpoint)}.
-"""backworks calls `handle(request)` in process for every request of the endpoint.
-
-`request` is a dict with method, path, params, query, headers and body (JSON when the request
-is JSON, else text, or body_base64 for binary); the answer is a dict with status, headers and
-body (or body_base64). It starts out answering with the endpoint's {source},
-so promoting the endpoint changed nothing a client sees; edit it to grow a real implementation.
-"""
-
-{imports}
-EXAMPLE = {literal}
-
-
-def handle(request: dict) -> dict:
-    return copy.deepcopy(EXAMPLE)
-'''
-
-
-def node_handler(endpoint: Endpoint, example: dict, source: str) -> str:
-    literal = json.dumps(example, indent=2, ensure_ascii=False)
-    return f"""#!/usr/bin/env node
-// Handler of endpoint {_about(endpoint)}.
-//
-// backworks runs this file as one long-lived worker: every request arrives as one JSON line
-// on stdin ({{"id", "method", "path", "params", "query", "headers", "body"}}) and is answered,
-// in order, by one JSON line on stdout with the same "id" and status, headers and body (or
-// body_base64 for binary). It starts out answering with the endpoint's {source},
-// so promoting the endpoint changed nothing a client sees; edit handle() to change that.
-"use strict";
-const readline = require("readline");
-
-const EXAMPLE = {literal};
-
-function handle(request) {{
-  return JSON.parse(JSON.stringify(EXAMPLE));
-}}
-
-const lines = readline.createInterface({{ input: process.stdin, terminal: false }});
-lines.on("line", (line) => {{
-  if (!line.trim()) return;
-  let id = null;
-  let response;
-  try {{
-    const request = JSON.parse(line);
-    id = request.id;
-    response = handle(request);
-  }} catch (error) {{
-    response = {{ status: 500, headers: {{ "content-type": "application/json" }},
-                 body: {{ error: String(error) }} }};
-  }}
-  process.stdout.write(JSON.stringify({{ id, ...response }}) + "\\n");
-}});
-"""
-
-
-# Prints the top-level "id" of the JSON object on its input line, skipping strings and nested
-# values, so that an "id" inside params or body is never taken for the request's.
-_AWK_ID = r"""{
-  s = $0; n = length(s); depth = 0; i = 1
-  while (i <= n) {
-    c = substr(s, i, 1)
-    if (c == "\"") {
-      j = i + 1
-      while (j <= n && substr(s, j, 1) != "\"") j += (substr(s, j, 1) == "\\") ? 2 : 1
-      key = substr(s, i, j - i + 1); i = j + 1
-      if (depth != 1 || key != "\"id\"") continue
-      while (substr(s, i, 1) ~ /[ \t]/) i++
-      if (substr(s, i, 1) != ":") continue
-      i++
-      while (substr(s, i, 1) ~ /[ \t]/) i++
-      j = i
-      if (substr(s, j, 1) == "\"") {
-        j++
-        while (j <= n && substr(s, j, 1) != "\"") j += (substr(s, j, 1) == "\\") ? 2 : 1
-        j++
-      } else {
-        while (j <= n && substr(s, j, 1) !~ /[,} \t]/) j++
-      }
-      print substr(s, i, j - i); exit
-    }
-    if (c == "{" || c == "[") depth++
-    else if (c == "}" || c == "]") depth--
-    i++
-  }
-}"""
-
-
-def shell_handler(endpoint: Endpoint, example: dict, source: str) -> str:
-    literal = json.dumps(example, ensure_ascii=False).replace("'", "'\\''")
-    awk = _AWK_ID.replace("'", "'\\''")
-    return f"""#!/bin/sh
-# Handler of endpoint {_about(endpoint)}.
-#
-# backworks runs this script as one long-lived worker: every request arrives as one JSON line
-# on stdin ({{"id", "method", "path", "params", "query", "headers", "body"}}) and is answered,
-# in order, by one JSON line on stdout with the same "id" and status, headers and body (or
-# body_base64 for binary). It starts out answering with the endpoint's {source},
-# so promoting the endpoint changed nothing a client sees; edit handle() to change that.
-
-EXAMPLE='{literal}'
-
-# The response to the request line in $1, as a JSON object without its "id".
-handle() {{
-  printf '%s' "$EXAMPLE"
-}}
-
-# The request's top-level "id" (ids inside params or body are skipped).
-request_id() {{
-  printf '%s\\n' "$1" | awk '{awk}'
-}}
-
-while IFS= read -r line || [ -n "$line" ]; do
-  [ -z "$line" ] && continue
-  id=$(request_id "$line")
-  response=$(handle "$line")
-  printf '{{"id": %s, %s\\n' "${{id:-null}}" "${{response#?}}"
-done
-"""
-
-
-# --- modes -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModeRow:
-    endpoint: str
-    path: str
-    methods: tuple[str, ...]
-    mode: str
-    backing: str  # what answers: recordings, upstream(s), handler, table@file
-
-
-def endpoint_modes(config: Config) -> list[ModeRow]:
-    """Every endpoint with its mode and what backs it, in file order."""
-    endpoints = config.endpoint_list()
-    counts = _recording_counts(config, endpoints)
-    folder = config.path.absolute().parent if config.path else Path.cwd()
-    rows = []
-    for endpoint in endpoints:
-        block = endpoint.block(endpoint.mode)
-        block = block if isinstance(block, dict) else {}
-        if endpoint.mode == "proxy":
-            backing = _upstreams(block) or (
-                f"{config.upstream} (top-level)" if config.upstream else "no upstream set"
-            )
-        elif endpoint.mode == "runtime":
-            backing = _runtime_backing(block, folder)
-        elif endpoint.mode == "database":
-            backing = f"{block.get('table', '?')}@{block.get('file', DATABASE_FILE)}"
-        else:
-            backing = _recordings_backing(endpoint, counts)
-        rows.append(ModeRow(endpoint.name, endpoint.path, endpoint.methods, endpoint.mode, backing))
-    return rows
-
-
-def _recordings_backing(endpoint: Endpoint, counts: dict[str, int] | None) -> str:
-    text = "no recordings store" if counts is None else f"{counts[endpoint.name]} recording(s)"
-    if endpoint.mode == "mock" and any(r.get("schema") for r in endpoint.responses.values()):
-        text += " + schema"
-    return text
-
-
-def _runtime_backing(block: dict, folder: Path) -> str:
-    if block.get("language") == "command":
-        return "command: " + " ".join(str(a) for a in block.get("command") or [])
-    handler = block.get("handler")
-    if not isinstance(handler, str):
-        return "no handler set"
-    missing = "" if (folder / handler).exists() else ", missing"
-    return f"{handler} ({block.get('language', 'python')}{missing})"
-
-
-def _recording_counts(config: Config, endpoints: list[Endpoint]) -> dict[str, int] | None:
-    """Recorded exchanges routed to each endpoint as the engine routes them; None when
-    there is no store."""
-    path = config.recordings.path
-    if not path.exists():
-        return None
-    from backworks_cli.core.routing import Router
-    from backworks_cli.record.store import Store
-
-    router = Router()
-    for endpoint in endpoints:
-        router.add(endpoint)
-    counts = dict.fromkeys((e.name for e in endpoints), 0)
-    with Store.open(path) as store:
-        for exchange in store.query():
-            if exchange.kind != "http" or exchange.response is None:
-                continue
-            found = router.resolve(exchange.request.method.upper(), exchange.request.path)
-            if isinstance(found, tuple):
-                counts[found[0].endpoint] += 1
-    return counts
-
-
-def modes_table(rows: list[ModeRow]) -> str:
-    """The rows as an aligned text table, one endpoint a line."""
-    header = ("ENDPOINT", "PATH", "METHODS", "MODE", "BACKED BY")
-    cells = [header] + [(r.endpoint, r.path, ",".join(r.methods), r.mode, r.backing) for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        for row in cells
-    )

@@ -14,10 +14,10 @@ import importlib.util
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
-import types
 from pathlib import Path
 
 import pytest
@@ -28,16 +28,15 @@ from hypothesis import strategies as st
 from backworks_cli.config.model import load_config, make_endpoint
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
 from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.evolve.inventory import endpoint_modes, modes_table
 from backworks_cli.evolve.promote import (
     apply,
-    endpoint_modes,
-    example_response,
-    modes_table,
     plan_promotion,
     primary_key,
     promote,
     table_name,
 )
+from backworks_cli.evolve.scaffold import example_response
 from backworks_cli.record.store import Store
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "promote"
@@ -439,50 +438,50 @@ def test_primary_key_comes_from_the_schema_or_the_path():
     assert primary_key(make_endpoint("c", {"path": "/things"})) == "id"
 
 
-def test_database_promotion_creates_the_table_through_the_database_mode(tmp_path, monkeypatch):
-    calls = []
-
-    def provision(endpoint, config, store, rows):
-        calls.append((endpoint.name, endpoint.raw["database"], config.path, store, rows))
-        return f"created table {endpoint.raw['database']['table']} with {rows} rows"
-
-    module = types.ModuleType("backworks_cli.answer.modes.database")
-    module.provision = provision
-    monkeypatch.setitem(sys.modules, "backworks_cli.answer.modes.database", module)
+def test_database_promotion_creates_and_seeds_a_real_table(tmp_path):
     path = project(tmp_path)
     result = promote(path, ["get_users"], "database", rows=5)
-    assert calls == [
-        ("get_users", {**result_block(path, "get_users")}, path, None, 5),
-    ]
-    assert "created table users with 5 rows" in result.notes
-    promote(path, ["get_users"], "mock", dry_run=True)
-    assert len(calls) == 1
+    block = load_config(path).endpoints["get_users"]["database"]
+    database = tmp_path / block["file"]
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute(f"SELECT COUNT(*) FROM {block['table']}").fetchone()[0]
+    assert rows == 5
+    assert any(note.startswith(f"{block['table']}: 5 rows") for note in result.notes)
 
 
-def result_block(path: Path, name: str) -> dict:
-    return load_config(path).endpoints[name]["database"]
-
-
-def test_database_promotion_works_without_the_database_mode(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "backworks_cli.answer.modes.database", None)
-    path = project(tmp_path)
-    result = promote(path, ["get_users"], "database")
-    assert result.written and result.notes == ()
-
-
-def test_a_failing_provision_leaves_the_file_and_removes_new_handlers(tmp_path, monkeypatch):
-    module = types.ModuleType("backworks_cli.answer.modes.database")
-
-    def provision(endpoint, config, store, rows):
-        raise ConfigError("table exists with other columns")
-
-    module.provision = provision
-    monkeypatch.setitem(sys.modules, "backworks_cli.answer.modes.database", module)
+def test_a_dry_run_database_promotion_creates_no_table(tmp_path):
     path = project(tmp_path)
     before = path.read_bytes()
-    with pytest.raises(ConfigError, match="other columns"):
+    result = promote(path, ["get_users"], "database", rows=5, dry_run=True)
+    assert not result.written and path.read_bytes() == before
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_failing_provision_leaves_the_file_unchanged(tmp_path):
+    path = project(tmp_path)
+    (tmp_path / "data").write_text("a file where the database folder goes\n")
+    before = path.read_bytes()
+    with pytest.raises(BackworksError, match=r"data/backworks\.sqlite") as caught:
         promote(path, ["get_users"], "database")
+    assert caught.value.hint
     assert path.read_bytes() == before
+
+
+def test_a_failing_handler_write_removes_the_handlers_made_before_it(tmp_path):
+    path = project(tmp_path)
+    # get_users_id keeps a runtime block whose handler folder is a regular file.
+    text = path.read_text().replace(
+        'path: "/api/users/{id}"\n',
+        'path: "/api/users/{id}"\n    runtime:\n      language: python\n'
+        "      handler: blocked/get_users_id.py\n",
+    )
+    path.write_text(text)
+    (tmp_path / "blocked").write_text("not a folder\n")
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match=r"blocked/get_users_id\.py"):
+        promote(path, ["get_users", "get_users_id"], "runtime")
+    assert path.read_bytes() == before
+    assert not (tmp_path / "handlers" / "get_users.py").exists()
 
 
 def test_command_runtime_writes_a_placeholder_and_says_so(tmp_path):
