@@ -88,7 +88,7 @@ def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str]) ->
 
 
 def _load_config(path: Path | None):
-    from backworks_cli.config.model import load_config_or_default
+    from backworks_cli.config.load import load_config_or_default
 
     config = load_config_or_default(path)
     for warning in config.warnings:
@@ -773,7 +773,7 @@ def schema() -> None:
     """Print the JSON Schema of backworks.yaml, for editor completion and validation."""
     import json
 
-    from backworks_cli.config.model import config_schema
+    from backworks_cli.config.schema import config_schema
 
     print(json.dumps(config_schema(), indent=2, sort_keys=True))
 

@@ -97,7 +97,7 @@ def rate(call, count: int, chunk: int = CHUNK) -> float:
 def bench_database(args) -> dict:
     from backworks_cli.answer.engine import Engine
     from backworks_cli.answer.seeding import provision
-    from backworks_cli.config.model import load_config
+    from backworks_cli.config.load import load_config
     from backworks_cli.core.exchange import Request
     from backworks_cli.record.store import Store
 

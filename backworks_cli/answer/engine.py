@@ -40,12 +40,7 @@ from backworks_cli.answer.modes.base import (
     known_keys,
     learned_latency,
 )
-from backworks_cli.config.model import (
-    HTTP_METHODS,
-    Config,
-    Endpoint,
-    merge_mock,
-)
+from backworks_cli.config.model import HTTP_METHODS, Config, Endpoint, merge_mock
 from backworks_cli.core.errors import ConfigError, StoreError
 from backworks_cli.core.exchange import Exchange, Request
 from backworks_cli.core.paths import normalise, shape

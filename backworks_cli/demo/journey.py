@@ -690,7 +690,7 @@ def _show_recordings(store: Path, before: int, sent: int, *, out: Out, log: Out)
 def _infer(workdir: Path, *, out: Out, log: Out) -> list:
     """Run `backworks infer`, print its endpoint table and one learned schema; returns the
     endpoints of the written backworks.yaml."""
-    from backworks_cli.config.model import load_config
+    from backworks_cli.config.load import load_config
 
     _heading(out, 7, "Learning the API's shape: `backworks infer`")
     args = ("infer", "--store", str(STORE), "--config", str(CONFIG))
@@ -1017,7 +1017,7 @@ def _database(host: Host, workdir: Path, users, collection, out: Out) -> None:
 
 def _configured(workdir: Path, name: str):
     """Endpoint `name` as backworks.yaml has it now."""
-    from backworks_cli.config.model import load_config
+    from backworks_cli.config.load import load_config
 
     return next(e for e in load_config(workdir / CONFIG).endpoint_list() if e.name == name)
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from backworks_cli.config.load import load_config
 from backworks_cli.config.model import (
     DEFAULT_CONFIG,
     DEFAULT_MODE,
     MODES,
     Config,
     Endpoint,
-    load_config,
     make_endpoint,
 )
 from backworks_cli.config.yamledit import ModeEdit, dump_edit, line_edit, reads_as

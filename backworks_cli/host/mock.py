@@ -27,7 +27,8 @@ from pathlib import Path
 
 from backworks_cli.answer.drift import DriftCheck
 from backworks_cli.answer.engine import Engine, Outcome
-from backworks_cli.config.model import Config, load_config_or_default
+from backworks_cli.config.load import load_config_or_default
+from backworks_cli.config.model import Config
 from backworks_cli.core.asgi import Receive, Scope, Send
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin

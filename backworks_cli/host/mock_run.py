@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backworks_cli.config.model import load_config_or_default
+from backworks_cli.config.load import load_config_or_default
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.ports import check_port_free
 from backworks_cli.host.mock import MockApp, create_app

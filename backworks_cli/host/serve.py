@@ -26,7 +26,8 @@ from pathlib import Path
 from backworks_cli.answer.drift import DriftCheck
 from backworks_cli.answer.engine import Engine
 from backworks_cli.answer.modes.proxy import Pool, ProxyMode
-from backworks_cli.config.model import Config, load_config_or_default
+from backworks_cli.config.load import load_config_or_default
+from backworks_cli.config.model import Config
 from backworks_cli.core.errors import BackworksError, ConfigError
 from backworks_cli.core.routing import Router
 from backworks_cli.host.admin_port import AdminPort

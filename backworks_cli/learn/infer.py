@@ -649,7 +649,7 @@ def load_existing(path: Path | None) -> tuple[str | None, Any]:
     A file that does not load (syntax, unknown keys...) stops infer before anything is read."""
     if path is None or not path.exists():
         return None, None
-    from backworks_cli.config.model import load_config, read_text
+    from backworks_cli.config.load import load_config, read_text
 
     load_config(path)
     text = read_text(path)

@@ -998,7 +998,7 @@ def _server(servers: Any) -> str | None:
 
 def _check(text: str, existing: Path, spec: Path) -> None:
     """Load the merged file the way every command will, before anything is written."""
-    from backworks_cli.config.model import load_config
+    from backworks_cli.config.load import load_config
 
     with tempfile.TemporaryDirectory() as folder:
         trial = Path(folder) / existing.name

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from backworks_cli.answer import listing, seeding, tables
 from backworks_cli.answer.engine import Engine, Outcome
 from backworks_cli.answer.seeding import provision
-from backworks_cli.config.model import load_config
+from backworks_cli.config.load import load_config
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import create_app

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from backworks_cli.answer.drift import MAX_VIOLATIONS, DriftCheck
 from backworks_cli.answer.modes.base import json_body
-from backworks_cli.config.model import Config, load_config
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import Config
 from backworks_cli.core.exchange import Response
 from backworks_cli.host.mock import create_app
 from backworks_cli.host.stats import Row, Stats, render_metrics

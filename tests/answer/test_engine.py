@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backworks_cli.answer.engine import Engine, Outcome, derive_endpoints
-from backworks_cli.config.model import Config, Endpoint, RecordingsConfig, load_config
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import Config, Endpoint, RecordingsConfig
 from backworks_cli.core.errors import ConfigError, StoreError
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.core.paths import normalise

@@ -20,7 +20,8 @@ from jsonschema import Draft202012Validator
 
 from backworks_cli.answer.engine import Engine, Outcome
 from backworks_cli.answer.modes.replay import prepare
-from backworks_cli.config.model import Config, RecordingsConfig, load_config
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import Config, RecordingsConfig
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
 from backworks_cli.record.redact import Redactor

@@ -23,7 +23,8 @@ from backworks_cli.answer.matching import ReplayIndex
 from backworks_cli.answer.modes import runtime as runtime_module
 from backworks_cli.answer.modes.base import Context
 from backworks_cli.answer.modes.runtime import RuntimeMode, build_response, request_message
-from backworks_cli.config.model import load_config, make_endpoint
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import make_endpoint
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request
 

@@ -14,16 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backworks_cli.config.load import load_config, load_config_or_default
 from backworks_cli.config.model import (
     DEFAULT_STORE,
     Config,
     RecordingsConfig,
     RedactConfig,
     ServerConfig,
-    config_schema,
-    load_config,
-    load_config_or_default,
 )
+from backworks_cli.config.schema import config_schema
 from backworks_cli.core.errors import ConfigError, ExitCode
 
 FULL = """\

@@ -399,7 +399,7 @@ def test_allow_post_edits_only_the_named_endpoints_methods(tmp_path):
 
 
 def test_endpoints_are_found_by_what_they_serve(tmp_path):
-    from backworks_cli.config.model import load_config
+    from backworks_cli.config.load import load_config
 
     (tmp_path / "backworks.yaml").write_text(
         "endpoints:\n"

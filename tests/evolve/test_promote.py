@@ -25,7 +25,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config.model import load_config, make_endpoint
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import make_endpoint
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.evolve.inventory import endpoint_modes, modes_table

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.config.model import RedactConfig, load_config
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, serve_sample_api
 from backworks_cli.demo.sample_api import create_app as sample_app

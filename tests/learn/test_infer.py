@@ -20,7 +20,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from backworks_cli.config.model import load_config
+from backworks_cli.config.load import load_config
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app

@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from backworks_cli.answer.engine import Engine
-from backworks_cli.config.model import Config, load_config
+from backworks_cli.config.load import load_config
+from backworks_cli.config.model import Config
 from backworks_cli.core.errors import BackworksError, ExitCode, InputError
 from backworks_cli.core.exchange import Request
 from backworks_cli.learn.infer import infer, write_config
