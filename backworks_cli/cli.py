@@ -713,7 +713,7 @@ def export_openapi(
     store: StoreOpt = None,
 ) -> None:
     """Write the endpoints as an OpenAPI 3.1 document, with examples from the recordings."""
-    from backworks_cli.learn import openapi
+    from backworks_cli.learn.openapi import export as openapi
 
     cfg = _load_config(config)
     result = openapi.export_openapi(cfg, store_path=store)
@@ -742,7 +742,7 @@ def import_openapi(
     """Add one endpoint per OpenAPI operation to backworks.yaml, keeping what is there."""
     from backworks_cli.config.model import DEFAULT_CONFIG
     from backworks_cli.learn.infer import write_config
-    from backworks_cli.learn.openapi import import_openapi as merge
+    from backworks_cli.learn.openapi.importing import import_openapi as merge
 
     target = config or DEFAULT_CONFIG
     result = merge(spec, existing=target, mode=mode.value)

@@ -22,15 +22,9 @@ from backworks_cli.config.model import Config
 from backworks_cli.core.errors import BackworksError, ExitCode, InputError
 from backworks_cli.core.exchange import Request
 from backworks_cli.learn.infer import infer, write_config
-from backworks_cli.learn.openapi import (
-    OpenAPIDocument,
-    export_openapi,
-    import_openapi,
-    openapi_endpoints,
-    read_openapi,
-    render_openapi,
-    snake_case,
-)
+from backworks_cli.learn.openapi.export import export_openapi, render_openapi
+from backworks_cli.learn.openapi.importing import import_openapi, openapi_endpoints
+from backworks_cli.learn.openapi.spec import OpenAPIDocument, read_openapi, snake_case
 from backworks_cli.record.store import Store
 from tests.learn.test_infer import NameClassifier, record_sample_api
 
