@@ -18,22 +18,17 @@ from hypothesis import strategies as st
 
 from backworks_cli.core.errors import BackworksError, NetworkError
 from backworks_cli.demo.journey import (
-    Child,
     _allow_post,
     _endpoint,
     _show_next_steps,
     _workdir,
-    brief,
-    columns,
-    command,
     drive_journey,
     fill,
-    parse_table,
     schema_excerpt,
-    wait_until_listening,
-    wrap,
 )
+from backworks_cli.demo.processes import Child, wait_until_listening
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app, serve_sample_api
+from backworks_cli.demo.terminal import brief, columns, command, parse_table, wrap
 
 JOURNEY_LENGTH = 20
 STREAMS = 2  # the server-sent events and the WebSocket exchange of the journey
