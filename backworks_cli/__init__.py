@@ -24,7 +24,7 @@ the code to them):
   proxy runners in host/; PyYAML and ruamel.yaml config/yamlfile.py; genson
   learn/schemas.py; onnxruntime learn/semantic.py; Faker learn/generate.py and learn/generation/;
   hypothesis learn/generation/edges.py; sqlite-utils record/store_schema.py and
-  answer/tables.py; Textual the dashboard; typer cli.py.
+  answer/tables.py; detect-secrets record/detectors.py; Textual the dashboard; typer cli.py.
 """
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from backworks_cli.core.errors import BackworksError, ExitCode
+from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
 
 app = typer.Typer(
     name="backworks",
@@ -166,6 +166,12 @@ def capture(
 
     cfg = _load_config(config)
     host, port = parse_listen(listen)
+    if not no_redact and not cfg.redact.enabled:
+        raise ConfigError(
+            "backworks.yaml turns redaction off (redact.enabled: false), so capture would store "
+            "secrets as they are.",
+            "Pass --no-redact to do so on purpose, or remove redact.enabled: false.",
+        )
     if tui and admin is not None and admin.lower() == "off":
         raise BackworksError(
             "--tui watches the capture through its admin API, which --admin off turns off.",
@@ -297,6 +303,10 @@ def recordings_export(
         str | None, typer.Option(help="Only this status, or a class such as 4xx.")
     ] = None,
     session: Annotated[str | None, typer.Option(help="Only this capture session.")] = None,
+    no_redact: Annotated[
+        bool,
+        typer.Option("--no-redact", help="Write secrets as they are (else an export refuses)."),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Export exchanges as HAR 1.2 or JSON lines (secrets redacted again on the way out)."""
@@ -307,7 +317,12 @@ def recordings_export(
     with Store.open(_store_path(store, cfg)) as db:
         rows = db.query(Filter.build(method=method, path=path, status=status, session=session))
         count = export_exchanges(
-            rows, output, format.value, redact=cfg.redact, key=db.redaction_key()
+            rows,
+            output,
+            format.value,
+            redact=cfg.redact,
+            key=db.redaction_key(),
+            allow_secrets=no_redact,
         )
     _err(f"Exported {count} exchange(s) to {output}.")
 
@@ -333,7 +348,7 @@ def recordings_import(
 
     cfg = _load_config(config)
     with Store.open(_store_path(store, cfg), create=True) as db:
-        redactor = None if no_redact else Redactor(db.redaction_key(), cfg.redact)
+        redactor = None if no_redact else Redactor(db.redaction_key(), cfg.redact, remember=32)
         count = db.add_many(read_exchanges(source, session=session), redactor=redactor)
     _err(f"Imported {count} exchange(s) from {source}.")
 
@@ -370,6 +385,29 @@ def recordings_prune(
 
 
 # --- infer ----------------------------------------------------------------------------------
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders to scan (default: the current folder)."),
+    ] = None,
+) -> None:
+    """Find live-looking secrets in stores, HAR/JSONL, fixtures, backworks.yaml and OpenAPI
+    files; exit 1 naming file, location and rule when any is found (a pre-commit hook)."""
+    from backworks_cli.record.scan import Scanner
+
+    scanner = Scanner()
+    found = 0
+    for finding in scanner.scan(paths or [Path(".")]):
+        print(finding)
+        found += 1
+    if found:
+        _err(f"{found} secret(s) found in {scanner.files} file(s) scanned.")
+        _err("Hint: redact them (backworks recordings import/export redacts) or remove the files.")
+        raise typer.Exit(int(ExitCode.ERROR))
+    _err(f"No secrets found in {scanner.files} file(s).")
 
 
 @app.command()

@@ -394,7 +394,17 @@ def report(results: dict) -> str:
         from infer_bench import report as report_infer
 
         lines.append(report_infer(results["infer"]))
+    if "redact" in results:
+        import redact_bench
+
+        lines.append(redact_bench.report(results["redact"]))
     return "\n".join(lines)
+
+
+def bench_redact(args) -> dict:
+    import redact_bench
+
+    return redact_bench.run(1.0 if args.quick else 3.0)
 
 
 def main() -> None:
@@ -403,7 +413,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="capture,memory,help,mock,peers,serve,runtime,database,infer,dashboard",
+        default="capture,memory,help,mock,peers,serve,runtime,database,infer,dashboard,redact",
         help="comma-separated sections",
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
@@ -437,6 +447,7 @@ def main() -> None:
         "serve": bench_serve,
         "database": bench_database,
         "dashboard": bench_dashboard,
+        "redact": bench_redact,
     }
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "args": vars(args)}
     for name in args.only.split(","):

@@ -37,6 +37,7 @@ OWNERS = {
     "hypothesis": {"learn.generation.edges"},
     "hypothesis_jsonschema": {"learn.generation.edges"},
     "typer": {"cli"},
+    "detect_secrets": {"record.detectors"},
 }
 
 

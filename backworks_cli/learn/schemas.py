@@ -308,7 +308,8 @@ def _strings(node: _Node, column) -> None:
 
 
 def _enumerable(value: str) -> bool:
-    return len(value) <= ENUM_MAX_LENGTH and is_utf8(value)
+    # A placeholder stands for a secret: it names no value of the API.
+    return len(value) <= ENUM_MAX_LENGTH and is_utf8(value) and "redacted:" not in value
 
 
 def _numbers(node: _Node, column, kind: str) -> None:

@@ -37,6 +37,8 @@ def _id_kind(segment: str) -> str | None:
     """ "strong" for integers, UUIDs, hex hashes, dates, emails; "weak" for slugs with digits."""
     if segment.isdigit() and segment.isascii():
         return "strong"
+    if segment.startswith("redacted:"):
+        return "strong"  # a secret's placeholder (a token in the path): never a literal
     n = len(segment)
     if n == 36 and all_match("uuid", (segment,)):
         return "strong"

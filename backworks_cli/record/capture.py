@@ -309,6 +309,10 @@ class Recorder:
                 self.on_fatal(self.fatal)
 
 
+# How many secrets of earlier exchanges a recording session keeps replacing in later ones.
+SESSION_MEMORY = 32
+
+
 def open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> Recorder:
     """A Recorder over the store at `store_path` (created if need be), redacting unless
     `redact` is None or disabled; the caller closes recorder.store."""
@@ -318,7 +322,7 @@ def open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> R
         if redact is not None and redact.enabled:
             from backworks_cli.record.redact import Redactor
 
-            redactor = Redactor(store.redaction_key(), redact)
+            redactor = Redactor(store.redaction_key(), redact, remember=SESSION_MEMORY)
         return Recorder(store, redactor=redactor, **options)
     except BaseException:
         store.close()

@@ -62,6 +62,23 @@ def _write_jsonl(rows: Iterable[Exchange], out: IO[bytes]) -> int:
     return count
 
 
+def _refusing_secrets(rows: Iterable[Exchange]) -> Iterator[Exchange]:
+    """`rows`, stopping the export at the first exchange `backworks scan` would flag."""
+    from backworks_cli.record.redact import Redactor
+
+    finder = Redactor(b"export-check")
+    for number, ex in enumerate(rows, start=1):
+        found = finder.findings(ex)
+        if found:
+            rule = next(iter(found.values()))
+            raise BackworksError(
+                f"Refusing to export: exchange {ex.id or number} ({ex.request.method}) holds a "
+                f"secret ({rule}) and redaction is off in backworks.yaml.",
+                "Turn redaction back on, or pass --no-redact to export secrets on purpose.",
+            )
+        yield ex
+
+
 def export_exchanges(
     rows: Iterable[Exchange],
     output: Path,
@@ -69,6 +86,7 @@ def export_exchanges(
     *,
     redact: RedactConfig | None,
     key: bytes,
+    allow_secrets: bool = False,
 ) -> int:
     """Write `rows` as HAR ("har") or JSON lines ("jsonl") to `output` ("-": stdout).
 
@@ -79,11 +97,13 @@ def export_exchanges(
         raise BackworksError(
             f"Unknown export format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}."
         )
-    if redact is not None:
+    if redact is not None and redact.enabled:
         from backworks_cli.record.redact import Redactor
 
         redactor = Redactor(key, redact)
         rows = (redactor.exchange(ex) for ex in rows)
+    elif redact is not None and not allow_secrets:
+        rows = _refusing_secrets(rows)  # off in backworks.yaml, but not asked for on purpose
     write = _write_har if fmt == "har" else _write_jsonl
     if str(output) == "-":
         count = write(rows, sys.stdout.buffer)

@@ -42,11 +42,15 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from urllib.parse import quote_plus, unquote_plus
 
 from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.exchange import Exchange, Headers, Message, Query, Request, Response
+from backworks_cli.record.detectors import DETECTORS, looks_random
+from backworks_cli.record.propagate import Table, spreads
 from backworks_cli.record.redact_json import JSON_START, json_edits, splice
 from backworks_cli.record.redact_rules import (
     BEARER,
@@ -63,7 +67,18 @@ from backworks_cli.record.redact_rules import (
     NameRule,
     bearer_hint,
     compile_patterns,
+    is_keyish,
+    is_reset_segment,
     normalise,
+)
+from backworks_cli.record.redact_text import (
+    decode_body,
+    kv_spans,
+    may_hold_pairs,
+    merge,
+    multipart_parts,
+    url_param_spans,
+    xml_spans,
 )
 
 PREFIX = "redacted:"
@@ -80,7 +95,10 @@ def is_placeholder(value: str) -> bool:
 class Redactor:
     """Replaces secrets in exchanges by stable keyed placeholders; see the module docstring."""
 
-    def __init__(self, key: bytes, rules: RedactConfig | None = None):
+    def __init__(self, key: bytes, rules: RedactConfig | None = None, *, remember: int = 0):
+        """`remember`: how many secrets found in earlier exchanges to keep replacing in later
+        ones (a recording session's redactor); 0 makes each exchange's redaction stand alone,
+        as matching a live request against recordings needs."""
         rules = rules or RedactConfig()
         self.enabled = rules.enabled
         self._key = key.encode() if isinstance(key, str) else bytes(key)
@@ -93,6 +111,9 @@ class Redactor:
         self._field_secret = NameRule(FIELDS | user_fields, FIELD_SUFFIXES)
         self._form_secret = NameRule(FIELDS | QUERY | user_fields | user_query, FIELD_SUFFIXES)
         self._header_kinds: dict[str, int] = {}
+        self._remember = remember
+        self._memory: OrderedDict[str, str] = OrderedDict()
+        self._local = threading.local()  # the secrets found in the exchange being redacted
 
     # --- public ------------------------------------------------------------------------------
 
@@ -102,28 +123,79 @@ class Redactor:
         return PREFIX + hmac.new(self._key, data, hashlib.sha256).hexdigest()[:16]
 
     def exchange(self, ex: Exchange) -> Exchange:
-        """`ex` with its request, response, messages and error redacted (`ex` itself if clean)."""
+        """`ex` with its request, response, messages and error redacted (`ex` itself if clean),
+        and every secret found in one part replaced in all the others."""
         if not self.enabled:
             return ex
-        request = self.request(ex.request)
-        response = self.response(ex.response) if ex.response is not None else None
-        messages = self._messages(ex.messages)
-        error = self._scrub(ex.error) if ex.error else ex.error
-        if (
+        with _Collecting(self) as found:
+            request = self._request(ex.request)
+            response = self._response(ex.response) if ex.response is not None else None
+            messages = self._messages(ex.messages, ex.kind)
+            error = self._scrub(ex.error) if ex.error else ex.error
+        if not (
             request is ex.request
             and response is ex.response
             and messages is ex.messages
             and error is ex.error
         ):
-            return ex
-        return replace(ex, request=request, response=response, messages=messages, error=error)
+            ex = replace(ex, request=request, response=response, messages=messages, error=error)
+        table = self._table(found)
+        return table.exchange(ex) if table else ex
 
     def request(self, req: Request) -> Request:
         if not self.enabled:
             return req
+        with _Collecting(self) as found:
+            req = self._request(req)
+        table = self._table(found)
+        return table.request(req) if table else req
+
+    def response(self, resp: Response) -> Response:
+        if not self.enabled:
+            return resp
+        with _Collecting(self) as found:
+            resp = self._response(resp)
+        table = self._table(found)
+        return table.response(resp) if table else resp
+
+    def findings(self, ex: Exchange) -> dict[str, str]:
+        """The secrets this redactor would replace in `ex`, each with the rule that found it."""
+        with _Collecting(self):
+            self._request(ex.request)
+            if ex.response is not None:
+                self._response(ex.response)
+            self._messages(ex.messages, ex.kind)
+            if ex.error:
+                self._scrub(ex.error)
+        return dict(self._local.why)
+
+    def _hide(self, secret: str, why: str = "secret name") -> str:
+        """The placeholder of `secret`, which is noted as found in the current exchange."""
+        placeholder = self.placeholder(secret)
+        found = getattr(self._local, "found", None)
+        if found is not None and secret not in found:
+            found[secret] = placeholder
+            self._local.why[secret] = why
+        return placeholder
+
+    def _table(self, found: dict[str, str]) -> Table | None:
+        """What to replace across the exchange: its own secrets and the remembered ones."""
+        if self._remember:
+            memory = self._memory
+            for secret, placeholder in found.items():
+                if spreads(secret) and len(secret) >= 8:
+                    memory[secret] = placeholder
+                    memory.move_to_end(secret)
+            while len(memory) > self._remember:
+                memory.popitem(last=False)
+            if memory:
+                found = {**memory, **found}
+        return Table(found) if found else None
+
+    def _request(self, req: Request) -> Request:
         headers = self._headers(req.headers)
         query = self._query(req.query)
-        path = self._url(req.path) if "?" in req.path or "#" in req.path else self._scrub(req.path)
+        path = self._url(req.path) if "?" in req.path or "#" in req.path else self._path(req.path)
         body = self._body(req.body, req.content_type)
         if headers is req.headers and query is req.query and path == req.path and body is req.body:
             return req
@@ -131,9 +203,7 @@ class Redactor:
             headers = _update_length(headers, req.body, body)
         return replace(req, headers=headers, query=query, path=path, body=body)
 
-    def response(self, resp: Response) -> Response:
-        if not self.enabled:
-            return resp
+    def _response(self, resp: Response) -> Response:
         headers = self._headers(resp.headers)
         body = self._body(resp.body, resp.content_type)
         if headers is resp.headers and body is resp.body:
@@ -198,11 +268,11 @@ class Redactor:
             rest = match[3]
             if is_placeholder(rest):
                 return value
-            return match[1] + match[2] + self.placeholder(rest)
+            return match[1] + match[2] + self._hide(rest, "credential header")
         secret = value.strip()
         if not secret or is_placeholder(secret):
             return value
-        return self.placeholder(secret)
+        return self._hide(secret, "credential header")
 
     def _cookie(self, value: str) -> str:
         parts = value.split(";")
@@ -230,7 +300,7 @@ class Redactor:
         if not secret or is_placeholder(secret):
             return part
         start = value.index(core)
-        new = self.placeholder(secret)
+        new = self._hide(secret, "cookie")
         if quoted:
             new = f'"{new}"'
         return name + eq + value[:start] + new + value[start + len(core) :]
@@ -244,7 +314,11 @@ class Redactor:
         out = None
         for i, (name, value) in enumerate(query):
             if is_secret(name):
-                new = value if not value or is_placeholder(value) else self.placeholder(value)
+                new = (
+                    value
+                    if not value or is_placeholder(value)
+                    else self._hide(value, "secret query parameter")
+                )
             else:
                 new = self._scrub(value)
             if new != value:
@@ -256,7 +330,7 @@ class Redactor:
     def _url(self, url: str) -> str:
         head, hash_, fragment = url.partition("#")
         base, question, query = head.partition("?")
-        new_base = self._scrub(base)
+        new_base = self._path(base)
         new_query = self._query_string(query, self._query_secret)
         if "=" in fragment:
             new_fragment = self._query_string(fragment, self._query_secret)
@@ -277,7 +351,7 @@ class Redactor:
             name, eq, value = part.partition("=")
             if eq and value and is_secret(unquote_plus(name)):
                 secret = unquote_plus(value)
-                new = part if is_placeholder(secret) else name + eq + self.placeholder(secret)
+                new = part if is_placeholder(secret) else name + eq + self._hide(secret)
             elif eq:
                 new_value = self._scrub_encoded(value)
                 new = part if new_value is value else name + eq + new_value
@@ -301,30 +375,68 @@ class Redactor:
     def _body(self, body: bytes, content_type: str | None) -> bytes:
         if not body:
             return body
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return body
         ctype = content_type.lower() if content_type else ""
+        if "multipart/" in ctype:
+            return self._multipart(body, content_type or "")
+        decoded = decode_body(body, ctype)
+        if decoded is None:
+            return body
+        text, codec = decoded
         if "x-www-form-urlencoded" in ctype:
             new = self._query_string(text, self._form_secret)
         elif "event-stream" in ctype:
             new = self._event_stream(text)
         else:
             new = self._text(text)
-        return body if new == text else new.encode("utf-8")
+        return body if new == text else new.encode(codec, "surrogatepass")
 
-    def _messages(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    def _multipart(self, body: bytes, ctype: str) -> bytes:
+        """Each part of a multipart body: a secret-named field replaced whole, any other part
+        (a JSON field, an uploaded .env file) redacted as the body it is."""
+        edits = []
+        for name, part_type, start, end in multipart_parts(body, ctype):
+            content = body[start:end]
+            if not content:
+                continue
+            if name and self._form_secret(name):
+                secret = content.decode("utf-8", "replace")
+                if not is_placeholder(secret):
+                    edits.append((start, end, self._hide(secret).encode()))
+                continue
+            new = self._body(content, part_type or "text/plain")
+            if new is not content:
+                edits.append((start, end, new))
+        if not edits:
+            return body
+        out, last = [], 0
+        for start, end, new in edits:
+            out += [body[last:start], new]
+            last = end
+        out.append(body[last:])
+        return b"".join(out)
+
+    def _messages(self, messages: tuple[Message, ...], kind: str = "http") -> tuple[Message, ...]:
         out = None
         for i, message in enumerate(messages):
-            if not message.is_text or not message.content:
+            if not message.content:
                 continue
-            content = self._body(message.content, None)
+            if not message.is_text:
+                content = self._binary(message.content)
+            elif kind == "sse" and b"data:" in message.content:
+                content = self._body(message.content, "text/event-stream")
+            else:
+                content = self._body(message.content, "text/plain")
             if content is not message.content:
                 if out is None:
                     out = list(messages)
                 out[i] = replace(message, content=content)
         return messages if out is None else tuple(out)
+
+    def _binary(self, data: bytes) -> bytes:
+        """A binary message: secrets written in it as text (tokens, keys) replaced."""
+        text = data.decode("latin-1")
+        new = self._scrub(text)
+        return data if new == text else new.encode("latin-1", "replace")
 
     def _event_stream(self, text: str) -> str:
         """Server-sent events: each `data:` line as JSON or text, every other line as text."""
@@ -348,10 +460,31 @@ class Redactor:
                 lines = text.split("\n")
                 new_lines = [self._text(line) if line.strip() else line for line in lines]
                 return "\n".join(new_lines) if new_lines != lines else text
+        return self._plain(text)
+
+    def _plain(self, text: str) -> str:
+        """Text that is not JSON: `name = value` pairs and XML elements with secret names
+        replaced, then the free-text rules."""
+        spans = kv_spans(text, self._form_secret)
+        if "</" in text:
+            spans += xml_spans(text, self._form_secret)
+        if spans:
+            text = self._splice(text, merge(spans), "secret name")
         return self._scrub(text)
 
+    def _splice(self, text: str, spans: list[tuple[int, int]], why: str) -> str:
+        """`text` with each span replaced by its placeholder (placeholders kept as they are)."""
+        edits = []
+        for start, end in spans:
+            secret = text[start:end]
+            if secret and not is_placeholder(secret) and PREFIX not in secret:
+                edits.append((start, end, self._hide(secret, why)))
+        return splice(text, edits) if edits else text
+
     def _json(self, text: str) -> str | None:
-        """`text` as a JSON document with its secrets replaced, or None when it is not JSON."""
+        """`text` as a JSON document with its secrets replaced, or None when it is not JSON.
+        Fields under secret names are replaced in place; secrets found by shape, in name/value
+        pairs or under key-like names are noted, and replaced wherever they occur."""
         bom = "\ufeff" if text.startswith("\ufeff") else ""
         doc = text[len(bom) :]
         keys: set[str] = set()
@@ -359,6 +492,7 @@ class Redactor:
             json.JSONDecoder(object_hook=keys.update).decode(doc)
         except (ValueError, RecursionError):
             return None
+        self._json_notes(doc)
         secret_keys = any(self._field_secret(key) for key in keys)
         scan = self._scan_hint(doc) or bool(self._patterns and "\\" in doc)
         if not secret_keys and not scan:
@@ -368,14 +502,53 @@ class Redactor:
             scan,
             is_secret=self._field_secret,
             stand_in=self._stand_in,
-            scrub=self._scrub,
+            scrub=self._scrub_rules,
             patterns=self._patterns,
         )
         return bom + splice(doc, edits) if edits else text
 
+    def _json_notes(self, doc: str) -> None:
+        """Notes as found, in a JSON document that parsed: the values of secret-named
+        name/value pairs, random-looking values under key-like names, and secrets inside its
+        longer strings (tokens by shape, credentials in URLs, GraphQL arguments). Read with
+        regular expressions over the text, which is valid JSON, rather than a walk in Python."""
+        if '"value"' in doc or '"Value"' in doc:
+            for match in _PAIR.finditer(doc):
+                name, value = (match[1], match[2]) if match[1] is not None else (match[4], match[3])
+                self._pair(_unescape(name), _unescape(value))
+        for match in _KEYED_VALUE.finditer(doc):
+            if is_keyish(match[1]) and looks_random(match[2]):
+                self._hide(match[2], "random value under a key-like name")
+        if "\\" in doc:
+            doc = doc.replace('\\"', '"').replace("\\/", "/")
+        self._text_notes(doc, self._field_secret)
+
+    def _pair(self, name: str, value: str) -> None:
+        """`{"name": "GITHUB_PAT", "value": "…"}`: the value of a secret-named pair."""
+        if not value or is_placeholder(value):
+            return
+        if self._form_secret(name) or (self._header_secret(name) and name.lower() != "host"):
+            self._hide(value, f"secret name {name!r}")
+        elif is_keyish(name) and looks_random(value):
+            self._hide(value, "random value under a key-like name")
+
+    def _text_notes(self, text: str, names: NameRule | None = None) -> None:
+        """Notes the secrets written inside free text, without changing it; `names` decides
+        which `name = value` pairs hold one (the form rule unless told)."""
+        for start, end, name in DETECTORS.find(text):
+            secret = text[start:end]
+            if PREFIX not in secret:
+                self._hide(secret, name)
+        for start, end in url_param_spans(text, self._query_secret):
+            self._hide(text[start:end], "secret URL parameter")
+        for start, end in kv_spans(text, names or self._form_secret):
+            secret = text[start:end]
+            if not is_placeholder(secret):
+                self._hide(secret, "secret name")
+
     def _stand_in(self, secret: str) -> str:
         """The placeholder of a secret JSON value; an empty value or a placeholder stays."""
-        return secret if not secret or is_placeholder(secret) else self.placeholder(secret)
+        return secret if not secret or is_placeholder(secret) else self._hide(secret)
 
     def _scan_hint(self, text: str) -> bool:
         """Whether any free-text rule could match in `text` (cheap, may say yes wrongly)."""
@@ -388,7 +561,9 @@ class Redactor:
         if not pairs:
             return False
         joined = "\n".join([value for _, value in pairs])
-        if "eyJ" in joined or bearer_hint(joined):
+        if "eyJ" in joined or bearer_hint(joined) or DETECTORS.hint(joined):
+            return True
+        if "=" in joined and may_hold_pairs(joined):
             return True
         for pattern in self._patterns:
             for _, value in pairs:
@@ -397,6 +572,24 @@ class Redactor:
         return False
 
     def _scrub(self, text: str) -> str:
+        """Free text: JWTs, Bearer tokens, user patterns, provider tokens and keys by shape,
+        credentials in URLs; existing placeholders untouched."""
+        if not text:
+            return text
+        text = self._scrub_rules(text)
+        found = DETECTORS.find(text)
+        found += [
+            (a, b, "secret URL parameter") for a, b in url_param_spans(text, self._query_secret)
+        ]
+        if not found:
+            return text
+        for start, end, rule in found:
+            secret = text[start:end]
+            if secret and PREFIX not in secret:
+                self._hide(secret, rule)
+        return self._splice(text, merge([(a, b) for a, b, _ in found]), "secret shape")
+
+    def _scrub_rules(self, text: str) -> str:
         """JWTs, Bearer tokens and user patterns replaced; existing placeholders untouched."""
         if not text or not self._scan_hint(text):
             return text
@@ -408,6 +601,21 @@ class Redactor:
             text = self._outside_placeholders(text, pattern, self._whole)
         return text
 
+    def _path(self, path: str) -> str:
+        """A path: tokens after reset/verify/invite-like segments, then the free-text rules."""
+        if "/" in path:
+            segments = path.split("/")
+            for i in range(1, len(segments)):
+                segment = segments[i]
+                if (
+                    len(segment) >= 16
+                    and is_reset_segment(segments[i - 1])
+                    and not is_placeholder(segment)
+                ):
+                    segments[i] = self._hide(segment, "token in the path")
+            path = "/".join(segments)
+        return self._scrub(path)
+
     def _outside_placeholders(self, text: str, regex: re.Pattern[str], fn) -> str:
         if PREFIX not in text:
             return regex.sub(fn, text)
@@ -418,7 +626,7 @@ class Redactor:
         return "".join(parts)
 
     def _whole(self, match: re.Match[str]) -> str:
-        return self.placeholder(match[0]) if match[0] else match[0]
+        return self._hide(match[0], "pattern") if match[0] else match[0]
 
     def _bearer(self, match: re.Match[str]) -> str:
         token = match[2]
@@ -427,7 +635,33 @@ class Redactor:
             return match[0]  # a challenge parameter, e.g. Bearer realm="api"
         if len(word) < 8 or (word.isalpha() and len(word) < 20):
             return match[0]  # prose such as "Bearer authentication"
-        return match[1] + self.placeholder(token)
+        return match[1] + self._hide(token, "bearer token")
+
+
+_JSON_STR = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
+# "key": "value" with a long value, for random values under key-like names.
+_KEYED_VALUE = re.compile(r'"([^"\\]{1,64})"\s*:\s*"([^"\\]{16,512})"')
+# {"name": …, "value": …} in either order, as neighbours.
+_PAIR = re.compile(
+    r'"(?:name|key|Name|Key)"\s*:\s*'
+    + _JSON_STR
+    + r'\s*,\s*"(?:value|Value)"\s*:\s*'
+    + _JSON_STR
+    + r'|"(?:value|Value)"\s*:\s*'
+    + _JSON_STR
+    + r'\s*,\s*"(?:name|key|Name|Key)"\s*:\s*'
+    + _JSON_STR
+)
+
+
+def _unescape(raw: str) -> str:
+    """A JSON string literal's content as the text it stands for."""
+    if "\\" not in raw:
+        return raw
+    try:
+        return json.loads(f'"{raw}"')
+    except ValueError:
+        return raw
 
 
 def _update_length(headers: Headers, old: bytes, new: bytes) -> Headers:
@@ -439,3 +673,21 @@ def _update_length(headers: Headers, old: bytes, new: bytes) -> Headers:
             value = str(len(new))
         out.append((name, value))
     return tuple(out)
+
+
+class _Collecting:
+    """Notes, while redacting one exchange, each secret found and the rule that found it."""
+
+    def __init__(self, redactor: Redactor):
+        self.local = redactor._local
+
+    def __enter__(self) -> dict[str, str]:
+        self.outer = getattr(self.local, "found", None), getattr(self.local, "why", None)
+        if self.outer[0] is not None:
+            return self.outer[0]
+        self.local.found, self.local.why = {}, {}
+        return self.local.found
+
+    def __exit__(self, *exc) -> None:
+        if self.outer[0] is None:
+            self.local.found = None

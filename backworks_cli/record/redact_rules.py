@@ -9,6 +9,7 @@ covers.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from backworks_cli.core.errors import ConfigError
@@ -52,7 +53,8 @@ HEADERS = _words(
 QUERY = _words(
     "token accesstoken refreshtoken idtoken apikey key secret clientsecret password "
     "passwd pwd signature sig auth session sessionid sid code codeverifier jwt "
-    "xamzsignature xamzcredential xamzsecuritytoken"
+    "xamzsignature xamzcredential xamzsecuritytoken xgoogsignature xgoogcredential hmac "
+    "signaturev4 sharedaccesssignature"
 )
 FIELDS = _words(
     "pass pwd auth authorization session sid jwt cvv cvv2 cvc ssn pin otp codeverifier ccnumber"
@@ -84,6 +86,30 @@ def bearer_hint(text: str) -> bool:
 
 # Parameters of a Bearer challenge (RFC 6750), which follow "Bearer " in WWW-Authenticate.
 BEARER_PARAMS = frozenset({"realm", "scope", "error", "error_description", "error_uri"})
+
+
+# Names under which a random-looking value is a credential (maps_key, repo_pat, sentry_dsn),
+# though the name alone does not say so.
+_KEYISH = re.compile(r"(?:key|pat|dsn|hmac|mac|sig|salt|seed)$|^(?:pat|dsn|env)$")
+# Path segments after which a long segment is a one-time token (/reset/<token>).
+_RESET = _words(
+    "reset resetpassword passwordreset passwordresets reset_password verify verification "
+    "verifyemail confirm confirmation confirmemail activate activation invite invites "
+    "invitation invitations magic magiclink magiclinks unsubscribe token tokens onetime otp "
+    "recover recovery"
+)
+
+
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
+def is_keyish(name: str) -> bool:
+    """Whether a random-looking value under `name` is a credential."""
+    norm = normalise(name)
+    return bool(norm) and not _DESCRIBES.search(norm) and _KEYISH.search(norm) is not None
+
+
+def is_reset_segment(segment: str) -> bool:
+    """Whether a path segment announces a one-time token as the next segment."""
+    return normalise(segment) in _RESET or segment.lower() in _RESET
 
 
 def normalise(name: str) -> str:
