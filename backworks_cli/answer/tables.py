@@ -1,7 +1,8 @@
 """The SQLite tables behind mode `database`: their design, creation and seeding, and how a JSON
 item becomes a row and back; seeding.py fills them.
 
-The database mode's file (`database.file`, default data/backworks.sqlite next to backworks.yaml)
+The database mode's file (`database.file`, default data/backworks.sqlite next to backworks.yaml,
+inside the project folder unless its block says `allow_outside_project: true`)
 holds the user's data, not recordings, so its SQL lives here, in modes/database.py and in
 listing.py rather than in store.py. Tables are created with sqlite-utils; every statement that
 carries a value takes it as a parameter, and table and column names are quoted from the
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from backworks_cli.answer.state import ENVELOPE_KEYS, shape_of
 from backworks_cli.core import paths
 from backworks_cli.core.errors import ConfigError, StoreError
+from backworks_cli.core.files import in_project
 
 if TYPE_CHECKING:
     from backworks_cli.config.model import Config, Endpoint
@@ -82,21 +84,29 @@ def settings(endpoint: Endpoint, config: Config | None) -> Settings:
 
     block: dict[str, Any] = {}
     written: dict[str, str] = {}  # key -> the endpoint whose block gave it
+    outside = False  # whether the block that names `file` allows it outside the project
     for other in reversed(resource_endpoints(endpoint, config)):
         own = other.database
         if isinstance(own, dict):
             block.update(own)
             written.update(dict.fromkeys(own, other.name))
+            if "file" in own:
+                outside = own.get("allow_outside_project") is True
 
     def where(key: str) -> str:
         return f"endpoints.{written.get(key, endpoint.name)}.database.{key}"
 
     source = str(config.path) if config is not None and config.path else "backworks.yaml"
     label = str(block.get("file") or DEFAULT_FILE)
-    path = Path(label).expanduser()
-    if not path.is_absolute():
-        base = config.path.absolute().parent if config is not None and config.path else Path()
-        path = (base / path).absolute()
+    base = config.path.absolute().parent if config is not None and config.path else Path.cwd()
+    path, inside = in_project(base, label)
+    if not inside and not outside:
+        raise ConfigError(
+            f"{source}: {where('file')} is {label!r}, which lies outside the project folder "
+            f"{base}.",
+            "Keep the database file inside the folder of backworks.yaml, or add "
+            "`allow_outside_project: true` to the database block that names it.",
+        )
     collection = shape_of(paths.shape(endpoint.path))[0].collection
     table = block.get("table") or default_table(collection)
     if not isinstance(table, str) or not _NAME(table):

@@ -10,6 +10,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from backworks_cli.config.model import (
 from backworks_cli.config.schema import IDENTIFIER, config_schema
 from backworks_cli.config.yamlfile import read_marked
 from backworks_cli.core.errors import ConfigError
+from backworks_cli.core.files import in_project
 from backworks_cli.core.paths import PARAMETER, params_of, typed_shape
 
 _YAML_HINT = (
@@ -81,6 +83,8 @@ def load_config(path: Path) -> Config:
             )
         problems += _validate(schema, data, marks)
         problems += _endpoint_problems(data, marks)
+        project = Path(os.path.normpath(path.absolute().parent))
+        problems += _containment_problems(data, marks, project)
     except RecursionError:
         raise ConfigError(
             f"{file}: nested too deeply to read (a YAML alias that contains itself?).",
@@ -256,6 +260,79 @@ def _endpoint_problems(data: dict, marks: dict[tuple, int]) -> list[_Problem]:
         problems += _latency_problems(spec.get("mock"), (*at, "mock"), marks)
     problems += _latency_problems(data.get("mock"), ("mock",), marks)
     return problems
+
+
+def _containment_problems(data: dict, marks: dict[tuple, int], project: Path) -> list[_Problem]:
+    """Handler files, worker programs written as relative paths and database files must lie
+    inside the project folder (the one holding backworks.yaml), so that a file from elsewhere
+    never runs or gets written because of a path in it; `allow_outside_project: true` on the
+    block that names the path allows it."""
+    problems: list[_Problem] = []
+    endpoints = data.get("endpoints")
+    for name, spec in (endpoints if isinstance(endpoints, dict) else {}).items():
+        if not isinstance(spec, dict):
+            continue
+        for mode, key, written in _project_paths(spec, project):
+            if spec[mode].get("allow_outside_project") is True:
+                continue
+            path, inside = in_project(project, written)
+            if inside:
+                continue
+            if "\0" in written:
+                text = f"{_show(written)} has a NUL character, which no file name can hold"
+            elif Path(os.path.normpath(path)).is_relative_to(project):
+                text = f"{_show(written)} leads out of the project folder {project} by a symlink"
+            else:
+                text = f"{_show(written)} is outside the project folder {project}"
+            where = ("endpoints", name, mode, key)
+            problems.append(
+                _Problem(
+                    _line(marks, where),
+                    _dotted(where),
+                    text,
+                    "Keep handlers, worker programs and database files inside the folder that "
+                    "holds backworks.yaml (relative paths are relative to it), or add "
+                    f"`allow_outside_project: true` to this `{mode}:` block to allow it.",
+                )
+            )
+    return problems
+
+
+def _project_paths(spec: dict, project: Path) -> list[tuple[str, str, str]]:
+    """(mode block, key, path as written) of each file an endpoint's blocks name:
+    runtime.handler (unless it is inline node code), the program of runtime.command when
+    written as a relative path, and database.file."""
+    found: list[tuple[str, str, str]] = []
+    runtime, database = spec.get("runtime"), spec.get("database")
+    if isinstance(runtime, dict):
+        handler = runtime.get("handler")
+        if isinstance(handler, str) and handler.strip() and not _inline(handler, project):
+            found.append(("runtime", "handler", handler.strip()))
+        program = _program_of(runtime.get("command"))
+        if program and "/" in program and not Path(program).expanduser().is_absolute():
+            found.append(("runtime", "command", program))
+    if isinstance(database, dict) and isinstance(database.get("file"), str) and database["file"]:
+        found.append(("database", "file", database["file"]))
+    return found
+
+
+def _inline(handler: str, project: Path) -> bool:
+    """Whether a handler is code written in the YAML (as node handlers may be), not a file."""
+    return "\n" in handler.strip() or (
+        "(" in handler and "\0" not in handler and not in_project(project, handler)[0].exists()
+    )
+
+
+def _program_of(command: Any) -> str | None:
+    """argv[0] of runtime.command, a list or a shell-style string; None when it has none."""
+    if isinstance(command, str):
+        try:
+            command = shlex.split(command)
+        except ValueError:
+            return None
+    if isinstance(command, list) and command and isinstance(command[0], str):
+        return command[0]
+    return None
 
 
 def _path_problem(path: str) -> str | None:

@@ -76,12 +76,25 @@ def _ignored(reasons: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _mode_block(mode: str, what: str) -> dict[str, Any]:
-    return {
+def _mode_block(mode: str, what: str, paths: str | None = None) -> dict[str, Any]:
+    """A mode's block; `paths` names the files it may point to, which must lie inside the
+    project folder unless the block allows otherwise."""
+    block: dict[str, Any] = {
         "type": "object",
         "description": f"Settings for mode `{mode}`: {what}.",
         "additionalProperties": True,
     }
+    if paths:
+        block["properties"] = {
+            "allow_outside_project": {
+                "type": "boolean",
+                "default": False,
+                "description": f"true: {paths} may lie outside the project folder (the one "
+                "holding backworks.yaml). By default a path that leaves it (through .., an "
+                "absolute path elsewhere or a symlink) is an error.",
+            }
+        }
+    return block
 
 
 def _json_schema(description: str) -> dict[str, Any]:
@@ -380,8 +393,12 @@ def config_schema() -> dict[str, Any]:
                 "description": "Settings for mode `mock`: state, latency, faults, validation.",
             },
             "proxy": _mode_block("proxy", "forward requests to the upstream"),
-            "runtime": _mode_block("runtime", "answer with a handler"),
-            "database": _mode_block("database", "CRUD over a SQLite table"),
+            "runtime": _mode_block(
+                "runtime",
+                "answer with a handler",
+                "the handler file and a worker program written as a relative path",
+            ),
+            "database": _mode_block("database", "CRUD over a SQLite table", "the database file"),
             **_ignored(BLUEPRINT_ENDPOINT_KEYS),
         },
     }

@@ -1,5 +1,6 @@
 """Writing files so that a reader never sees half of one (a temporary file beside the target,
-renamed over it once complete), and THE rule that tells a file changed (`stamp`)."""
+renamed over it once complete), THE rule that tells a file changed (`stamp`), and THE rule
+that keeps a path backworks.yaml names inside the project folder (`in_project`)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,16 @@ def stamp(path: Path | str | None) -> tuple[int, int, int] | None:
     except (OSError, ValueError):
         return None
     return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def in_project(project: Path, written: str | Path) -> tuple[Path, bool]:
+    """The file that `written` names (`~` expanded; a relative path is relative to the
+    `project` folder) as an absolute path, and whether it lies inside `project` once every
+    symlink is followed: `..` that climbs out of it, an absolute path elsewhere, or a symlink
+    (of the file or of a folder on the way) that leads out all make it lie outside."""
+    path = Path(project).absolute() / Path(written).expanduser()
+    try:
+        real = Path(os.path.realpath(path))
+        return path, real.is_relative_to(os.path.realpath(project))
+    except ValueError:  # a NUL character: no file of the project has that name
+        return path, False

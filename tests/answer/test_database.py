@@ -302,6 +302,40 @@ def test_bad_database_settings_name_the_key(tmp_path, recorded):
     made.store.close()
 
 
+def test_the_database_file_stays_inside_the_project_folder(tmp_path):
+    """The same rule as loading (see tests/config/test_containment.py), for settings built
+    from a Config made without load_config; the opt-in goes with the block naming the file."""
+    from backworks_cli.config.model import Config
+
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    (project / "elsewhere").symlink_to(outside)
+
+    def settings_of(*blocks: dict) -> tables.Settings:
+        endpoints = {
+            "items": {"path": "/items", "mode": "database", "database": blocks[0]},
+            "items_id": {"path": "/items/{id}", "mode": "database", "database": blocks[1]},
+        }
+        config = Config(endpoints=endpoints, path=project / "backworks.yaml")
+        return tables.settings(config.endpoint_list()[0], config)
+
+    for file in ["../shared.sqlite", str(outside / "db.sqlite"), "elsewhere/db.sqlite"]:
+        with pytest.raises(ConfigError) as caught:
+            settings_of({"file": file}, {})
+        assert "endpoints.items.database.file is " in caught.value.message
+        assert "outside the project folder" in caught.value.message
+        assert "allow_outside_project: true" in caught.value.hint
+    assert settings_of({}, {}).file == project / tables.DEFAULT_FILE
+    assert settings_of({"file": "db/a.sqlite"}, {}).file == project / "db/a.sqlite"
+    allowed = {"file": "../shared.sqlite", "allow_outside_project": True}
+    assert settings_of(allowed, {}).file == project / "../shared.sqlite"
+    # A sibling that names no file neither gives nor takes away the opt-in.
+    assert settings_of(allowed, {"allow_outside_project": False, "rows": 3}).rows == 3
+    with pytest.raises(ConfigError):
+        settings_of({"file": "../shared.sqlite"}, {"allow_outside_project": True})
+
+
 # --- reading -------------------------------------------------------------------------------
 
 

@@ -623,6 +623,35 @@ def test_unusable_runtime_blocks_are_config_errors(tmp_path, runtime, message):
     assert caught.value.hint
 
 
+def test_the_mode_keeps_handlers_and_workers_inside_the_project_folder(tmp_path):
+    """The same rule as loading (see tests/config/test_containment.py), for a mode built
+    without load_config: a path out of the project folder is refused unless allowed."""
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    write(outside, "evil.py", "def handle(request):\n    return {'body': 'outside'}\n")
+    write(outside, "worker", "#!/bin/sh\n")
+    (project / "link.py").symlink_to(outside / "evil.py")
+    for runtime, key in [
+        ({"handler": "../outside/evil.py"}, "runtime.handler"),
+        ({"handler": str(outside / "evil.py")}, "runtime.handler"),
+        ({"handler": "link.py"}, "runtime.handler"),
+        ({"language": "node", "handler": "../outside/w.js"}, "runtime.handler"),
+        ({"command": ["../outside/worker"]}, "runtime.command"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            make_mode(project, runtime)
+        assert f"endpoints.items.{key} is " in caught.value.message
+        assert "outside the project folder" in caught.value.message
+        assert "allow_outside_project: true" in caught.value.hint
+    mode = make_mode(project, {"handler": "../outside/evil.py", "allow_outside_project": True})
+    try:
+        assert mode.settings.handler == project / "../outside/evil.py"
+        assert mode.handle(get(), {"id": 7}).response.body == b"outside"
+    finally:
+        mode.close()
+
+
 # --- requests and answers -----------------------------------------------------------------
 
 JSON_VALUES = st.recursive(

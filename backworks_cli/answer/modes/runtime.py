@@ -9,6 +9,7 @@ The endpoint's `runtime:` block says which:
       command: [dotnet, run]      # language command: the worker's argv
       timeout_ms: 5000
       env: {KEY: value}           # added to a worker's environment
+      allow_outside_project: false  # true: the handler may lie outside the project folder
 
 A node `handler` may also be the code itself, `function handler(req) {...}` written in the
 YAML as the original Backworks blueprints do; it is wrapped in a JSON-lines loop.
@@ -63,7 +64,7 @@ from backworks_cli.answer.modes.base import Context, Outcome, json_body, json_re
 from backworks_cli.answer.workers import HandlerError, Log, Worker
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request, Response, is_text_type
-from backworks_cli.core.files import stamp
+from backworks_cli.core.files import in_project, stamp
 
 logger = logging.getLogger("backworks.runtime")
 
@@ -71,7 +72,7 @@ LANGUAGES = ("python", "node", "shell", "command")
 ALIASES = {"javascript": "node", "js": "node", "sh": "shell", "py": "python"}
 SUFFIXES = {".py": "python", ".js": "node", ".mjs": "node", ".cjs": "node", ".sh": "shell"}
 SOURCE = "backworks.yaml"  # how messages name the configuration file
-KEYS = ("language", "handler", "command", "timeout_ms", "env")
+KEYS = ("language", "handler", "command", "timeout_ms", "env", "allow_outside_project")
 DEFAULT_TIMEOUT_MS = 5000
 RELOAD_CHECK_S = 0.5
 SEEN = 256  # distinct failures remembered for logging each traceback once
@@ -153,16 +154,25 @@ def read_settings(context: Context) -> Settings:
         )
     path: Path | None = None
     argv: tuple[str, ...] = ()
+    outside = block.get("allow_outside_project") is True
     if language == "command":
         argv = _command(command, where)
         program = argv[0]
         if "/" not in program:
             argv = (_program(program, where), *argv[1:])
-        elif not (base / program).expanduser().exists():
-            raise ConfigError(
-                f"{SOURCE}: {where}.command runs {program}, but there is no such file.",
-                f"Fix the path (relative to the directory of {SOURCE}) or build the program.",
-            )
+        elif Path(program).expanduser().is_absolute():
+            if not Path(program).expanduser().exists():
+                raise ConfigError(
+                    f"{SOURCE}: {where}.command runs {program}, but there is no such file.",
+                    "Fix the path or build the program.",
+                )
+        else:
+            found = _contained(program, base, f"{where}.command", outside)
+            if not found.exists():
+                raise ConfigError(
+                    f"{SOURCE}: {where}.command runs {program}, but there is no such file.",
+                    f"Fix the path (relative to the directory of {SOURCE}) or build the program.",
+                )
     elif not isinstance(handler, str) or not handler.strip():
         raise ConfigError(
             f"{SOURCE}: {where}.handler is missing; a {language} handler needs its file.",
@@ -171,7 +181,7 @@ def read_settings(context: Context) -> Settings:
     elif language == "node" and _inline(handler, base):
         argv = (_program("node", where), "-e", NODE_INLINE % handler)
     else:
-        path = _handler_path(handler, base, where)
+        path = _handler_path(handler, base, where, outside)
         if language == "node":
             argv = (_program("node", where), str(path))
         elif language == "shell":
@@ -234,10 +244,22 @@ def _inline(handler: str, base: Path) -> bool:
     return "\n" in handler.strip() or ("(" in handler and not (base / handler).exists())
 
 
-def _handler_path(handler: str, base: Path, where: str) -> Path:
-    path = Path(handler.strip()).expanduser()
-    if not path.is_absolute():
-        path = base / path
+def _contained(written: str, base: Path, where: str, outside: bool) -> Path:
+    """The file `written` names, relative to the project folder `base`; ConfigError when it
+    lies outside that folder and the block does not allow it (load.py words the same rule with
+    the line)."""
+    path, inside = in_project(base, written)
+    if not inside and not outside:
+        raise ConfigError(
+            f"{SOURCE}: {where} is {written!r}, which lies outside the project folder {base}.",
+            f"Move it into the folder of {SOURCE}, or add `allow_outside_project: true` to the "
+            "runtime block.",
+        )
+    return path
+
+
+def _handler_path(handler: str, base: Path, where: str, outside: bool) -> Path:
+    path = _contained(handler.strip(), base, f"{where}.handler", outside)
     if not path.is_file():
         raise ConfigError(
             f"{SOURCE}: {where}.handler is {handler!r}, but there is no file {path}.",
