@@ -10,6 +10,7 @@ query value, or a whole JSON string.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from dataclasses import replace
@@ -30,7 +31,8 @@ def spreads(secret: str) -> bool:
     return len(secret) >= MIN_SPREAD
 
 
-def _forms(secret: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def _forms(secret: str) -> tuple[str, ...]:
     """`secret` and the ways it is written inside other text."""
     forms = [secret]
     for ascii_only in (False, True):
@@ -48,7 +50,7 @@ def _forms(secret: str) -> list[str]:
             forms.append(text)
             forms.append(text.rstrip("="))
     seen = set()
-    return [f for f in forms if f and not (f in seen or seen.add(f))]
+    return tuple(f for f in forms if f and not (f in seen or seen.add(f)))
 
 
 class Table:

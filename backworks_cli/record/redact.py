@@ -519,9 +519,12 @@ class Redactor:
         for match in _KEYED_VALUE.finditer(doc):
             if is_keyish(match[1]) and looks_random(match[2]):
                 self._hide(match[2], "random value under a key-like name")
+        # name = value pairs inside strings need an escaped quote (GraphQL arguments) or an
+        # "=" (.env text); JSON's own "name": value pairs are the field rules' business.
+        pairs = "=" in doc or '\\"' in doc
         if "\\" in doc:
             doc = doc.replace('\\"', '"').replace("\\/", "/")
-        self._text_notes(doc, self._field_secret)
+        self._text_notes(doc, self._field_secret if pairs else None)
 
     def _pair(self, name: str, value: str) -> None:
         """`{"name": "GITHUB_PAT", "value": "…"}`: the value of a secret-named pair."""
@@ -532,16 +535,18 @@ class Redactor:
         elif is_keyish(name) and looks_random(value):
             self._hide(value, "random value under a key-like name")
 
-    def _text_notes(self, text: str, names: NameRule | None = None) -> None:
+    def _text_notes(self, text: str, names: NameRule | None) -> None:
         """Notes the secrets written inside free text, without changing it; `names` decides
-        which `name = value` pairs hold one (the form rule unless told)."""
+        which `name = value` pairs hold one (None: no pairs are looked for)."""
         for start, end, name in DETECTORS.find(text):
             secret = text[start:end]
             if PREFIX not in secret:
                 self._hide(secret, name)
         for start, end in url_param_spans(text, self._query_secret):
             self._hide(text[start:end], "secret URL parameter")
-        for start, end in kv_spans(text, names or self._form_secret):
+        if names is None:
+            return
+        for start, end in kv_spans(text, names):
             secret = text[start:end]
             if not is_placeholder(secret):
                 self._hide(secret, "secret name")

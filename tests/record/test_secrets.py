@@ -144,6 +144,8 @@ def test_a_secret_echoed_anywhere_in_any_encoding_never_survives(secret, place, 
         resp = Response(200, headers=(("X-Echo", prefix + echoed),))
     else:
         resp = Response(302, headers=(("Location", f"/next?state=1&seen={echoed}"),))
+    # A cookie value cannot hold ";" (it ends the cookie), nor a form value a raw "&".
+    assume(place != "cookie" or (";" not in secret and "," not in secret))
     # The secret must not be a piece of the scaffold itself (a header name, the path).
     scaffold = everything(Exchange(_sent("", place), resp)).replace(echoed, "")
     assume(secret not in scaffold)
