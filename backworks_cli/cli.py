@@ -49,6 +49,15 @@ WriteConfigOpt = Annotated[
         help="backworks.yaml to write or update (default: ./backworks.yaml).",
     ),
 ]
+AdminTokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="BACKWORKS_ADMIN_TOKEN",
+        show_envvar=True,
+        help="Bearer token of the admin API (default: a new one each start, printed and "
+        "written to admin.token next to the store).",
+    ),
+]
 StoreOpt = Annotated[
     Path | None,
     typer.Option(
@@ -69,16 +78,17 @@ def _local_url(host: str, port: int) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
-def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str]) -> Any:
+def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str], token: str) -> Any:
     """--tui: start a server on a thread of its own (`start` returns what stops it), run the
-    dashboard on `url` in this terminal until it is closed, then stop the server and return
-    what stopping it returned. The server's messages, held meanwhile, are printed at the end."""
+    dashboard on `url` with the admin `token` in this terminal until it is closed, then stop
+    the server and return what stopping it returned. The server's messages, held meanwhile,
+    are printed at the end."""
     from backworks_cli.dashboard import run_dashboard
 
     try:
         stop = start()
         try:
-            run_dashboard(url)
+            run_dashboard(url, token)
         finally:
             result = stop()
     finally:
@@ -148,10 +158,14 @@ def capture(
     admin: Annotated[
         str | None,
         typer.Option(
-            help="Serve the admin API, for `backworks dashboard`, on HOST:PORT (`on`: the "
-            "listen port + 1). Off unless asked: it costs the proxy some throughput."
+            "--admin",
+            "--admin-listen",
+            help="Serve the admin API, for `backworks dashboard`, on HOST:PORT (`on`: "
+            "127.0.0.1 and the listen port + 1). Off unless asked: it costs the proxy some "
+            "throughput.",
         ),
     ] = None,
+    admin_token: AdminTokenOpt = None,
     config: ConfigOpt = None,
     tui: Annotated[
         bool,
@@ -161,6 +175,7 @@ def capture(
     ] = False,
 ) -> None:
     """Record real traffic through a proxy; secrets are redacted before anything is written."""
+    from backworks_cli.host.admin_access import AdminAccess, token_file
     from backworks_cli.host.capture_proxy import CaptureOptions, run_capture
     from backworks_cli.host.runner import parse_listen
 
@@ -179,19 +194,23 @@ def capture(
             exit_code=ExitCode.USAGE,
         )
     if admin is None and tui:
-        admin_at = (host, port + 1)
+        admin_at = ("127.0.0.1", port + 1)
     elif admin is None or admin.lower() == "off":
         admin_at = None
     elif admin.lower() == "on":
-        admin_at = (host, port + 1)
+        admin_at = ("127.0.0.1", port + 1)
     else:
         admin_at = parse_listen(admin, "--admin")
+    store_path = _store_path(store, cfg)
+    access = AdminAccess.create(
+        admin_token, listen=admin_at, hosts=(host,), file=token_file(store_path)
+    )
     options = CaptureOptions(
         upstream=upstream or cfg.upstream,
         forward=forward,
         listen_host=host,
         listen_port=port,
-        store_path=_store_path(store, cfg),
+        store_path=store_path,
         session=session or cfg.recordings.session,
         include=tuple(include or cfg.recordings.include),
         exclude=tuple(exclude or cfg.recordings.exclude),
@@ -200,6 +219,7 @@ def capture(
         insecure=insecure,
         admin=admin_at,
         config=cfg,
+        access=access,
     )
     if tui:
         from backworks_cli.host.runner import InThread
@@ -209,6 +229,7 @@ def capture(
             _local_url(*admin_at),
             lambda: InThread().start(lambda c: run_capture(options, log=held.append, control=c)),
             held,
+            access.token,
         )
     else:
         summary = run_capture(options, log=_err)
@@ -508,14 +529,24 @@ def mock(
         ),
     ] = False,
     store: StoreOpt = None,
+    admin_listen: Annotated[
+        str | None,
+        typer.Option(
+            help="Also serve the admin API on HOST:PORT, e.g. for a dashboard on another "
+            "machine (default: only /__backworks/ on the mock's port, to this machine)."
+        ),
+    ] = None,
+    admin_token: AdminTokenOpt = None,
     tui: Annotated[
         bool,
         typer.Option("--tui", help="Watch it live in this terminal: the dashboard, one process."),
     ] = False,
 ) -> None:
     """Serve recorded responses offline, and data generated from schemas for the rest."""
+    from backworks_cli.host.admin_access import AdminAccess, token_file
     from backworks_cli.host.mock import create_app
     from backworks_cli.host.mock_run import run_mock
+    from backworks_cli.host.runner import parse_listen
 
     if tui and workers > 1:
         raise BackworksError(
@@ -524,6 +555,12 @@ def mock(
     cfg = _load_config(config)
     host = host or cfg.server.host
     port = port or cfg.server.port
+    access = AdminAccess.create(
+        admin_token,
+        listen=parse_listen(admin_listen, "--admin-listen") if admin_listen else None,
+        hosts=(host,),
+        file=token_file(_store_path(store, cfg)),
+    )
     held: list[str] = []  # with --tui, the host's messages wait until the dashboard is closed
     mock_app = create_app(
         cfg,
@@ -533,6 +570,7 @@ def mock(
         config_path=cfg.path,
         store_path=store,
         log=held.append if tui else _err,
+        access=access,
     )
     for note in mock_app.engine.notes:
         _err(f"Note: {note}")
@@ -542,7 +580,10 @@ def mock(
         from backworks_cli.host.mock_run import serve_in_thread
 
         _watch(
-            _local_url(host, port), lambda: serve_in_thread(mock_app, host=host, port=port), held
+            _local_url(host, port),
+            lambda: serve_in_thread(mock_app, host=host, port=port),
+            held,
+            access.token,
         )
         _err("Mock stopped.")
         return
@@ -568,9 +609,13 @@ def serve(
     admin: Annotated[
         str | None,
         typer.Option(
-            help="HOST:PORT of the admin API with its event stream (default: the port + 1)."
+            "--admin-listen",
+            "--admin",
+            help="HOST:PORT of the admin API with its event stream (default: 127.0.0.1 and "
+            "the port + 1).",
         ),
     ] = None,
+    admin_token: AdminTokenOpt = None,
     seed: Annotated[
         int, typer.Option(help="Seed of generated data: the same seed gives the same bytes.")
     ] = 0,
@@ -581,13 +626,20 @@ def serve(
     ] = False,
 ) -> None:
     """Serve every endpoint in its own mode; proxy endpoints and unknown paths go upstream."""
+    from backworks_cli.host.admin_access import AdminAccess, token_file
     from backworks_cli.host.runner import parse_listen
     from backworks_cli.host.serve import ServeOptions
     from backworks_cli.host.serve_proxy import run_serve
 
     cfg = _load_config(config)
     host, port = parse_listen(listen or f"{cfg.server.host}:{cfg.server.port}")
-    admin_host, admin_port = parse_listen(admin or f"{host}:{port + 1}", "--admin")
+    admin_host, admin_port = parse_listen(admin or f"127.0.0.1:{port + 1}", "--admin-listen")
+    access = AdminAccess.create(
+        admin_token,
+        listen=(admin_host, admin_port),
+        hosts=(host,),
+        file=token_file(_store_path(store, cfg)),
+    )
     options = ServeOptions(
         config=cfg,
         listen_host=host,
@@ -596,6 +648,7 @@ def serve(
         admin_port=admin_port,
         store_path=store,
         seed=seed,
+        access=access,
     )
     if tui:
         from backworks_cli.host.runner import InThread
@@ -605,6 +658,7 @@ def serve(
             _local_url(admin_host, admin_port),
             lambda: InThread().start(lambda c: run_serve(options, log=held.append, control=c)),
             held,
+            access.token,
         )
     else:
         run_serve(options, log=_err)
@@ -839,12 +893,26 @@ def dashboard(
         str,
         typer.Option(help="Base URL of a running host (`backworks mock`) to watch."),
     ] = "http://127.0.0.1:3000",
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BACKWORKS_ADMIN_TOKEN",
+            show_envvar=True,
+            help="The host's admin token (default: from admin.token next to the store, for a "
+            "host on this machine).",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Watch a running host live: requests, endpoints, alerts; promote endpoints, reset state."""
     from backworks_cli.dashboard import run_dashboard
     from backworks_cli.dashboard.client import check_url
+    from backworks_cli.host.admin_access import dashboard_token
 
-    run_dashboard(check_url(url))
+    url = check_url(url)
+    found = admin_token or dashboard_token(url, lambda: _store_path(store, _load_config(config)))
+    run_dashboard(url, found)
 
 
 @app.command()

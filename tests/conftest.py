@@ -20,6 +20,10 @@ from typing import Self
 import httpx
 import pytest
 
+# The admin token tests give a host (through BACKWORKS_ADMIN_TOKEN), and the header it goes in.
+ADMIN_TOKEN = "test-admin-token-3f9c2e7d41"
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 def free_port() -> int:
     return free_ports(1)[0]

@@ -427,6 +427,7 @@ def _build(data: dict, path: Path, warnings: tuple[str, ...]) -> Config:
         server=ServerConfig(
             host=server.get("host", ServerConfig.host),
             port=int(server.get("port", ServerConfig.port)),
+            admin_max_rows=int(server.get("admin_max_rows", ServerConfig.admin_max_rows)),
         ),
         upstream=data.get("upstream"),
         recordings=RecordingsConfig(

@@ -29,6 +29,7 @@ DEFAULT_CONTENT_TYPE = "application/json"
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 3000
+    admin_max_rows: int = 10_000  # the most rows a promotion through the admin API may seed
 
 
 @dataclass(frozen=True)

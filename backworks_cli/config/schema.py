@@ -438,6 +438,14 @@ def config_schema() -> dict[str, Any]:
                         "description": "TCP port to listen on, 1 to 65535.",
                         "default": ServerConfig.port,
                     },
+                    "admin_max_rows": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "The most rows a promotion to database through the admin "
+                        "API (`POST /__backworks/promote`, the dashboard) may seed; the "
+                        "`backworks promote` command has no such limit.",
+                        "default": ServerConfig.admin_max_rows,
+                    },
                 },
             },
             "upstream": {

@@ -18,6 +18,6 @@ from backworks_cli.dashboard.app import Dashboard, create_app
 __all__ = ["Dashboard", "create_app", "run_dashboard"]
 
 
-def run_dashboard(url: str) -> None:
-    """Run the dashboard for the host at `url` until the user quits."""
-    create_app(url).run()
+def run_dashboard(url: str, token: str | None = None) -> None:
+    """Run the dashboard for the host at `url`, with its admin `token`, until the user quits."""
+    create_app(url, token=token).run()

@@ -106,6 +106,7 @@ class Dashboard(App[None]):
         self,
         url: str,
         *,
+        token: str | None = None,
         connect: bool = True,
         tz: tzinfo | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -113,6 +114,7 @@ class Dashboard(App[None]):
     ):
         super().__init__()
         self.url = url
+        self.token = token
         self.connect = connect
         self.tz = tz
         self.clock = clock
@@ -169,7 +171,7 @@ class Dashboard(App[None]):
         self._draw_status()
         self.set_interval(REFRESH, self.refresh_views)
         if self.connect:
-            self.client = AdminClient(self.url)
+            self.client = AdminClient(self.url, token=self.token)
             self.watch_host()
         self.call_after_refresh(self._check_size)
 
@@ -192,7 +194,7 @@ class Dashboard(App[None]):
                     group.create_task(self._stream(client))
             except* Offline as errors:
                 first = errors.exceptions[0]
-                self.post_message(Disconnected(first.reason, first.answered, RETRY))
+                self.post_message(Disconnected(first.reason, first.answered, RETRY, first.refused))
             except* Exception as errors:  # an answer not shaped as the admin API's
                 why = f"{self.url} gave an unexpected answer ({errors.exceptions[0]!r})"
                 self.post_message(Disconnected(why, True, RETRY))
@@ -296,7 +298,7 @@ class Dashboard(App[None]):
             self.state = "retrying"
         else:
             self.state = "offline"
-            self._offline_text(message.reason, message.answered, message.retry_in)
+            self._offline_text(message.reason, message.answered, message.retry_in, message.refused)
         self._draw_status()
 
     def on_action_done(self, message: ActionDone) -> None:
@@ -396,16 +398,21 @@ class Dashboard(App[None]):
         self._show("#status", " · ".join(parts))
 
     def _offline_text(
-        self, reason: str, answered: bool = False, retry_in: float | None = None
+        self,
+        reason: str,
+        answered: bool = False,
+        retry_in: float | None = None,
+        refused: bool = False,
     ) -> None:
         if retry_in is None:
             text = f"Connecting to {self.url}…"
         else:
-            first = (
-                f"[b]{self.url} answers, but not as a backworks host[/b]: {reason}."
-                if answered
-                else f"[b]No backworks host answers at {self.url}[/b] ({reason})."
-            )
+            if refused:
+                first = f"[b]The backworks host at {self.url} refused the dashboard[/b]: {reason}."
+            elif answered:
+                first = f"[b]{self.url} answers, but not as a backworks host[/b]: {reason}."
+            else:
+                first = f"[b]No backworks host answers at {self.url}[/b] ({reason})."
             text = (
                 f"{first}\n\nStart one in your project directory:\n\n"
                 "    [b cyan]backworks mock[/]\n\n"
@@ -549,12 +556,14 @@ class Dashboard(App[None]):
 def create_app(
     url: str = "http://127.0.0.1:3000",
     *,
+    token: str | None = None,
     connect: bool = True,
     tz: tzinfo | None = None,
     clock: Callable[[], float] = time.monotonic,
     wall: Callable[[], float] = time.time,
 ) -> Dashboard:
-    """The dashboard for the host at `url`. With connect=False it talks to no host: tests
-    feed it the messages its worker would post. `tz` is the time zone of the times shown
-    (default: local); `clock` and `wall` are the monotonic and wall clocks."""
-    return Dashboard(url, connect=connect, tz=tz, clock=clock, wall=wall)
+    """The dashboard for the host at `url`, sending the admin `token` with every request.
+    With connect=False it talks to no host: tests feed it the messages its worker would
+    post. `tz` is the time zone of the times shown (default: local); `clock` and `wall` are
+    the monotonic and wall clocks."""
+    return Dashboard(url, token=token, connect=connect, tz=tz, clock=clock, wall=wall)

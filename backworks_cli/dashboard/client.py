@@ -24,12 +24,14 @@ _URL = re.compile(r"^https?://[^\s/?#]+/?$")
 
 class Offline(Exception):
     """No backworks host answers: `reason` says what happened, in a few words; `answered` is
-    True when something answered, just not as a backworks host."""
+    True when something answered, just not as a backworks host; `refused` when a backworks
+    host answered but refused the dashboard (no token, or not this one)."""
 
-    def __init__(self, reason: str, answered: bool = False):
+    def __init__(self, reason: str, answered: bool = False, refused: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.answered = answered
+        self.refused = refused
 
 
 class ActionFailed(Exception):
@@ -47,12 +49,16 @@ def check_url(url: str) -> str:
 
 
 class AdminClient:
-    """One host's admin API. Methods raise Offline when the host cannot be reached."""
+    """One host's admin API, with its bearer token when one is given. Methods raise Offline
+    when the host cannot be reached."""
 
-    def __init__(self, url: str, *, timeout: float = TIMEOUT):
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = TIMEOUT):
         self.url = check_url(url)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         # No proxies from the environment: the host is usually on loopback.
-        self._http = httpx.AsyncClient(base_url=self.url + ADMIN, timeout=timeout, trust_env=False)
+        self._http = httpx.AsyncClient(
+            base_url=self.url + ADMIN, headers=headers, timeout=timeout, trust_env=False
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -62,6 +68,8 @@ class AdminClient:
             reply = await self._http.get(name, params=params or None)
         except httpx.HTTPError as error:
             raise Offline(_why(error)) from None
+        if reply.status_code in (401, 403) and name == "health":
+            raise Offline(_refused(reply), answered=True, refused=True)
         if reply.status_code != 200 and name == "health":
             raise Offline(f"GET {ADMIN}health gave {reply.status_code}", answered=True)
         try:
@@ -87,7 +95,7 @@ class AdminClient:
 
     async def _post(self, name: str, body: dict | None = None) -> dict:
         try:
-            reply = await self._http.post(name, json=body)
+            reply = await self._http.post(name, json=body or {})  # the admin API takes JSON only
         except httpx.HTTPError as error:
             raise Offline(_why(error)) from None
         try:
@@ -117,6 +125,9 @@ class AdminClient:
         try:
             params = {"ordinary": ORDINARY}
             async with self._http.stream("GET", "events", params=params, timeout=timeout) as reply:
+                if reply.status_code in (401, 403):
+                    await reply.aread()
+                    raise Offline(_refused(reply), True, refused=True)
                 if reply.status_code != 200:
                     raise Offline(f"GET {ADMIN}events gave {reply.status_code}", True)
                 yield None
@@ -125,6 +136,20 @@ class AdminClient:
         except httpx.HTTPError as error:
             raise Offline(_why(error)) from None
         raise Offline("the host ended the event stream")
+
+
+def _refused(reply: httpx.Response) -> str:
+    """Why the host refused the dashboard, in its own words where it gave them."""
+    try:
+        error = reply.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if reply.status_code == 401:
+        return (
+            f"it wants its admin token ({error or 401}); pass --admin-token, or run the "
+            "dashboard in the project folder where the host wrote admin.token"
+        )
+    return f"it refused the dashboard ({error or reply.status_code})"
 
 
 def _why(error: httpx.HTTPError) -> str:

@@ -38,11 +38,12 @@ class EndpointsSnapshot(Message):
 
 
 class Disconnected(Message):
-    def __init__(self, reason: str, answered: bool, retry_in: float):
+    def __init__(self, reason: str, answered: bool, retry_in: float, refused: bool = False):
         super().__init__()
         self.reason = reason
         self.answered = answered
         self.retry_in = retry_in
+        self.refused = refused  # a backworks host that will not let the dashboard in
 
 
 class ActionDone(Message):

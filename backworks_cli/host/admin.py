@@ -35,6 +35,12 @@ Resources (JSON unless said):
                   proxy endpoint of `backworks serve` records what it forwards, or stops, for
                   as long as serve runs; answers {"endpoint", "record", "store"}
 
+Who may ask is decided by host/admin_access.py (the token, loopback, Host and Origin, JSON
+only for POST; see there). What a POST may send is bounded: MAX_BODY bytes, JSON nested at
+most MAX_JSON_DEPTH deep, a promotion seeding at most `server.admin_max_rows` rows. Every
+refusal is a 4xx with a JSON body that says why. Paths, queries, details, headers and bodies
+are shown with their secrets redacted (host/scrub.py).
+
 What the resources read is counted by stats.Stats; a host hands itself in as `AdminHost`.
 """
 
@@ -43,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,6 +57,7 @@ from urllib.parse import parse_qsl
 
 from backworks_cli.core.asgi import Receive, Scope, Send
 from backworks_cli.core.errors import BackworksError
+from backworks_cli.host.admin_access import AdminAccess
 from backworks_cli.host.stats import (
     KEEP_BODY,
     ZERO,
@@ -70,14 +78,14 @@ class AdminHost(Protocol):
     capture's). A host that forwards may also have `set_recording(endpoint, record)`."""
 
     stats: Stats
+    access: AdminAccess
     config_path: Path | None
     reload_error: str | None
+    admin_max_rows: int  # the most rows a promotion through the admin API may seed
 
     def endpoints(self) -> list[dict]: ...
 
     def reset(self) -> None: ...
-
-    async def read_body(self, receive: Receive) -> bytes | bool | None: ...
 
     async def reload_if_changed(self) -> bool | None: ...
 
@@ -86,6 +94,10 @@ PREFIX = "/__backworks/"
 
 
 REQUESTS_LIMIT = 1000  # requests /requests lists when not given ?limit=N
+MAX_BODY = 1024 * 1024  # bytes an admin request may send; more gets 413 unread
+MAX_JSON_DEPTH = 16  # how deep the JSON of an admin request may nest
+MAX_ID_DIGITS = 18  # ?id=N longer than this is no request of the journal
+PROMOTE_KEYS = ("endpoint", "to", "upstream", "language", "rows")
 
 
 QUEUE_SIZE = 512  # events a slow /events subscriber may lag behind before events are dropped
@@ -100,8 +112,13 @@ SAMPLED_FLUSH = 0.1
 _JSON = [(b"content-type", b"application/json")]
 
 
+def dumps_line(data: Any) -> bytes:
+    """JSON data as the admin API sends it: one line."""
+    return dumps(data).encode("utf-8", "surrogateescape") + b"\n"
+
+
 async def send_json(send: Send, status: int, data: Any, headers: list | None = None) -> None:
-    body = dumps(data).encode("utf-8", "surrogateescape") + b"\n"
+    body = dumps_line(data)
     await send(
         {
             "type": "http.response.start",
@@ -115,30 +132,46 @@ async def send_json(send: Send, status: int, data: Any, headers: list | None = N
 # --- the resources -----------------------------------------------------------------------
 
 
-async def answer(host: AdminHost, scope: Scope, receive: Receive, send: Send, name: str) -> None:
-    """Answer the admin request for resource `name` (the path after /__backworks/)."""
+async def answer(
+    host: AdminHost, scope: Scope, receive: Receive, send: Send, name: str, main_port: bool = True
+) -> None:
+    """Answer the admin request for resource `name` (the path after /__backworks/), or refuse
+    it (see admin_access). `main_port` is False when it came to the admin API's own address."""
+    refused = refusal(host, scope, name, main_port)
+    if refused is not None:
+        await send_json(send, *refused)
+        return
+    await ROUTES[name.strip("/")][1](host, scope, receive, send)
+
+
+def refusal(
+    host: AdminHost, scope: Scope, name: str, main_port: bool
+) -> tuple[int, dict, list] | None:
+    """Why the admin request for `name` is not answered, as (status, JSON, headers); None
+    when it is. No CORS: OPTIONS is a method no resource answers."""
+    access = host.access
+    refused = access.refuse_origin(scope, main_port)
+    if refused is not None:
+        return refused
     name = name.strip("/")
     route = ROUTES.get(name)
     if route is None:
-        await send_json(
-            send,
+        return (
             404,
             {
                 "error": f"no admin resource {PREFIX}{name}",
                 "resources": [f"{PREFIX}{n}" for n in ROUTES],
             },
+            [],
         )
-        return
-    methods, handler = route
+    methods = route[0]
     if scope["method"] not in methods:
-        await send_json(
-            send,
+        return (
             405,
             {"error": f"{PREFIX}{name} answers {', '.join(methods)}"},
             [(b"allow", ", ".join(methods).encode())],
         )
-        return
-    await handler(host, scope, receive, send)
+    return access.refuse_request(scope, main_port)
 
 
 def _query(scope: Scope) -> dict[str, str]:
@@ -190,23 +223,23 @@ async def _requests(host: AdminHost, scope: Scope, receive: Receive, send: Send)
     )
 
 
-def _message(message: Any) -> dict | None:
-    """A Request or Response as JSON data: headers as pairs, the body as text when it is
-    UTF-8, else base64."""
-    if message is None:
+def _message(kept: tuple[tuple, bytes] | None) -> dict | None:
+    """A request's or response's (headers, body) as JSON data: headers as pairs, the body as
+    text when it is UTF-8, else base64."""
+    if kept is None:
         return None
-    body = message.body
+    headers, body = kept
     try:
-        data = {"headers": [list(pair) for pair in message.headers], "body": body.decode()}
+        data = {"headers": [list(pair) for pair in headers], "body": body.decode()}
     except UnicodeDecodeError:
-        data = {"headers": [list(pair) for pair in message.headers]}
+        data = {"headers": [list(pair) for pair in headers]}
         data["body_base64"] = base64.b64encode(body).decode("ascii")
     return data
 
 
 async def _exchange(host: AdminHost, scope: Scope, receive: Receive, send: Send) -> None:
     text = _query(scope).get("id", "")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS:
         await send_json(send, 400, {"error": "give the request's id as ?id=N (see requests)"})
         return
     stats, number = host.stats, int(text)
@@ -223,36 +256,122 @@ async def _exchange(host: AdminHost, scope: Scope, receive: Receive, send: Send)
         data["note"] = f"messages are kept for the last {len(stats.messages)} requests only"
     else:
         request, response = stats.messages[at]
-        data["request"] = _message(request)
-        data["response"] = _message(response)
+        scrub = stats.scrub
+        data["request"] = _message(None if request is None else scrub.request(row.method, request))
+        data["response"] = _message(
+            None if response is None else scrub.response(row.status, response)
+        )
         if request is None or response is None:
             data["note"] = f"bodies over {KEEP_BODY} bytes are not kept, nor the messages with them"
     await send_json(send, 200, data)
 
 
-async def _json_object(
-    host: AdminHost, receive: Receive, send: Send, needs: tuple[str, ...], shape: str
-) -> dict | None:
-    """The request's JSON object with every key of `needs`; None once a 400 has been sent."""
-    body = await host.read_body(receive)
-    if body is False:
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # a JSON string literal
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` deep (strings skipped)."""
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub(b"", body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+async def read_json(scope: Scope, receive: Receive, send: Send) -> dict | None:
+    """The request's JSON object ({} for an empty body); None once a 4xx has been sent or the
+    client went away. Over MAX_BODY bytes is 413, unread."""
+    length = next((v for k, v in scope.get("headers") or () if k == b"content-length"), None)
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        await _too_large(send)
+        return None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            await _too_large(send)
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    if not body.strip():
+        return {}
+    if too_deep(body):
+        await send_json(send, 400, {"error": f"the JSON nests more than {MAX_JSON_DEPTH} deep"})
         return None
     try:
-        data = json.loads(body or b"null")
+        data = json.loads(body)
     except ValueError as exc:
         await send_json(send, 400, {"error": f"the body is not JSON: {exc}"})
         return None
-    if not isinstance(data, dict) or not all(data.get(key) for key in needs):
+    if not isinstance(data, dict):
+        await send_json(send, 400, {"error": "the body must be a JSON object"})
+        return None
+    return data
+
+
+async def _too_large(send: Send) -> None:
+    await send_json(
+        send,
+        413,
+        {"error": "the admin request's body is too large", "limit_bytes": MAX_BODY},
+        [(b"connection", b"close")],
+    )
+
+
+async def _json_object(
+    scope: Scope, receive: Receive, send: Send, needs: tuple[str, ...], shape: str
+) -> dict | None:
+    """The request's JSON object with a non-empty string under every key of `needs`; None
+    once a 4xx has been sent."""
+    data = await read_json(scope, receive, send)
+    if data is None:
+        return None
+    if not all(isinstance(data.get(key), str) and data[key] for key in needs):
         await send_json(send, 400, {"error": f"send {shape}"})
         return None
     return data
 
 
+def _promote_problem(data: dict, max_rows: int) -> str | None:
+    """What is wrong with a promote request's options, if anything."""
+    unknown = sorted(set(data) - set(PROMOTE_KEYS))
+    if unknown:
+        return f"unknown key(s) {', '.join(map(repr, unknown))}; promote takes {PROMOTE_KEYS}"
+    for key in ("upstream", "language"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} must be a string"
+    rows = data.get("rows")
+    if rows is not None:
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            return f"rows must be a whole number from 0, not {rows!r}"
+        if rows > max_rows:
+            return (
+                f"rows {rows} is over the admin API's limit of {max_rows} "
+                "(server.admin_max_rows in backworks.yaml)"
+            )
+    return None
+
+
 async def _promote(host: AdminHost, scope: Scope, receive: Receive, send: Send) -> None:
     data = await _json_object(
-        host, receive, send, ("endpoint", "to"), '{"endpoint": NAME, "to": MODE}'
+        scope, receive, send, ("endpoint", "to"), '{"endpoint": NAME, "to": MODE}'
     )
     if data is None:
+        return
+    problem = _promote_problem(data, host.admin_max_rows)
+    if problem is not None:
+        await send_json(send, 400, {"error": problem})
         return
     if host.config_path is None:
         error = "this host was started without a backworks.yaml, so there is nothing to promote"
@@ -292,7 +411,7 @@ async def _promote(host: AdminHost, scope: Scope, receive: Receive, send: Send) 
 
 async def _record(host: AdminHost, scope: Scope, receive: Receive, send: Send) -> None:
     shape = '{"endpoint": NAME, "record": true|false} (without "record": the other way round)'
-    data = await _json_object(host, receive, send, ("endpoint",), shape)
+    data = await _json_object(scope, receive, send, ("endpoint",), shape)
     if data is None:
         return
     record = data.get("record")
@@ -329,6 +448,8 @@ async def _metrics(host: AdminHost, scope: Scope, receive: Receive, send: Send) 
 
 
 async def _reset(host: AdminHost, scope: Scope, receive: Receive, send: Send) -> None:
+    if await read_json(scope, receive, send) is None:
+        return
     host.reset()
     await send_json(send, 200, {"status": "ok", "reset": True})
 
@@ -336,19 +457,21 @@ async def _reset(host: AdminHost, scope: Scope, receive: Receive, send: Send) ->
 async def _verify(host: AdminHost, scope: Scope, receive: Receive, send: Send) -> None:
     criteria: dict[str, Any] = _query(scope)
     if scope["method"] == "POST":
-        body = await host.read_body(receive)
-        if body is False:
+        data = await read_json(scope, receive, send)
+        if data is None:
             return
-        if body:
-            try:
-                data = json.loads(body)
-            except ValueError as exc:
-                await send_json(send, 400, {"error": f"the body is not JSON: {exc}"})
-                return
-            if not isinstance(data, dict):
-                await send_json(send, 400, {"error": "the body must be a JSON object"})
-                return
-            criteria.update(data)
+        odd = [
+            k
+            for k, v in data.items()
+            if isinstance(v, bool) or not (v is None or isinstance(v, str | int))
+        ]
+        if odd:
+            error = f"criteria are strings or numbers, not as in {', '.join(map(repr, odd))}"
+            await send_json(send, 400, {"error": error})
+            return
+        criteria.update(
+            {k: str(v) if isinstance(v, int) and k != "status" else v for k, v in data.items()}
+        )
     try:
         count = verify_count(host.stats, criteria)
     except ValueError as exc:

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from backworks_cli.config.model import ServerConfig
 from backworks_cli.core.asgi import Receive, Scope, Send
 from backworks_cli.core.errors import NetworkError
 from backworks_cli.host import admin
 from backworks_cli.host.admin import send_json
+from backworks_cli.host.admin_access import AdminAccess
 from backworks_cli.host.stats import Row, Stats
 
 ADMIN_START_S = 15.0  # how long the admin server may take to start listening
@@ -35,10 +37,19 @@ class AdminPort:
     thread that serves it (see the module docstring)."""
 
     config_path: Path | None = None
+    admin_max_rows = ServerConfig.admin_max_rows
 
-    def __init__(self, admin_host: str, admin_port: int, log: Callable[[str], None]):
+    def __init__(
+        self,
+        admin_host: str,
+        admin_port: int,
+        log: Callable[[str], None],
+        access: AdminAccess | None = None,
+    ):
         self.admin_host, self.admin_port = admin_host, admin_port
         self.log = log
+        # Who may use the admin API (by default: a new token, written nowhere).
+        self.access = access or AdminAccess.create(listen=(admin_host, admin_port))
         self.stats = Stats()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
@@ -97,7 +108,8 @@ class AdminPort:
         raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
         prefix = admin.PREFIX.encode()
         if raw.startswith(prefix):
-            await admin.answer(self, scope, receive, send, raw[len(prefix) :].decode("latin-1"))
+            name = raw[len(prefix) :].decode("latin-1")
+            await admin.answer(self, scope, receive, send, name, main_port=False)
             return
         await send_json(
             send,
@@ -108,23 +120,31 @@ class AdminPort:
             },
         )
 
-    async def read_body(self, receive: Receive) -> bytes | bool:
-        """The request body, or False when the client went away."""
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return False
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                return b"".join(chunks)
-
     async def answer_admin(
-        self, method: str, path: str, query: str, headers: list, body: bytes
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list,
+        body: bytes,
+        client: tuple[str, int] | None = None,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """An admin request that came to the main port: (status, headers, body), answered on
-        the admin thread; the event stream is a redirect to the admin port."""
+        """An admin request that came to the main port from `client`: (status, headers, body),
+        answered on the admin thread; the event stream is a redirect to the admin port."""
         name = path[len(admin.PREFIX) :]
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "raw_path": path.encode("utf-8", "surrogateescape"),
+            "query_string": query.encode("utf-8", "surrogateescape"),
+            "headers": headers,
+            "client": client,
+        }
+        refused = admin.refusal(self, scope, name, main_port=True)
+        if refused is not None:
+            status, data, extra = refused
+            return status, [(b"content-type", b"application/json"), *extra], admin.dumps_line(data)
         if name.strip("/") == "events":
             location = f"{self.admin_url}{admin.PREFIX}events" + (f"?{query}" if query else "")
             data = {"error": "the event stream is served on the admin port", "location": location}
@@ -133,14 +153,6 @@ class AdminPort:
                 [(b"location", location.encode()), (b"content-type", b"application/json")],
                 json.dumps(data).encode() + b"\n",
             )
-        scope = {
-            "type": "http",
-            "method": method,
-            "path": path,
-            "raw_path": path.encode("utf-8", "surrogateescape"),
-            "query_string": query.encode("utf-8", "surrogateescape"),
-            "headers": headers,
-        }
         sent: list[dict] = []
 
         async def receive() -> dict:
@@ -149,7 +161,7 @@ class AdminPort:
         async def send(message: dict) -> None:
             sent.append(message)
 
-        work = admin.answer(self, scope, receive, send, name)
+        work = admin.answer(self, scope, receive, send, name, main_port=True)
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
         return (
             sent[0]["status"],

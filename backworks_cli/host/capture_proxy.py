@@ -18,6 +18,7 @@ from backworks_cli.config.model import Config, RedactConfig
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.routing import Router
 from backworks_cli.host import admin
+from backworks_cli.host.admin_access import AdminAccess, exposure_warning, token_file
 from backworks_cli.host.admin_port import AdminPort
 from backworks_cli.host.runner import (
     InThread,
@@ -28,6 +29,7 @@ from backworks_cli.host.runner import (
     run_with_admin,
     started_at,
 )
+from backworks_cli.host.scrub import Scrubber
 from backworks_cli.record.capture import MAX_BODY, CaptureSummary, open_recorder
 
 
@@ -47,6 +49,7 @@ class CaptureOptions:
     max_body: int = MAX_BODY
     admin: tuple[str, int] | None = None  # where the admin API listens; None: nowhere
     config: Config | None = None  # backworks.yaml: its endpoints name exchanges in the admin API
+    access: AdminAccess | None = None  # None: a new token, written next to the store
 
 
 class CaptureHost(AdminPort):
@@ -55,8 +58,14 @@ class CaptureHost(AdminPort):
     "capture", and recorded answers are checked for drift from their learned schemas.
     Nothing is answered here: every request goes to the upstream."""
 
-    def __init__(self, config: Config, admin_at: tuple[str, int], log: Callable[[str], None]):
-        super().__init__(*admin_at, log)
+    def __init__(
+        self,
+        config: Config,
+        admin_at: tuple[str, int],
+        log: Callable[[str], None],
+        access: AdminAccess | None = None,
+    ):
+        super().__init__(*admin_at, log, access)
         endpoints = config.endpoint_list()
         self.stats.drift = DriftCheck(config)
         self._router = Router()
@@ -123,7 +132,33 @@ def run_capture(
     thread of its own); returns what was recorded."""
     mode = _mode(options)
     check_addresses((options.listen_host, options.listen_port), options.admin)
-    host = CaptureHost(options.config or Config(), options.admin, log) if options.admin else None
+    host = None
+    if options.admin:
+        access = options.access or AdminAccess.create(
+            listen=options.admin,
+            hosts=(options.listen_host,),
+            file=token_file(options.store_path),
+        )
+        host = CaptureHost(options.config or Config(), options.admin, log, access)
+    target = "anywhere, as an HTTP(S) proxy" if options.forward else options.upstream
+    warnings = (
+        exposure_warning(
+            "The capture",
+            options.listen_host,
+            options.listen_port,
+            f"they can send requests through it to {target}, recorded in {options.store_path}.",
+        ),
+        host
+        and exposure_warning(
+            "The admin API",
+            *options.admin,
+            "with the token one can read every journaled request; there every admin request "
+            "needs the token.",
+        ),
+    )
+    for warning in warnings:
+        if warning:
+            log(warning)
     recorder = open_recorder(
         options.store_path,
         options.redact,
@@ -133,6 +168,8 @@ def run_capture(
         max_body=options.max_body,
         on_recorded=_report(host) if host else None,
     )
+    if host is not None:  # what the admin API shows is redacted, under the store's key
+        host.stats.scrub = Scrubber(options.redact, recorder.store.redaction_key())
 
     def ready() -> str:
         where = f"http://{options.listen_host}:{options.listen_port}"
@@ -154,9 +191,13 @@ def run_capture(
         lambda: recorder.in_flight,
         recorder,
     )
+    if host is not None:
+        host.access.publish(log)
     try:
         run_with_admin(proxy, host, log, control)
     finally:
+        if host is not None:
+            host.access.withdraw()
         recorder.store.close()
     recorder.summary.stopped = time.monotonic()
     if recorder.fatal:

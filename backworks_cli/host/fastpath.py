@@ -35,6 +35,12 @@ class ReplayProtocol(HttpToolsProtocol):
         self._held_body = b""
         self._date: tuple[object, bytes] = (None, b"")
 
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        mock = self.mock
+        if mock is not None and self.server and self.server[1] == getattr(mock, "admin_port", None):
+            self.mock = None  # the admin API's own address answers nothing else, so no shortcut
+
     def on_headers_complete(self) -> None:
         # A shortcut answer armed the keep-alive timer; a request behind it in the same read
         # must not be timed out while it is answered.

@@ -1,5 +1,6 @@
 """The mock host: an ASGI app that answers every request through the engine, with the admin
-API under /__backworks/ (backworks_cli.host.admin) and hot reload of backworks.yaml
+API under /__backworks/ (backworks_cli.host.admin; to loopback clients only, and alone on the
+address of --admin-listen, see host/admin_access.py) and hot reload of backworks.yaml
 (backworks_cli.host.reload); create_app builds it. uvicorn runs it (backworks_cli.host.mock_run).
 
 The request path is kept lean because it is what a load test measures: the wire form of a
@@ -33,7 +34,9 @@ from backworks_cli.core.asgi import Receive, Scope, Send
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
 from backworks_cli.host.admin import send_json
+from backworks_cli.host.admin_access import AdminAccess
 from backworks_cli.host.reload import RELOAD_INTERVAL, Reloader
+from backworks_cli.host.scrub import Scrubber, store_key
 from backworks_cli.host.stats import JOURNAL_SIZE, KEEP_BODY, Row, Stats, make_row
 from backworks_cli.host.wire import (
     Received,
@@ -83,6 +86,7 @@ class MockApp:
         log: Log | None = None,
         journal_size: int = JOURNAL_SIZE,
         reload_interval: float = RELOAD_INTERVAL,
+        access: AdminAccess | None = None,
     ):
         self.engine = engine
         self.store_path = store_path
@@ -91,7 +95,10 @@ class MockApp:
         self.max_body = max_body
         self.config_path = Path(config_path) if config_path is not None else None
         self.log: Log = log or logger.warning
-        self.stats = Stats(journal_size, drift=DriftCheck(config))
+        self.stats = Stats(journal_size, drift=DriftCheck(config), scrub=self._scrubber(config))
+        # Who may use the admin API; on its own address (access.listen) it is all that answers.
+        self.access = access or AdminAccess.create()
+        self.admin_port = self.access.listen[1] if self.access.listen else None
         self.reloader = Reloader(
             self.config_path, self._rebuild, self.stats, self.log, reload_interval
         )
@@ -111,8 +118,13 @@ class MockApp:
             if self._watch_pending:
                 self.start_watching()
             raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+            on_admin = self.admin_port is not None and self._on_admin_port(scope)
             if raw.startswith(_ADMIN):
-                await admin.answer(self, scope, receive, send, raw[len(_ADMIN) :].decode("latin-1"))
+                name = raw[len(_ADMIN) :].decode("latin-1")
+                await admin.answer(self, scope, receive, send, name, main_port=not on_admin)
+            elif on_admin:
+                error = {"error": "this address answers only the admin API under /__backworks/"}
+                await send_json(send, 404, error)
             else:
                 await self._answer(scope, receive, send, raw)
         elif kind == "lifespan":
@@ -120,6 +132,19 @@ class MockApp:
         elif kind == "websocket":
             await receive()
             await send({"type": "websocket.close", "code": 1003})
+
+    def _scrubber(self, config: Config) -> Scrubber:
+        """What the admin API shows goes through: redaction under the store's key."""
+        return Scrubber(config.redact, store_key(self.store_path or config.recordings.path))
+
+    def _on_admin_port(self, scope: Scope) -> bool:
+        """Whether the request came to the admin API's own address (--admin-listen)."""
+        server = scope.get("server")
+        return server is not None and server[1] == self.admin_port
+
+    @property
+    def admin_max_rows(self) -> int:
+        return self.config.server.admin_max_rows
 
     # the request path ---------------------------------------------------------------------------
 
@@ -393,6 +418,7 @@ class MockApp:
         previous = self.engine
         self.engine, self.config = engine, config
         self.stats.drift = DriftCheck(config, previous=self.stats.drift)
+        self.stats.scrub = self._scrubber(config)
         previous.close()
         self._wire_cache = {}
         return f"{len(engine.endpoints())} endpoint(s)", list(engine.notes)
@@ -499,10 +525,12 @@ def create_app(
     log: Log | None = None,
     journal_size: int = JOURNAL_SIZE,
     reload_interval: float = RELOAD_INTERVAL,
+    access: AdminAccess | None = None,
 ) -> MockApp:
     """The mock host for `config`; builds the engine now, so a bad store or config raises
     here (ConfigError, StoreError) rather than on the first request. With `config_path`, the
-    file is watched and reloaded when it changes; `store_path` overrides recordings.path."""
+    file is watched and reloaded when it changes; `store_path` overrides recordings.path;
+    `access` is who may use the admin API (by default: a new token, written nowhere)."""
     engine = build_engine(
         config, seed=seed, strict=strict, edge_cases=edge_cases, store_path=store_path
     )
@@ -518,4 +546,5 @@ def create_app(
         log=log,
         journal_size=journal_size,
         reload_interval=reload_interval,
+        access=access,
     )

@@ -1,7 +1,9 @@
 """`backworks mock` on uvicorn: the settings (shared with the benchmark's bare floor app), the
 HTTP protocol they choose (backworks_cli.host.fastpath, which answers a stable replay from the
 parser's callbacks), one process or --workers processes (each builds its own app from the
-options put in the environment), and a server on a thread of its own for --tui.
+options put in the environment), and a server on a thread of its own for --tui. Before it
+serves: the warnings for addresses other machines reach, the admin token file, and with
+--admin-listen the second socket, bound beside the main one.
 
 Besides sample_api and fastpath this is the only module that imports uvicorn, and it does so
 when the mock starts.
@@ -20,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from backworks_cli.config.load import load_config_or_default
-from backworks_cli.core.errors import BackworksError
+from backworks_cli.core.errors import BackworksError, ExitCode
 from backworks_cli.core.ports import check_port_free
+from backworks_cli.host.admin_access import WILDCARDS, AdminAccess, exposure_warning, shown
 from backworks_cli.host.mock import MockApp, create_app
 
 ENV_OPTIONS = "BACKWORKS_MOCK_OPTIONS"  # carries the options to --workers processes
@@ -40,6 +43,8 @@ def app_from_env() -> MockApp:
     options = json.loads(os.environ[ENV_OPTIONS])
     path = Path(options["config"]) if options.get("config") else None
     config = load_config_or_default(path)
+    # The parent wrote the token file and said where it is; each worker checks the same token.
+    access = AdminAccess(options["admin_token"], hosts=(options["host"],), given=True)
     app = create_app(
         config,
         seed=options["seed"],
@@ -48,6 +53,7 @@ def app_from_env() -> MockApp:
         max_body=options["max_body"],
         config_path=path,
         store_path=Path(options["store"]) if options.get("store") else None,
+        access=access,
     )
     _freeze_heap()
     return app
@@ -96,12 +102,20 @@ def run_mock(
     """
     import uvicorn
 
-    check_port_free(host, port, option="--host and --port")
+    if workers > 1 and app.access.listen is not None:
+        raise BackworksError(
+            "--admin-listen serves the admin API of one process; --workers runs several.",
+            "Leave out --workers, or --admin-listen (each worker answers /__backworks/ on its "
+            "port to this machine).",
+            exit_code=ExitCode.USAGE,
+        )
+    sockets = _bind(app, host, port)
     settings = uvicorn_settings(host, port)
     _freeze_heap()
     previous = signal.getsignal(signal.SIGTERM)
     # uvicorn raises the stopping signal again after a graceful stop; SIGTERM then ends here.
     signal.signal(signal.SIGTERM, lambda *_: None)
+    _announce(app, host, port)
     try:
         if workers > 1:
             os.environ[ENV_OPTIONS] = json.dumps(
@@ -112,6 +126,8 @@ def run_mock(
                     "strict": app.strict,
                     "edge_cases": app.edge_cases,
                     "max_body": app.max_body,
+                    "host": host,
+                    "admin_token": app.access.token,
                 }
             )
             if on_ready:
@@ -126,11 +142,14 @@ def run_mock(
             config = uvicorn.Config(app, lifespan="on", **settings)
             server = uvicorn.Server(config)
             with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-                runner.run(_serve(server, on_ready))
+                runner.run(_serve(server, on_ready, sockets))
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        app.access.withdraw()
+        for sock in sockets or ():
+            sock.close()
 
 
 def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0) -> Callable:
@@ -141,28 +160,91 @@ def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0
 
     import uvicorn
 
-    check_port_free(host, port, option="--host and --port")
+    sockets = _bind(app, host, port)
     config = uvicorn.Config(app, lifespan="on", **uvicorn_settings(host, port))
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="backworks-mock", daemon=True)
+    thread = threading.Thread(
+        target=server.run, args=(sockets,), name="backworks-mock", daemon=True
+    )
+    _announce(app, host, port)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
-    if not server.started:
-        server.should_exit = True
-        thread.join(timeout)
-        raise BackworksError(f"The mock did not start on {host}:{port}.", "Try another --port.")
 
     def stop() -> None:
         server.should_exit = True
         thread.join(timeout)
+        app.access.withdraw()
+        for sock in sockets or ():
+            sock.close()
 
+    if not server.started:
+        stop()
+        raise BackworksError(f"The mock did not start on {host}:{port}.", "Try another --port.")
     return stop
 
 
-async def _serve(server: Any, on_ready: Callable[[], None] | None) -> None:
-    task = asyncio.ensure_future(server.serve())
+def _bind(app: MockApp, host: str, port: int) -> list | None:
+    """Check that the mock's address is free; with an admin address of its own
+    (--admin-listen), bind both now and return the sockets for uvicorn (None otherwise: uvicorn
+    binds the one address itself). NetworkError when an address cannot be had."""
+    import socket
+
+    check_port_free(host, port, option="--host and --port")
+    if app.access.listen is None:
+        return None
+    admin_host, admin_port = app.access.listen
+    if admin_port == port:
+        raise BackworksError(
+            f"--admin-listen {shown(admin_host, admin_port)} has the mock's own port.",
+            "Give the admin API a port of its own, e.g. the mock's port + 1.",
+            exit_code=ExitCode.USAGE,
+        )
+    check_port_free(admin_host, admin_port, option="--admin-listen HOST:PORT")
+    sockets = []
+    for where in ((host, port), (admin_host, admin_port)):
+        family = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
+        sockets.append(socket.create_server(where, family=family))
+    return sockets
+
+
+def _announce(app: MockApp, host: str, port: int) -> None:
+    """Warn of every address other machines can reach, write the admin token file and say
+    where the token is."""
+    listen = app.access.listen
+    if listen:
+        where = f"the admin API is served on {shown(*listen)}."
+    elif host in WILDCARDS:
+        where = f"the admin API answers only this machine, at {shown('127.0.0.1', port)}."
+    else:
+        where = (
+            "the admin API answers only this machine's loopback, which is not this address: "
+            f"add --admin-listen {shown('127.0.0.1', port + 1)} to watch it."
+        )
+    warnings = [
+        exposure_warning(
+            "The mock",
+            host,
+            port,
+            f"it serves its recordings and generated answers to them; {where}",
+        ),
+        listen
+        and exposure_warning(
+            "The admin API",
+            *listen,
+            "with the token one can rewrite backworks.yaml (promote), reset state and read "
+            "every journaled request; there every admin request needs the token.",
+        ),
+    ]
+    for warning in warnings:
+        if warning:
+            app.log(warning)
+    app.access.publish(app.log)
+
+
+async def _serve(server: Any, on_ready: Callable[[], None] | None, sockets: list | None) -> None:
+    task = asyncio.ensure_future(server.serve(sockets))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if server.started and on_ready is not None:

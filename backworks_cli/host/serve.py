@@ -30,8 +30,10 @@ from backworks_cli.config.load import load_config_or_default
 from backworks_cli.config.model import Config
 from backworks_cli.core.errors import BackworksError, ConfigError
 from backworks_cli.core.routing import Router
+from backworks_cli.host.admin_access import AdminAccess, token_file
 from backworks_cli.host.admin_port import AdminPort
 from backworks_cli.host.reload import Reloader
+from backworks_cli.host.scrub import Scrubber, store_key
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,19 @@ class ServeOptions:
     admin_port: int = 3001
     store_path: Path | None = None  # None: config.recordings.path
     seed: int = 0
+    access: AdminAccess | None = None  # None: a new token, written next to the store
+
+
+def serve_access(options: ServeOptions) -> AdminAccess:
+    """Who may use serve's admin API: `options.access`, else a new token in the token file
+    next to the store."""
+    if options.access is not None:
+        return options.access
+    return AdminAccess.create(
+        listen=(options.admin_host, options.admin_port),
+        hosts=(options.listen_host,),
+        file=token_file(options.store_path or options.config.recordings.path),
+    )
 
 
 def build_engine(options: ServeOptions) -> Engine:
@@ -72,7 +87,7 @@ class ServeHost(AdminPort):
     switches of recording, and hot reload of backworks.yaml."""
 
     def __init__(self, engine: Engine, options: ServeOptions, log: Callable[[str], None]):
-        super().__init__(options.admin_host, options.admin_port, log)
+        super().__init__(options.admin_host, options.admin_port, log, serve_access(options))
         self.engine = engine
         self.options = options
         self.config_path = options.config.path
@@ -81,12 +96,17 @@ class ServeHost(AdminPort):
         self.start_recording: Callable[[], Awaitable[str]] | None = None
         self.recording: dict[str, bool] = {}  # endpoints whose recording the admin API switched
         self.stats.drift = DriftCheck(options.config)
+        self.stats.scrub = _scrubber(options)
         self.reloader = Reloader(self.config_path, self._rebuild, self.stats, log)
         self.fallback = _fallback(options.config)
 
     @property
     def reload_error(self) -> str | None:
         return self.reloader.error
+
+    @property
+    def admin_max_rows(self) -> int:
+        return self.options.config.server.admin_max_rows
 
     def endpoints(self) -> list[dict]:
         return self.engine.endpoints()
@@ -160,10 +180,17 @@ class ServeHost(AdminPort):
         previous, self.engine = self.engine, engine
         self.options, self.fallback = options, _fallback(config)
         self.stats.drift = DriftCheck(config, previous=self.stats.drift)
+        self.stats.scrub = _scrubber(options)
         previous.close()
         if self.on_reload is not None:
             self.on_reload()
         return f"{len(engine.modes())} endpoint(s)", list(engine.notes)
+
+
+def _scrubber(options: ServeOptions) -> Scrubber:
+    """What the admin API shows goes through: redaction under the store's key."""
+    config = options.config
+    return Scrubber(config.redact, store_key(options.store_path or config.recordings.path))
 
 
 def _fallback(config: Config) -> ProxyMode | None:

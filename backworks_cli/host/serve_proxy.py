@@ -25,6 +25,7 @@ from backworks_cli.answer.modes.proxy import (
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
+from backworks_cli.host.admin_access import exposure_warning, is_loopback
 from backworks_cli.host.runner import (
     InThread,
     Proxy,
@@ -177,7 +178,8 @@ class Serve:
         if path.startswith(admin.PREFIX):
             body = r.get_content(strict=False) or b""
             headers = [(name.lower(), value) for name, value in r.headers.fields]
-            answer = await self.host.answer_admin(r.method, path, query, headers, body)
+            client = flow.client_conn.peername
+            answer = await self.host.answer_admin(r.method, path, query, headers, body, client)
             flow.response = http.Response.make(answer[0], answer[2], answer[1])
             return
         self.in_flight += 1
@@ -299,6 +301,24 @@ def run_serve(
     for note in engine.notes:
         log(f"Note: {note}")
     host = ServeHost(engine, options, log)
+    warnings = (
+        exposure_warning(
+            "Serve",
+            *listen,
+            "they get its endpoints' answers and, through proxy endpoints and the top-level "
+            f"upstream, the upstreams'; the admin API stays on {host.admin_url}.",
+        ),
+        exposure_warning(
+            "The admin API",
+            options.admin_host,
+            options.admin_port,
+            "with the token one can rewrite backworks.yaml (promote), switch recording, reset "
+            "state and read every journaled request; there every admin request needs the token.",
+        ),
+    )
+    for warning in warnings:
+        if warning:
+            log(warning)
     recordings = config.recordings
 
     def new_recorder() -> Recorder:
@@ -319,10 +339,11 @@ def run_serve(
         rest = f"go to {config.upstream}" if config.upstream else "get 404"
         recorder = addon.recorder
         recording = f"; recording to {recorder.store.path}" if recorder else ""
+        also = "" if is_loopback(options.listen_host) else " from this machine"
         return (
             f"Serving {len(engine.modes())} endpoint(s) on {where}; requests no endpoint "
             f"answers {rest}{recording}. Admin API: {host.admin_url}{admin.PREFIX} "
-            f"(and {where}{admin.PREFIX}). Ctrl-C to stop."
+            f"(and {where}{admin.PREFIX}{also}). Ctrl-C to stop."
         )
 
     mode = f"reverse:{config.upstream or PLACEHOLDER_UPSTREAM}"
@@ -338,9 +359,11 @@ def run_serve(
     )
     if host.records():
         addon.recorder = proxy.recorder = new_recorder()
+    host.access.publish(log)
     try:
         run_with_admin(proxy, host, log, control)
     finally:
+        host.access.withdraw()
         host.engine.close()  # the engine serving last, after any reload
         if addon.recorder is not None:
             addon.recorder.store.close()

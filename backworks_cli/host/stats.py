@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from backworks_cli.answer.drift import LIVE
+from backworks_cli.host.scrub import Scrubber
 
 if TYPE_CHECKING:
     from backworks_cli.answer.drift import DriftCheck
@@ -163,6 +164,8 @@ class Stats:
     started_perf: float = field(default_factory=time.perf_counter)
     drift: DriftCheck | None = None
     drifted: dict[str | None, int] = field(default_factory=dict)  # endpoint -> drifted answers
+    # What the journal shows goes through it: secrets in paths, queries and details replaced.
+    scrub: Scrubber = field(default_factory=Scrubber)
 
     def __post_init__(self) -> None:
         self.journal = deque(maxlen=self.journal_size)
@@ -211,12 +214,14 @@ class Stats:
     def entry(self, row: Row, number: int | None = None) -> dict:
         """A journal row as JSON data; `number` is its id."""
         start, method, path, query, endpoint, mode, how, status, seconds, detail, fault = row
+        path, text = self.scrub.target(path, query)
+        detail = self.scrub.detail(detail)
         data = {
             "id": number,
             "time": round(self.started_wall + (start - self.started_perf), 6),
             "method": method,
             "path": path,
-            "query": query.decode("latin-1") if query else "",
+            "query": text,
             "endpoint": endpoint,
             "mode": mode,
             "how": how,
@@ -251,12 +256,13 @@ class Stats:
         """A journal row as an event-stream line, with the fields of `entry`, formatted
         directly: a third of the cost of a dict through the JSON encoder."""
         start, method, path, query, endpoint, mode, how, status, seconds, detail, fault = row
+        path, query_text = self.scrub.target(path, query)
         text = _EVENT % (
             number,
             self.started_wall + (start - self.started_perf),
             _literal(method),
             _literal(path),
-            _literal(query.decode("latin-1")) if query else '""',
+            _literal(query_text) if query else '""',
             _literal(endpoint),
             _literal(mode),
             _literal(how),
@@ -264,7 +270,7 @@ class Stats:
             seconds * 1000,
         )
         if fault is not None or detail is not None:
-            extra = {"fault": fault, "detail": detail}
+            extra = {"fault": fault, "detail": self.scrub.detail(detail)}
             text = text[:-1] + "," + dumps({k: v for k, v in extra.items() if v is not None})[1:]
         return b"data: " + text.encode("utf-8", "surrogateescape") + b"\n\n"
 

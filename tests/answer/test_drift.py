@@ -337,7 +337,7 @@ def test_a_mock_checks_its_handlers_and_a_reload_changes_the_schema(tmp_path):
 
     async def go():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as mock:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as mock:
             assert (await mock.get("/users/1")).status_code == 200
             assert (await mock.get("/users/2")).status_code == 200
             before = (await mock.get(f"{ADMIN}/requests")).json()["requests"]

@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from backworks_cli.config.load import load_config
 from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.dashboard import create_app
@@ -47,6 +48,7 @@ from backworks_cli.dashboard.model import (
 )
 from backworks_cli.dashboard.screens import DetailScreen, HelpScreen, ModePicker, TooSmall
 from backworks_cli.demo.sample_api import create_app as sample_app
+from backworks_cli.host.admin_access import dashboard_token
 from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
 from tests.conftest import Listening, free_port
@@ -275,9 +277,17 @@ def test_a_miss_explains_itself_in_the_detail_screen(recorded, start_mock):
     run(scenario)
 
 
+def token_of(directory: Path, url: str) -> str:
+    """The admin token as `backworks dashboard` finds it: in admin.token next to the store."""
+    config = directory / "backworks.yaml"
+    token = dashboard_token(url, lambda: load_config(config).recordings.path)
+    assert token, f"no admin token next to the store of {config}"
+    return token
+
+
 def test_promote_key_changes_the_mode_in_the_yaml_and_over_http(project, start_mock):
     mock = start_mock(project)
-    app = create_app(mock.url)
+    app = create_app(mock.url, token=token_of(project, mock.url))
 
     async def scenario():
         async with app.run_test(size=(120, 30)) as pilot:
@@ -292,6 +302,25 @@ def test_promote_key_changes_the_mode_in_the_yaml_and_over_http(project, start_m
     )
     rows = httpx.get(f"{mock.url}/__backworks/endpoints", trust_env=False).json()["endpoints"]
     assert {r["name"]: r["mode"] for r in rows}["get_users_id"] == "mock"
+
+
+def test_without_the_token_it_watches_but_its_actions_are_refused(project, start_mock):
+    mock = start_mock(project)
+    token_file = project / "admin.token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    app = create_app(mock.url)  # no token: what a dashboard of another folder would send
+    told: list[str] = []
+    app.notify = lambda message, **_: told.append(str(message))
+
+    async def scenario():
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: app.streaming, "the event stream, token or not")
+            await pilot.press("r")
+            await until(pilot, lambda: told, "the refusal")
+
+    run(scenario)
+    assert told[0].startswith("Reset failed: this admin request needs the admin token")
+    assert str(token_file) in told[0]
 
 
 def test_reconnects_when_the_host_restarts(recorded, start_mock):
@@ -355,7 +384,7 @@ def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_throug
         ready="Serving",
     )
     admin_url = f"http://127.0.0.1:{admin_port}"
-    app = create_app(admin_url)
+    app = create_app(admin_url, token=token_of(project, admin_url))
 
     async def scenario():
         async with app.run_test(size=(120, 30)) as pilot:

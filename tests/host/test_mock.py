@@ -66,7 +66,12 @@ def run(coro):
 
 
 def client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
+
+
+def auth(app) -> dict[str, str]:
+    """The header that the admin API's POST routes need."""
+    return {"Authorization": f"Bearer {app.access.token}"}
 
 
 # --- a store recorded from the sample API -------------------------------------------------------
@@ -348,14 +353,22 @@ def test_reset_and_verify(project):
             await mock.post("/api/orders", json={"user_id": 1})
             out = {
                 "users": await mock.get(f"{ADMIN}/verify", params={"path": "/api/users/*"}),
-                "ok": await mock.post(f"{ADMIN}/verify", json={"path": "/api/*", "status": "2xx"}),
-                "misses": await mock.post(f"{ADMIN}/verify", json={"how": "miss"}),
+                "ok": await mock.post(
+                    f"{ADMIN}/verify", json={"path": "/api/*", "status": "2xx"}, headers=auth(app)
+                ),
+                "misses": await mock.post(
+                    f"{ADMIN}/verify", json={"how": "miss"}, headers=auth(app)
+                ),
                 "post": await mock.get(f"{ADMIN}/verify", params={"method": "post"}),
-                "bad": await mock.post(f"{ADMIN}/verify", json={"colour": "red"}),
+                "bad": await mock.post(
+                    f"{ADMIN}/verify", json={"colour": "red"}, headers=auth(app)
+                ),
                 "badstatus": await mock.get(f"{ADMIN}/verify", params={"status": "2x"}),
-                "reset": await mock.post(f"{ADMIN}/reset"),
+                "reset": await mock.post(f"{ADMIN}/reset", json={}, headers=auth(app)),
                 "reset_get": await mock.get(f"{ADMIN}/reset"),
-                "record": await mock.post(f"{ADMIN}/record", json={"endpoint": "get_users_id"}),
+                "record": await mock.post(
+                    f"{ADMIN}/record", json={"endpoint": "get_users_id"}, headers=auth(app)
+                ),
             }
             out["after"] = await mock.get(f"{ADMIN}/endpoints")
         return out
