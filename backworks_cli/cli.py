@@ -364,12 +364,14 @@ def recordings_import(
 ) -> None:
     """Import a HAR file (browser devtools, mitmproxy) or JSON lines into the store."""
     from backworks_cli.record.formats import read_exchanges
-    from backworks_cli.record.redact import Redactor
+    from backworks_cli.record.redact import SESSION_MEMORY, Redactor
     from backworks_cli.record.store import Store
 
     cfg = _load_config(config)
     with Store.open(_store_path(store, cfg), create=True) as db:
-        redactor = None if no_redact else Redactor(db.redaction_key(), cfg.redact, remember=32)
+        redactor = None
+        if not no_redact:
+            redactor = Redactor(db.redaction_key(), cfg.redact, remember=SESSION_MEMORY)
         count = db.add_many(read_exchanges(source, session=session), redactor=redactor)
     _err(f"Imported {count} exchange(s) from {source}.")
 

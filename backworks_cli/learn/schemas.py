@@ -34,6 +34,7 @@ from backworks_cli.learn.values import (
     is_utf8,
     kind_of,
 )
+from backworks_cli.record.redact_rules import PREFIX
 
 MAX_DEPTH = 32  # deeper JSON is described as any value ({})
 SAMPLE_VALUES = 10  # distinct values kept per field, for semantic classification
@@ -309,7 +310,7 @@ def _strings(node: _Node, column) -> None:
 
 def _enumerable(value: str) -> bool:
     # A placeholder stands for a secret: it names no value of the API.
-    return len(value) <= ENUM_MAX_LENGTH and is_utf8(value) and "redacted:" not in value
+    return len(value) <= ENUM_MAX_LENGTH and is_utf8(value) and PREFIX not in value
 
 
 def _numbers(node: _Node, column, kind: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from backworks_cli.core.paths import split
 from backworks_cli.learn.values import EXTENSION, HEX, SLUG, TextValues, all_match
+from backworks_cli.record.redact_rules import PREFIX
 
 MANY_SIBLINGS = 10  # literal siblings with the same literal sub-paths that make a parameter
 LITERAL_CACHE = 10_000  # path segments remembered as literals
@@ -37,7 +38,7 @@ def _id_kind(segment: str) -> str | None:
     """ "strong" for integers, UUIDs, hex hashes, dates, emails; "weak" for slugs with digits."""
     if segment.isdigit() and segment.isascii():
         return "strong"
-    if segment.startswith("redacted:"):
+    if segment.startswith(PREFIX):
         return "strong"  # a secret's placeholder (a token in the path): never a literal
     n = len(segment)
     if n == 36 and all_match("uuid", (segment,)):

@@ -309,10 +309,6 @@ class Recorder:
                 self.on_fatal(self.fatal)
 
 
-# How many secrets of earlier exchanges a recording session keeps replacing in later ones.
-SESSION_MEMORY = 32
-
-
 def open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> Recorder:
     """A Recorder over the store at `store_path` (created if need be), redacting unless
     `redact` is None or disabled; the caller closes recorder.store."""
@@ -320,7 +316,7 @@ def open_recorder(store_path: Path, redact: RedactConfig | None, **options) -> R
     try:
         redactor = None
         if redact is not None and redact.enabled:
-            from backworks_cli.record.redact import Redactor
+            from backworks_cli.record.redact import SESSION_MEMORY, Redactor
 
             redactor = Redactor(store.redaction_key(), redact, remember=SESSION_MEMORY)
         return Recorder(store, redactor=redactor, **options)

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from backworks_cli.record.redact_rules import PLACEHOLDER, PREFIX
+
 # Literal hints for the detect-secrets regex plugins, by class name. A plugin missing here (a
 # newer library version) runs on all text; IPPublicDetector is left out: an IP is not a secret.
 _LIBRARY_HINTS: dict[str, tuple[str, ...]] = {
@@ -46,7 +48,6 @@ _LIBRARY_HINTS: dict[str, tuple[str, ...]] = {
     "TelegramBotTokenDetector": ("bot",),
     "TwilioKeyDetector": ("AC", "SK"),
 }
-_PLACEHOLDER = re.compile(r"redacted:[0-9a-f]{16}")
 _LEFT_OUT = frozenset({"IPPublicDetector"})
 
 # Shapes the library lacks. Where a pattern has a group, the group is the secret.
@@ -99,20 +100,24 @@ class Rule:
     pattern: re.Pattern[str]
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        """The (start, end) of each secret this rule sees in `text`."""
-        group = 1 if self.pattern.groups else 0
+        """The (start, end) of each secret this rule sees in `text`: the pattern's first group
+        where it follows some context (a name, `user:`), else the whole match, since a group
+        at the start is a choice of prefix (`(ghp|gho)_…`), not the secret."""
+        grouped = self.pattern.groups > 0
         for match in self.pattern.finditer(text):
-            start, end = match.span(group)
+            start, end = match.span()
+            if grouped:
+                group_start, group_end = match.span(1)
+                if group_start > start:
+                    start, end = group_start, group_end
             if end > start:
                 yield start, end
 
 
 def _library_rules() -> list[Rule]:
-    import detect_secrets.plugins as plugins
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    del plugins
     rules = []
     for cls in get_mapping_from_secret_type_to_class().values():
         if not issubclass(cls, RegexBasedDetector) or cls.__name__ in _LEFT_OUT:
@@ -127,53 +132,50 @@ class Detectors:
     """Every shape rule, with the hint test that keeps clean text cheap."""
 
     def __init__(self) -> None:
-        own = [Rule(name, hints, re.compile(p, re.S)) for name, hints, p in _OWN]
-        self._own = own
-        self._library: list[Rule] | None = None
-        self._always: list[Rule] = []  # rules without hints (a newer library's plugins)
+        self._own = [Rule(name, hints, re.compile(p, re.S)) for name, hints, p in _OWN]
+        # By hint, once the library's rules are loaded; with the rules that have no hint (a
+        # newer library's plugins), which run whenever any hint is present.
+        self._by_hint: dict[str, list[Rule]] | None = None
+        self._unhinted: list[Rule] = []
         hints = {h for _, hs, _ in _OWN for h in hs}
         hints.update(h for hs in _LIBRARY_HINTS.values() for h in hs)
-        # Longest first, so the cheap test stops at the rarer, more telling hints.
+        # Longest first, so `hint` stops early at the rarer, more telling hints.
         self._hints = tuple(sorted(hints, key=len, reverse=True))
 
     def hint(self, text: str) -> bool:
         """Whether any rule could match in `text` (cheap; may say yes wrongly)."""
         return any(map(text.__contains__, self._hints))
 
-    @property
-    def rules(self) -> list[Rule]:
-        if self._library is None:
-            self._library = _library_rules()
-            self._by_hint: dict[str, list[Rule]] = {}
-            self._always = []
-            for rule in self._own + self._library:
+    def _index(self) -> dict[str, list[Rule]]:
+        if self._by_hint is None:
+            by_hint: dict[str, list[Rule]] = {}
+            for rule in self._own + _library_rules():
                 if not rule.hints[0]:
-                    self._always.append(rule)
+                    self._unhinted.append(rule)
                 for hint in rule.hints:
-                    self._by_hint.setdefault(hint, []).append(rule)
-        return self._own + self._library
+                    by_hint.setdefault(hint, []).append(rule)
+            self._by_hint = by_hint
+        return self._by_hint
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Disjoint (start, end, rule name) spans of secrets in `text`, in order; where
         rules overlap, the earliest and then the longest span wins."""
-        if not text:
+        present = list(filter(text.__contains__, self._hints)) if text else ()
+        if not present:
             return []
-        present = list(filter(text.__contains__, self._hints))
-        if not present and not self._always:
-            return []
-        self.rules  # noqa: B018 - builds the hint index on first use
-        chosen = dict.fromkeys(self._always)
+        by_hint = self._index()
+        chosen = dict.fromkeys(self._unhinted)
         for hint in present:
-            chosen.update(dict.fromkeys(self._by_hint.get(hint, ())))
+            chosen.update(dict.fromkeys(by_hint.get(hint, ())))
         found = []
         for rule in chosen:
             found.extend((start, end, rule.name) for start, end in rule.spans(text))
         if not found:
             return []
-        if "redacted:" in text:
+        if PREFIX in text:
             # A placeholder is never a secret, not even a piece of one (in userinfo, it reads
             # as "user:password").
-            held = [m.span() for m in _PLACEHOLDER.finditer(text)]
+            held = [m.span() for m in PLACEHOLDER.finditer(text)]
             found = [f for f in found if not any(a <= f[0] and f[1] <= b for a, b in held)]
             if not found:
                 return []

@@ -16,12 +16,11 @@ import re
 from dataclasses import replace
 from urllib.parse import quote, quote_plus
 
-from backworks_cli.core.exchange import Exchange, Message, Request, Response
+from backworks_cli.core.exchange import Exchange, Headers, Message, Request, Response
+from backworks_cli.record.redact_rules import PLACEHOLDER_SPLIT, PLACEHOLDER_SPLIT_BYTES, PREFIX
 
 MIN_SPREAD = 6
 MIN_DIGITS_SPREAD = 8
-_PLACEHOLDER_SPLIT = re.compile(r"(redacted:[0-9a-f]{16})")
-_PLACEHOLDER_SPLIT_BYTES = re.compile(rb"(redacted:[0-9a-f]{16})")
 
 
 def spreads(secret: str) -> bool:
@@ -83,14 +82,14 @@ class Table:
             return whole
         for needle, placeholder in self.pairs:
             if needle in value:
-                value = _outside(value, needle, placeholder, _PLACEHOLDER_SPLIT, "redacted:")
+                value = _outside(value, needle, placeholder, PLACEHOLDER_SPLIT, PREFIX)
         return value
 
     def body(self, body: bytes) -> bytes:
         """A body (any bytes) with every secret in it replaced."""
         for needle, placeholder in self.pairs_bytes:
             if needle in body:
-                body = _outside(body, needle, placeholder, _PLACEHOLDER_SPLIT_BYTES, b"redacted:")
+                body = _outside(body, needle, placeholder, PLACEHOLDER_SPLIT_BYTES, PREFIX.encode())
         for needle, placeholder in self.whole_json:
             if needle in body:
                 body = body.replace(needle, placeholder)
@@ -110,7 +109,7 @@ class Table:
         if headers == req.headers and query == req.query and path == req.path and body == req.body:
             return req
         return replace(
-            req, headers=_length(headers, req.body, body), query=query, path=path, body=body
+            req, headers=update_length(headers, req.body, body), query=query, path=path, body=body
         )
 
     def response(self, resp: Response) -> Response:
@@ -118,7 +117,7 @@ class Table:
         body = self.body(resp.body) if resp.body else resp.body
         if headers == resp.headers and body == resp.body:
             return resp
-        return replace(resp, headers=_length(headers, resp.body, body), body=body)
+        return replace(resp, headers=update_length(headers, resp.body, body), body=body)
 
     def messages(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         out = tuple(
@@ -155,7 +154,7 @@ def _outside(value, needle, placeholder, split: re.Pattern, prefix):
     return parts[0][:0].join(parts)
 
 
-def _length(headers, old: bytes, new: bytes):
+def update_length(headers: Headers, old: bytes, new: bytes) -> Headers:
     """Content-Length follows a changed body when it described the body as it was."""
     if old == new:
         return headers

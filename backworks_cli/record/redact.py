@@ -44,13 +44,15 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from urllib.parse import quote_plus, unquote_plus
 
 from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.exchange import Exchange, Headers, Message, Query, Request, Response
 from backworks_cli.record.detectors import DETECTORS, looks_random
-from backworks_cli.record.propagate import Table, spreads
+from backworks_cli.record.propagate import Table, spreads, update_length
 from backworks_cli.record.redact_json import JSON_START, json_edits, splice
 from backworks_cli.record.redact_rules import (
     BEARER,
@@ -60,6 +62,9 @@ from backworks_cli.record.redact_rules import (
     HEADERS,
     JWT,
     NAME_CACHE_SIZE,
+    PLACEHOLDER,
+    PLACEHOLDER_SPLIT,
+    PREFIX,
     QUERY,
     SCHEME_VALUE,
     SCHEMES,
@@ -81,15 +86,17 @@ from backworks_cli.record.redact_text import (
     xml_spans,
 )
 
-PREFIX = "redacted:"
-_PLACEHOLDER = re.compile(r"redacted:[0-9a-f]{16}")
-_PLACEHOLDER_SPLIT = re.compile(r"(redacted:[0-9a-f]{16})")
 _PLAIN, _SECRET, _AUTHORIZATION, _COOKIE, _SET_COOKIE, _URL = range(6)  # header kinds
+
+
+# How many secrets of earlier exchanges a recording session (capture, an import) keeps
+# replacing in later ones.
+SESSION_MEMORY = 32
 
 
 def is_placeholder(value: str) -> bool:
     """Whether `value` is exactly one placeholder."""
-    return len(value) == 25 and _PLACEHOLDER.fullmatch(value) is not None
+    return len(value) == 25 and PLACEHOLDER.fullmatch(value) is not None
 
 
 class Redactor:
@@ -113,7 +120,7 @@ class Redactor:
         self._header_kinds: dict[str, int] = {}
         self._remember = remember
         self._memory: OrderedDict[str, str] = OrderedDict()
-        self._local = threading.local()  # the secrets found in the exchange being redacted
+        self._local = threading.local()  # .found: the secrets of the exchange being redacted
 
     # --- public ------------------------------------------------------------------------------
 
@@ -127,25 +134,15 @@ class Redactor:
         and every secret found in one part replaced in all the others."""
         if not self.enabled:
             return ex
-        with _Collecting(self) as found:
-            request = self._request(ex.request)
-            response = self._response(ex.response) if ex.response is not None else None
-            messages = self._messages(ex.messages, ex.kind)
-            error = self._scrub(ex.error) if ex.error else ex.error
-        if not (
-            request is ex.request
-            and response is ex.response
-            and messages is ex.messages
-            and error is ex.error
-        ):
-            ex = replace(ex, request=request, response=response, messages=messages, error=error)
+        with self._collecting() as found:
+            ex = self._exchange(ex)
         table = self._table(found)
         return table.exchange(ex) if table else ex
 
     def request(self, req: Request) -> Request:
         if not self.enabled:
             return req
-        with _Collecting(self) as found:
+        with self._collecting() as found:
             req = self._request(req)
         table = self._table(found)
         return table.request(req) if table else req
@@ -153,44 +150,62 @@ class Redactor:
     def response(self, resp: Response) -> Response:
         if not self.enabled:
             return resp
-        with _Collecting(self) as found:
+        with self._collecting() as found:
             resp = self._response(resp)
         table = self._table(found)
         return table.response(resp) if table else resp
 
     def findings(self, ex: Exchange) -> dict[str, str]:
         """The secrets this redactor would replace in `ex`, each with the rule that found it."""
-        with _Collecting(self):
-            self._request(ex.request)
-            if ex.response is not None:
-                self._response(ex.response)
-            self._messages(ex.messages, ex.kind)
-            if ex.error:
-                self._scrub(ex.error)
-        return dict(self._local.why)
+        with self._collecting() as found:
+            self._exchange(ex)
+        return found
+
+    @contextmanager
+    def _collecting(self) -> Iterator[dict[str, str]]:
+        """Notes, while one exchange (or message) is redacted, each secret found and the rule
+        that found it; per thread, as hosts may redact in several."""
+        found = self._local.found = {}
+        try:
+            yield found
+        finally:
+            self._local.found = None
 
     def _hide(self, secret: str, why: str = "secret name") -> str:
         """The placeholder of `secret`, which is noted as found in the current exchange."""
-        placeholder = self.placeholder(secret)
         found = getattr(self._local, "found", None)
-        if found is not None and secret not in found:
-            found[secret] = placeholder
-            self._local.why[secret] = why
-        return placeholder
+        if found is not None:
+            found.setdefault(secret, why)
+        return self.placeholder(secret)
 
     def _table(self, found: dict[str, str]) -> Table | None:
         """What to replace across the exchange: its own secrets and the remembered ones."""
+        secrets = {secret: self.placeholder(secret) for secret in found}
         if self._remember:
             memory = self._memory
-            for secret, placeholder in found.items():
+            for secret, placeholder in secrets.items():
                 if spreads(secret) and len(secret) >= 8:
                     memory[secret] = placeholder
                     memory.move_to_end(secret)
             while len(memory) > self._remember:
                 memory.popitem(last=False)
             if memory:
-                found = {**memory, **found}
-        return Table(found) if found else None
+                secrets = {**memory, **secrets}
+        return Table(secrets) if secrets else None
+
+    def _exchange(self, ex: Exchange) -> Exchange:
+        request = self._request(ex.request)
+        response = self._response(ex.response) if ex.response is not None else None
+        messages = self._messages(ex.messages, ex.kind)
+        error = self._scrub(ex.error) if ex.error else ex.error
+        if (
+            request is ex.request
+            and response is ex.response
+            and messages is ex.messages
+            and error is ex.error
+        ):
+            return ex
+        return replace(ex, request=request, response=response, messages=messages, error=error)
 
     def _request(self, req: Request) -> Request:
         headers = self._headers(req.headers)
@@ -200,7 +215,7 @@ class Redactor:
         if headers is req.headers and query is req.query and path == req.path and body is req.body:
             return req
         if body is not req.body:
-            headers = _update_length(headers, req.body, body)
+            headers = update_length(headers, req.body, body)
         return replace(req, headers=headers, query=query, path=path, body=body)
 
     def _response(self, resp: Response) -> Response:
@@ -209,7 +224,7 @@ class Redactor:
         if headers is resp.headers and body is resp.body:
             return resp
         if body is not resp.body:
-            headers = _update_length(headers, resp.body, body)
+            headers = update_length(headers, resp.body, body)
         return replace(resp, headers=headers, body=body)
 
     # --- headers -----------------------------------------------------------------------------
@@ -624,7 +639,7 @@ class Redactor:
     def _outside_placeholders(self, text: str, regex: re.Pattern[str], fn) -> str:
         if PREFIX not in text:
             return regex.sub(fn, text)
-        parts = _PLACEHOLDER_SPLIT.split(text)
+        parts = PLACEHOLDER_SPLIT.split(text)
         for i in range(0, len(parts), 2):
             if parts[i]:
                 parts[i] = regex.sub(fn, parts[i])
@@ -667,32 +682,3 @@ def _unescape(raw: str) -> str:
         return json.loads(f'"{raw}"')
     except ValueError:
         return raw
-
-
-def _update_length(headers: Headers, old: bytes, new: bytes) -> Headers:
-    """Content-Length follows a changed body when it described the body as it was."""
-    old_length = str(len(old))
-    out = []
-    for name, value in headers:
-        if name.lower() == "content-length" and value.strip() == old_length:
-            value = str(len(new))
-        out.append((name, value))
-    return tuple(out)
-
-
-class _Collecting:
-    """Notes, while redacting one exchange, each secret found and the rule that found it."""
-
-    def __init__(self, redactor: Redactor):
-        self.local = redactor._local
-
-    def __enter__(self) -> dict[str, str]:
-        self.outer = getattr(self.local, "found", None), getattr(self.local, "why", None)
-        if self.outer[0] is not None:
-            return self.outer[0]
-        self.local.found, self.local.why = {}, {}
-        return self.local.found
-
-    def __exit__(self, *exc) -> None:
-        if self.outer[0] is None:
-            self.local.found = None

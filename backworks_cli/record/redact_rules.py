@@ -16,6 +16,12 @@ from backworks_cli.core.errors import ConfigError
 
 NAME_CACHE_SIZE = 4096
 
+# What a redacted secret becomes: PREFIX and 16 hex digits of a keyed hash.
+PREFIX = "redacted:"
+PLACEHOLDER = re.compile(r"redacted:[0-9a-f]{16}")
+PLACEHOLDER_SPLIT = re.compile(r"(redacted:[0-9a-f]{16})")
+PLACEHOLDER_SPLIT_BYTES = re.compile(rb"(redacted:[0-9a-f]{16})")
+
 # --- names -----------------------------------------------------------------------------------
 
 
@@ -93,7 +99,7 @@ BEARER_PARAMS = frozenset({"realm", "scope", "error", "error_description", "erro
 _KEYISH = re.compile(r"(?:key|pat|dsn|hmac|mac|sig|salt|seed)$|^(?:pat|dsn|env)$")
 # Path segments after which a long segment is a one-time token (/reset/<token>).
 _RESET = _words(
-    "reset resetpassword passwordreset passwordresets reset_password verify verification "
+    "reset resetpassword passwordreset passwordresets verify verification "
     "verifyemail confirm confirmation confirmemail activate activation invite invites "
     "invitation invitations magic magiclink magiclinks unsubscribe token tokens onetime otp "
     "recover recovery"
@@ -109,7 +115,7 @@ def is_keyish(name: str) -> bool:
 
 def is_reset_segment(segment: str) -> bool:
     """Whether a path segment announces a one-time token as the next segment."""
-    return normalise(segment) in _RESET or segment.lower() in _RESET
+    return normalise(segment) in _RESET
 
 
 def normalise(name: str) -> str:

@@ -118,7 +118,7 @@ class Scanner:
             yield from self._bytes(path)
             return
         text = data.decode("utf-8", "replace")
-        probe = Request("POST", "/", headers=(("Content-Type", "text/plain"),), body=text.encode())
+        probe = Request("POST", "/", headers=(("Content-Type", "text/plain"),), body=data)
         seen: set[tuple[int, str]] = set()
         for secret, rule in self.redactor.findings(Exchange(probe)).items():
             if not _real(secret):
@@ -146,8 +146,14 @@ class Scanner:
 
 
 def _files(path: Path) -> Iterator[Path]:
+    """The files below `path`; a file named alone brings its SQLite WAL and shared-memory
+    files along, where a secret may still sit that the database file no longer shows."""
     if path.is_file():
         yield path
+        for suffix in ("-wal", "-shm"):
+            sibling = path.with_name(path.name + suffix)
+            if sibling.is_file():
+                yield sibling
         return
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)

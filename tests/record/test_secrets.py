@@ -338,3 +338,21 @@ def test_a_placeholder_is_never_an_enum_member_or_a_path_literal():
     schema = acc.to_spec()["schema"]
     assert schema["properties"]["kind"]["enum"] == ["a", "b"]  # two values do make an enum
     assert "enum" not in schema["properties"]["secret"]
+
+
+@pytest.mark.parametrize("prefix", ["gldt-", "glrt-", "glsoat-", "gho_", "ghs_", "ghu_"])
+def test_a_token_whose_pattern_groups_its_prefix_is_replaced_whole(prefix):
+    # detect-secrets writes these as (gho|ghs|…)_… and (glpat|gldt|…)-…: the group is the
+    # prefix, so the secret is the whole match.
+    rest = Shapes(len(prefix)).chars(
+        "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 36
+    )
+    token = prefix + rest
+    req = Request(
+        "POST",
+        "/ci",
+        headers=(("Content-Type", "text/plain"),),
+        body=f"ran with {token} ok".encode(),
+    )
+    body = R.request(req).body.decode()
+    assert body == f"ran with {R.placeholder(token)} ok"
