@@ -55,7 +55,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
-from backworks_cli.core.asgi import Receive, Scope, Send
+from backworks_cli.core.asgi import Receive, Scope, Send, read_body
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.host.admin_access import AdminAccess
 from backworks_cli.host.stats import (
@@ -290,20 +290,12 @@ async def read_json(scope: Scope, receive: Receive, send: Send) -> dict | None:
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         await _too_large(send)
         return None
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            await _too_large(send)
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    body = b"".join(chunks)
+    body = await read_body(receive, MAX_BODY)
+    if body is False:
+        return None
+    if body is None:
+        await _too_large(send)
+        return None
     if not body.strip():
         return {}
     if too_deep(body):

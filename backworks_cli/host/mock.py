@@ -30,7 +30,7 @@ from backworks_cli.answer.drift import DriftCheck
 from backworks_cli.answer.engine import Engine, Outcome
 from backworks_cli.config.load import load_config_or_default
 from backworks_cli.config.model import Config
-from backworks_cli.core.asgi import Receive, Scope, Send
+from backworks_cli.core.asgi import Receive, Scope, Send, read_body
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
 from backworks_cli.host.admin import send_json
@@ -158,7 +158,7 @@ class MockApp:
                 too_long = length is not None and (
                     not length.isdigit() or int(length) > self.max_body
                 )
-                body = None if too_long else await self.read_body(receive)
+                body = None if too_long else await read_body(receive, self.max_body)
                 if body is False:
                     return  # the client went away
                 if body is None:
@@ -332,28 +332,6 @@ class MockApp:
             return None
         self._count_stable(known, start, method, qs, raw_headers, body)
         return known[0].response.status, known[4]
-
-    async def read_body(self, receive: Receive) -> bytes | bool | None:
-        """The request body; None when it is over max_body (the rest is not read), False when
-        the client disconnected."""
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return False
-        chunk = message.get("body", b"")
-        if not message.get("more_body"):
-            return chunk if len(chunk) <= self.max_body else None
-        chunks, size = [chunk], len(chunk)
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return False
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                return b"".join(chunks)
 
     async def _too_large(self, scope: Scope, send: Send, start: float, raw: bytes) -> None:
         detail = {"error": "request body too large", "limit_bytes": self.max_body}
