@@ -41,6 +41,19 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
+def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`backworks ARGS` as a subprocess in `cwd` (BACKWORKS_HOME is cwd/home), to its end."""
+    env = {**os.environ, "BACKWORKS_HOME": str(cwd / "home"), "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "backworks_cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def sample_api():
     from backworks_cli.demo.sample_api import serve_sample_api

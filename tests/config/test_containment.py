@@ -7,8 +7,6 @@ handler."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from backworks_cli.config.load import load_config
 from backworks_cli.config.schema import config_schema
 from backworks_cli.core.errors import ConfigError, ExitCode
 from backworks_cli.core.files import in_project
-from tests.conftest import free_port
+from tests.conftest import free_port, run_cli
 
 # A handler that leaves a mark when it is imported, so a test can tell it never ran.
 EVIL = 'import pathlib\npathlib.Path(__file__).with_suffix(".ran").write_text("ran")\n'
@@ -213,18 +211,6 @@ def test_the_schema_documents_the_opt_in():
 
 
 # --- the real CLI --------------------------------------------------------------------------
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "backworks_cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(

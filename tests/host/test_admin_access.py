@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import stat
-import sys
 from pathlib import Path
 
 import httpx
@@ -32,6 +30,7 @@ from tests.conftest import (
     free_port,
     free_ports,
     listen_for_events,
+    run_cli,
 )
 
 ADMIN = "/__backworks"
@@ -444,7 +443,7 @@ def test_a_given_token_is_used_and_not_printed(tmp_path, backworks):
     assert (tmp_path / "recordings" / "admin.token").read_text().strip() == ADMIN_TOKEN
     reset = f"http://127.0.0.1:{port}{ADMIN}/reset"
     assert httpx.post(reset, json={}, headers=ADMIN_AUTH).status_code == 200
-    done = _run(tmp_path, "mock", "--port", str(free_port()), "--admin-token", "short")
+    done = run_cli("mock", "--port", str(free_port()), "--admin-token", "short", cwd=tmp_path)
     assert done.returncode == 2 and "at least 16" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -468,8 +467,7 @@ def test_mock_admin_listen_serves_the_admin_api_alone_and_wants_the_token_for_ev
     main = f"http://127.0.0.1:{port}"
     assert httpx.get(f"{main}/widgets/1").status_code == 200
     assert httpx.get(f"{main}{ADMIN}/health").status_code == 200  # loopback, a read
-    workers = _run(
-        tmp_path,
+    workers = run_cli(
         "mock",
         "--port",
         str(free_port()),
@@ -477,6 +475,7 @@ def test_mock_admin_listen_serves_the_admin_api_alone_and_wants_the_token_for_ev
         "2",
         "--admin-listen",
         f"127.0.0.1:{free_port()}",
+        cwd=tmp_path,
     )
     assert workers.returncode == 2 and "--admin-listen" in workers.stderr
 
@@ -566,19 +565,6 @@ def free_port_pair() -> int:
             continue
         return port
     raise AssertionError("no two neighbouring ports free")
-
-
-def _run(directory: Path, *args: str):
-    import subprocess
-
-    return subprocess.run(
-        [sys.executable, "-m", "backworks_cli", *args],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "BACKWORKS_HOME": str(directory / "home")},
-    )
 
 
 # --- the dashboard finds the token --------------------------------------------------------------

@@ -320,18 +320,6 @@ def cases(seed: int = 13) -> list[Case]:
     return out
 
 
-def everything(ex: Exchange) -> str:
-    """Every text and byte of an exchange, as one string to search."""
-    parts = [ex.request.path, ex.error or ""]
-    parts += [f"{k}: {v}" for k, v in ex.request.headers + ex.request.query]
-    parts.append(ex.request.body.decode("latin-1"))
-    if ex.response is not None:
-        parts += [f"{k}: {v}" for k, v in ex.response.headers]
-        parts.append(ex.response.body.decode("latin-1"))
-    parts += [m.content.decode("latin-1") for m in ex.messages]
-    return "\n".join(parts)
-
-
 def survivors(text: str, secrets: list[str]) -> list[str]:
     """The secrets still in `text`, as written or in the encodings an echo uses."""
     found = []

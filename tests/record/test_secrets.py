@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -21,22 +19,12 @@ from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.record.har import exchange_to_har_entry, har_document
 from backworks_cli.record.redact import Redactor
 from backworks_cli.record.scan import Scanner
-from tests.conftest import free_port
-from tests.record.secret_corpus import Shapes, cases, everything, survivors
+from tests.conftest import free_port, run_cli
+from tests.record.secret_corpus import Shapes, cases, survivors
+from tests.record.test_redact import everything
 
 R = Redactor(b"corpus-key")
 CASES = cases()
-
-
-def cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backworks_cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={"BACKWORKS_HOME": str(cwd / "home"), "PATH": "/usr/bin:/bin"},
-    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
@@ -197,23 +185,25 @@ def test_corpus_through_capture_and_everything_made_from_the_store(httpbin_url, 
 
     project = tmp_path
     store = str(cap.store)
-    out = cli("scan", str(cap.store.parent), cwd=project)
+    out = run_cli("scan", str(cap.store.parent), cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "No secrets found" in out.stderr
 
     made = []
     for fmt in ("har", "jsonl"):
         target = project / f"export.{fmt}"
-        done = cli(
+        done = run_cli(
             "recordings", "export", "--store", store, "-f", fmt, "-o", str(target), cwd=project
         )
         assert done.returncode == 0, done.stderr
         made.append(target)
-    done = cli("infer", "--store", store, "--config", str(project / "backworks.yaml"), cwd=project)
+    done = run_cli(
+        "infer", "--store", store, "--config", str(project / "backworks.yaml"), cwd=project
+    )
     assert done.returncode == 0, done.stderr
     made.append(project / "backworks.yaml")
     spec = project / "openapi.yaml"
-    done = cli(
+    done = run_cli(
         "export", "openapi", "--config", str(project / "backworks.yaml"), "--store", store,
         "-o", str(spec), cwd=project,
     )  # fmt: skip
@@ -222,22 +212,22 @@ def test_corpus_through_capture_and_everything_made_from_the_store(httpbin_url, 
     for path in made:
         text = path.read_text()
         assert [s[:12] for s in secrets if s in text] == [], path.name
-    out = cli("scan", *map(str, made), cwd=project)
+    out = run_cli("scan", *map(str, made), cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_har_import_of_the_corpus_stores_no_secret(tmp_path):
     har = tmp_path / "devtools.har"
     har.write_text(json.dumps(har_document(exchange_to_har_entry(c.exchange) for c in CASES)))
-    before = cli("scan", str(har), cwd=tmp_path)
+    before = run_cli("scan", str(har), cwd=tmp_path)
     assert before.returncode == 1
     store = tmp_path / "recordings" / "backworks.db"
-    done = cli("recordings", "import", str(har), "--store", str(store), cwd=tmp_path)
+    done = run_cli("recordings", "import", str(har), "--store", str(store), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     raw = b"".join(p.read_bytes() for p in store.parent.glob("backworks.db*"))
     secrets = {s for c in CASES for s in c.secrets}
     assert [s[:12] for s in secrets if s.encode() in raw] == []
-    after = cli("scan", str(store.parent), cwd=tmp_path)
+    after = run_cli("scan", str(store.parent), cwd=tmp_path)
     assert after.returncode == 0, after.stdout
 
 
@@ -251,7 +241,7 @@ def test_scan_names_file_location_and_rule_without_printing_the_secret(tmp_path)
     )
     (tmp_path / "notes.txt").write_text(f"first line\nexport GH={token}\n")
     (tmp_path / "clean.json").write_text('{"password": "redacted:0123456789abcdef"}')
-    out = cli("scan", cwd=tmp_path)
+    out = run_cli("scan", cwd=tmp_path)
     assert out.returncode == 1
     lines = out.stdout.splitlines()
     assert "backworks.yaml: line 4: secret name" in lines
@@ -266,21 +256,23 @@ def test_scan_reads_a_store_that_holds_secrets(tmp_path):
     har = tmp_path / "in.har"
     har.write_text(json.dumps(har_document(exchange_to_har_entry(c.exchange) for c in CASES[:3])))
     store = tmp_path / "raw.db"
-    done = cli("recordings", "import", str(har), "--store", str(store), "--no-redact", cwd=tmp_path)
+    done = run_cli(
+        "recordings", "import", str(har), "--store", str(store), "--no-redact", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
-    out = cli("scan", str(store), cwd=tmp_path)
+    out = run_cli("scan", str(store), cwd=tmp_path)
     assert out.returncode == 1
     assert "raw.db: exchange 1 (POST /deploys)" in out.stdout
     assert "raw.db: byte " in out.stdout
 
 
 def test_scan_errors(tmp_path):
-    out = cli("scan", str(tmp_path / "missing"), cwd=tmp_path)
+    out = run_cli("scan", str(tmp_path / "missing"), cwd=tmp_path)
     assert out.returncode == 6
     assert "no such file" in out.stderr
     assert "Traceback" not in out.stderr
     (tmp_path / "empty").mkdir()
-    out = cli("scan", str(tmp_path / "empty"), cwd=tmp_path)
+    out = run_cli("scan", str(tmp_path / "empty"), cwd=tmp_path)
     assert out.returncode == 0
     assert "No secrets found in 0 file(s)" in out.stderr
 
@@ -294,7 +286,7 @@ def test_pre_commit_hook_is_shipped():
 
 def test_with_redaction_off_in_the_config_capture_and_export_refuse(tmp_path):
     (tmp_path / "backworks.yaml").write_text("redact:\n  enabled: false\n")
-    out = cli(
+    out = run_cli(
         "capture",
         "--upstream",
         "http://127.0.0.1:9",
@@ -309,14 +301,14 @@ def test_with_redaction_off_in_the_config_capture_and_export_refuse(tmp_path):
     har = tmp_path / "in.har"
     har.write_text(json.dumps(har_document(exchange_to_har_entry(c.exchange) for c in CASES[:2])))
     store = str(tmp_path / "raw.db")
-    done = cli("recordings", "import", str(har), "--store", store, "--no-redact", cwd=tmp_path)
+    done = run_cli("recordings", "import", str(har), "--store", store, "--no-redact", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     target = tmp_path / "out.har"
-    refused = cli("recordings", "export", "--store", store, "-o", str(target), cwd=tmp_path)
+    refused = run_cli("recordings", "export", "--store", store, "-o", str(target), cwd=tmp_path)
     assert refused.returncode == 1
     assert "Refusing to export" in refused.stderr
     assert not target.exists()
-    allowed = cli(
+    allowed = run_cli(
         "recordings", "export", "--store", store, "-o", str(target), "--no-redact", cwd=tmp_path
     )
     assert allowed.returncode == 0, allowed.stderr
