@@ -38,6 +38,7 @@ OWNERS = {
     "hypothesis_jsonschema": {"learn.generation.edges"},
     "typer": {"cli"},
     "detect_secrets": {"record.detectors"},
+    "ahocorasick_rs": {"record.detectors"},
 }
 
 

@@ -8,8 +8,10 @@ Face, DigitalOcean, whole PEM blocks, DSN user keys, presigned-URL parameters).
 
 Running every pattern over every body would cost milliseconds per exchange, so each rule has
 literal hints, strings one of which any match must contain; a rule runs only on text holding one
-of its hints, and on clean text the check is a few substring searches. The library is imported
-the first time a hint is seen, so starting a mock or a capture does not pay for it.
+of its hints. All hints are found in one pass by an Aho-Corasick automaton (`ahocorasick_rs`,
+the Rust crate ripgrep uses), so clean text costs one scan however many rules there are. The
+library's plugins are imported the first time a hint is seen, so starting a mock or a capture
+does not pay for them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ _LIBRARY_HINTS: dict[str, tuple[str, ...]] = {
     "ArtifactoryDetector": ("AKC", "AP"),
     "AWSKeyDetector": ("IA", "A3T", "ACCA", "aws"),
     "AzureStorageKeyDetector": ("AccountKey=",),
-    "BasicAuthDetector": ("@",),
+    "BasicAuthDetector": ("://",),
     "CloudantDetector": ("cloudant",),
     "DiscordBotTokenDetector": ("Bot",),
     "GitHubTokenDetector": ("gh",),
@@ -81,8 +83,8 @@ _OWN: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     # scheme://user:password@host and a DSN's key (scheme://longkey@host); both start at the
     # literal "://", which the regex engine finds fast.
-    ("URL credentials", ("@",), r"://[^\s/:@?#\"'<>\\]*:([^\s/@?#\"'<>\\]+)@"),
-    ("DSN key", ("@",), r"://([A-Za-z0-9]{20,})@[A-Za-z0-9.-]+"),
+    ("URL credentials", ("://",), r"://[^\s/:@?#\"'<>\\]*:([^\s/@?#\"'<>\\]+)@"),
+    ("DSN key", ("://",), r"://([A-Za-z0-9]{20,})@[A-Za-z0-9.-]+"),
     (
         "AWS secret key",
         ("aws", "AWS"),
@@ -91,13 +93,22 @@ _OWN: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
+# Literals a rule's matches all contain besides its hint, by rule name: credentials in a URL
+# need both "://" and "@", which clean JSON often holds one of (links, e-mail addresses).
+_NEEDS: dict[str, frozenset[str]] = {
+    name: frozenset({"@"}) for name in ("Basic Auth Credentials", "URL credentials", "DSN key")
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A secret shape: `pattern` is tried only on text holding one of `hints`."""
+    """A secret shape: `pattern` is tried only on text holding one of `hints` and all of
+    `needs`."""
 
     name: str
     hints: tuple[str, ...]
     pattern: re.Pattern[str]
+    needs: frozenset[str] = frozenset()
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """The (start, end) of each secret this rule sees in `text`: the pattern's first group
@@ -124,27 +135,47 @@ def _library_rules() -> list[Rule]:
             continue
         hints = _LIBRARY_HINTS.get(cls.__name__, ("",))
         for pattern in cls.denylist:
-            rules.append(Rule(cls.secret_type, hints, pattern))
+            needs = _NEEDS.get(cls.secret_type, frozenset())
+            rules.append(Rule(cls.secret_type, hints, pattern, needs))
     return rules
 
 
 class Detectors:
     """Every shape rule, with the hint test that keeps clean text cheap."""
 
-    def __init__(self) -> None:
-        self._own = [Rule(name, hints, re.compile(p, re.S)) for name, hints, p in _OWN]
+    def __init__(self, signals: tuple[str, ...] = ()) -> None:
+        import ahocorasick_rs
+
+        self._own = [
+            Rule(name, hints, re.compile(p, re.S), _NEEDS.get(name, frozenset()))
+            for name, hints, p in _OWN
+        ]
         # By hint, once the library's rules are loaded; with the rules that have no hint (a
         # newer library's plugins), which run whenever any hint is present.
         self._by_hint: dict[str, list[Rule]] | None = None
         self._unhinted: list[Rule] = []
         hints = {h for _, hs, _ in _OWN for h in hs}
         hints.update(h for hs in _LIBRARY_HINTS.values() for h in hs)
-        # Longest first, so `hint` stops early at the rarer, more telling hints.
-        self._hints = tuple(sorted(hints, key=len, reverse=True))
+        hints.update(h for needs in _NEEDS.values() for h in needs)
+        self._hint_set = frozenset(hints)
+        # Every literal the redactor tests text for is looked for in the same pass: one scan
+        # of a body answers all of them.
+        self._literals = tuple(sorted(hints | set(signals)))
+        # Overlapping matches report every literal present, also one inside another ("AC" in
+        # "ACCA"), which leftmost matching would hide.
+        self._automaton = ahocorasick_rs.AhoCorasick(self._literals)
 
     def hint(self, text: str) -> bool:
         """Whether any rule could match in `text` (cheap; may say yes wrongly)."""
-        return any(map(text.__contains__, self._hints))
+        return not self._hint_set.isdisjoint(self.present(text))
+
+    def present(self, text: str) -> frozenset[str]:
+        """The hints and signals that occur in `text`, found in one pass."""
+        if not text:
+            return frozenset()
+        literals = self._literals
+        found = self._automaton.find_matches_as_indexes(text, overlapping=True)
+        return frozenset([literals[index] for index, _, _ in found])
 
     def _index(self) -> dict[str, list[Rule]]:
         if self._by_hint is None:
@@ -157,22 +188,29 @@ class Detectors:
             self._by_hint = by_hint
         return self._by_hint
 
-    def find(self, text: str) -> list[tuple[int, int, str]]:
+    def find(
+        self, text: str, present: frozenset[str] | None = None
+    ) -> list[tuple[int, int, str]]:
         """Disjoint (start, end, rule name) spans of secrets in `text`, in order; where
-        rules overlap, the earliest and then the longest span wins."""
-        present = list(filter(text.__contains__, self._hints)) if text else ()
-        if not present:
+        rules overlap, the earliest and then the longest span wins. `present` is what
+        `present(text)` says, when the caller has it already."""
+        if present is None:
+            present = self.present(text)
+        hinted = present & self._hint_set
+        if not hinted:
             return []
         by_hint = self._index()
         chosen = dict.fromkeys(self._unhinted)
-        for hint in present:
+        for hint in sorted(hinted):
             chosen.update(dict.fromkeys(by_hint.get(hint, ())))
         found = []
         for rule in chosen:
+            if rule.needs and not rule.needs <= present:
+                continue
             found.extend((start, end, rule.name) for start, end in rule.spans(text))
         if not found:
             return []
-        if PREFIX in text:
+        if PREFIX in present:
             # A placeholder is never a secret, not even a piece of one (in userinfo, it reads
             # as "user:password").
             held = [m.span() for m in PLACEHOLDER.finditer(text)]
@@ -187,7 +225,10 @@ class Detectors:
         return out
 
 
-DETECTORS = Detectors()
+# What the redactor looks for besides the rules' hints: a JWT, a Bearer token, name/value
+# pairs, escaped strings, XML, a placeholder already there.
+SIGNALS = ("eyJ", "bearer", "Bearer", "BEARER", '"value"', '"Value"', "\\", "</", PREFIX)
+DETECTORS = Detectors(SIGNALS)
 
 
 def entropy(text: str) -> float:

@@ -507,9 +507,10 @@ class Redactor:
             json.JSONDecoder(object_hook=keys.update).decode(doc)
         except (ValueError, RecursionError):
             return None
-        self._json_notes(doc)
+        seen = DETECTORS.present(doc)
+        self._json_notes(doc, keys, seen)
         secret_keys = any(self._field_secret(key) for key in keys)
-        scan = self._scan_hint(doc) or bool(self._patterns and "\\" in doc)
+        scan = self._scan_hint(doc, seen) or bool(self._patterns and "\\" in seen)
         if not secret_keys and not scan:
             return text
         edits = json_edits(
@@ -522,24 +523,28 @@ class Redactor:
         )
         return bom + splice(doc, edits) if edits else text
 
-    def _json_notes(self, doc: str) -> None:
-        """Notes as found, in a JSON document that parsed: the values of secret-named
-        name/value pairs, random-looking values under key-like names, and secrets inside its
-        longer strings (tokens by shape, credentials in URLs, GraphQL arguments). Read with
-        regular expressions over the text, which is valid JSON, rather than a walk in Python."""
-        if '"value"' in doc or '"Value"' in doc:
+    def _json_notes(self, doc: str, keys: set[str], seen: frozenset[str]) -> None:
+        """Notes as found, in a JSON document that parsed, has `keys` and holds the literals
+        `seen` (DETECTORS.present): the values of
+        secret-named name/value pairs, random-looking values under key-like names, and secrets
+        inside its longer strings (tokens by shape, credentials in URLs, GraphQL arguments).
+        Read with regular expressions over the text, which is valid JSON, rather than a walk in
+        Python; each runs only when the document holds what it looks for."""
+        if '"value"' in seen or '"Value"' in seen:
             for match in _PAIR.finditer(doc):
                 name, value = (match[1], match[2]) if match[1] is not None else (match[4], match[3])
                 self._pair(_unescape(name), _unescape(value))
-        for match in _KEYED_VALUE.finditer(doc):
-            if is_keyish(match[1]) and looks_random(match[2]):
-                self._hide(match[2], "random value under a key-like name")
+        if any(map(is_keyish, keys)):
+            for match in _KEYED_VALUE.finditer(doc):
+                if is_keyish(match[1]) and looks_random(match[2]):
+                    self._hide(match[2], "random value under a key-like name")
         # name = value pairs inside strings need an escaped quote (GraphQL arguments) or an
         # "=" (.env text); JSON's own "name": value pairs are the field rules' business.
         pairs = "=" in doc or '\\"' in doc
-        if "\\" in doc:
+        if "\\" in seen:
             doc = doc.replace('\\"', '"').replace("\\/", "/")
-        self._text_notes(doc, self._field_secret if pairs else None)
+            seen = DETECTORS.present(doc)
+        self._text_notes(doc, self._field_secret if pairs else None, seen)
 
     def _pair(self, name: str, value: str) -> None:
         """`{"name": "GITHUB_PAT", "value": "…"}`: the value of a secret-named pair."""
@@ -550,10 +555,13 @@ class Redactor:
         elif is_keyish(name) and looks_random(value):
             self._hide(value, "random value under a key-like name")
 
-    def _text_notes(self, text: str, names: NameRule | None) -> None:
+    def _text_notes(
+        self, text: str, names: NameRule | None, seen: frozenset[str] | None = None
+    ) -> None:
         """Notes the secrets written inside free text, without changing it; `names` decides
-        which `name = value` pairs hold one (None: no pairs are looked for)."""
-        for start, end, name in DETECTORS.find(text):
+        which `name = value` pairs hold one (None: no pairs are looked for), `seen` is
+        DETECTORS.present(text) when known."""
+        for start, end, name in DETECTORS.find(text, seen):
             secret = text[start:end]
             if PREFIX not in secret:
                 self._hide(secret, name)
@@ -570,9 +578,13 @@ class Redactor:
         """The placeholder of a secret JSON value; an empty value or a placeholder stays."""
         return secret if not secret or is_placeholder(secret) else self._hide(secret)
 
-    def _scan_hint(self, text: str) -> bool:
-        """Whether any free-text rule could match in `text` (cheap, may say yes wrongly)."""
-        if "eyJ" in text or bearer_hint(text):
+    def _scan_hint(self, text: str, seen: frozenset[str] | None = None) -> bool:
+        """Whether any free-text rule could match in `text` (cheap, may say yes wrongly);
+        `seen` is DETECTORS.present(text) when known."""
+        if seen is not None:
+            if "eyJ" in seen or not seen.isdisjoint(_BEARER_SIGNALS):
+                return True
+        elif "eyJ" in text or bearer_hint(text):
             return True
         return any(pattern.search(text) for pattern in self._patterns)
 
@@ -658,6 +670,7 @@ class Redactor:
         return match[1] + self._hide(token, "bearer token")
 
 
+_BEARER_SIGNALS = frozenset({"bearer", "Bearer", "BEARER"})
 _JSON_STR = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
 # "key": "value" with a long value, for random values under key-like names.
 _KEYED_VALUE = re.compile(r'"([^"\\]{1,64})"\s*:\s*"([^"\\]{16,512})"')
