@@ -7,7 +7,8 @@
 Sections:
 - capture: `backworks capture` in front of a loopback upstream vs. `mitmdump --mode reverse:`
   in front of the same upstream, same wrk load, runs interleaved; throughput ratio and added
-  latency.
+  latency. With --baseline DIR (a checkout of another backworks version), that version's
+  capture runs in the same rounds and capture's req/s is also reported over its.
 - memory: capture's resident memory while it records --exchanges exchanges (flat = no flows kept).
 - help: median wall time of `backworks --help`.
 - mock: `backworks mock` replaying and generating vs. a bare uvicorn app with the same settings,
@@ -208,22 +209,36 @@ def compare(args, commands: dict[str, Callable[[str, int, str], list[str]]]) -> 
     return {name: {target: medians(runs[target][name]) for target in runs} for name in ENDPOINTS}
 
 
+def capture_command(source: str | None = None) -> Callable[[str, int, str], list[str]]:
+    """`backworks capture` of this checkout, or of the one at `source`."""
+    prefix = ["env", f"PYTHONPATH={Path(source).resolve()}"] if source else []
+
+    def command(upstream: str, port: int, tmp: str) -> list[str]:
+        return [
+            *prefix,
+            *(sys.executable, "-m", "backworks_cli", "capture", "--upstream", upstream),
+            *("--listen", f"127.0.0.1:{port}", "--store", f"{tmp}/b.db", "--session", "bench"),
+        ]
+
+    return command
+
+
 def bench_capture(args) -> dict:
-    """Throughput of capture vs. plain mitmdump, interleaved rounds, medians reported."""
-    summary = compare(
-        args,
-        {
-            "mitmdump": mitmdump_command,
-            "proxy": bare_proxy_command,
-            "capture": lambda upstream, port, tmp: [
-                *(sys.executable, "-m", "backworks_cli", "capture", "--upstream", upstream),
-                *("--listen", f"127.0.0.1:{port}", "--store", f"{tmp}/b.db", "--session", "bench"),
-            ],
-        },
-    )
+    """Throughput of capture vs. plain mitmdump (and --baseline's capture), interleaved
+    rounds, medians reported."""
+    commands = {
+        "mitmdump": mitmdump_command,
+        "proxy": bare_proxy_command,
+        "capture": capture_command(),
+    }
+    if args.baseline:
+        commands["baseline"] = capture_command(args.baseline)
+    summary = compare(args, commands)
     for row in summary.values():
         row["ratio"] = row["capture"]["rps"] / row["mitmdump"]["rps"]
         row["recording_cost"] = 1 - row["capture"]["rps"] / row["proxy"]["rps"]
+        if "baseline" in row:
+            row["over_baseline"] = row["capture"]["rps"] / row["baseline"]["rps"]
     return summary
 
 
@@ -344,6 +359,20 @@ def report(results: dict) -> str:
                 f"| {row['proxy']['rps']:,.0f} | {row['recording_cost']:.0%} |"
             )
         lines.append("")
+        baseline = {n: r for n, r in results["capture"].items() if "baseline" in r}
+        if baseline:
+            lines += [
+                f"capture vs. the capture of {results['args']['baseline']} (same run):",
+                "",
+                "| endpoint | baseline req/s | capture req/s | ratio |",
+                "|---|--:|--:|--:|",
+            ]
+            for name, row in baseline.items():
+                lines.append(
+                    f"| {name} | {row['baseline']['rps']:,.0f} | {row['capture']['rps']:,.0f} "
+                    f"| {row['over_baseline']:.2f}x |"
+                )
+            lines.append("")
     if "memory" in results:
         mem = results["memory"]
         lines += [
@@ -418,6 +447,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", help="capture: a checkout of another backworks to compare")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)

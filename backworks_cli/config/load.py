@@ -205,9 +205,23 @@ def _endpoint_problems(data: dict, marks: dict[tuple, int]) -> list[_Problem]:
     routes: dict[tuple[str, str], str] = {}
     endpoints = data.get("endpoints")
     for name, spec in (endpoints if isinstance(endpoints, dict) else {}).items():
+        at = ("endpoints", name)
+        if not isinstance(name, str):
+            problems.append(
+                _Problem(
+                    _line(marks, at),
+                    "endpoints",
+                    "an endpoint has an empty name (YAML reads ~ and null as nothing)"
+                    if name is None
+                    else f"the endpoint name {_show(name)} is read by YAML as "
+                    f"{_kind_of(name)}, not as a name",
+                    'Quote the name, e.g. "123": or "on":, so that every YAML reader sees '
+                    "text; an empty name needs a word.",
+                )
+            )
+            continue
         if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
             continue
-        at = ("endpoints", name)
         path = spec["path"]
         problem = _path_problem(path)
         if problem:
@@ -492,6 +506,15 @@ def _type_name(expected: str | list[str]) -> str:
     }
     kinds = [expected] if isinstance(expected, str) else expected
     return " or ".join(names.get(k, k) for k in kinds)
+
+
+def _kind_of(value: Any) -> str:
+    """What YAML made of a plain scalar, in words."""
+    if isinstance(value, bool):
+        return "a true/false value"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 def _show(value: Any) -> str:

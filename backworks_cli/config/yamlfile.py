@@ -11,6 +11,7 @@ import functools
 import io
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,15 @@ from backworks_cli.core.errors import ConfigError
 class YamlError(Exception):
     """Text that is not YAML: the problem, and its 1-based line and column when known."""
 
-    def __init__(self, problem: str, line: int | None = None, column: int | None = None):
+    def __init__(
+        self,
+        problem: str,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ):
         super().__init__(problem)
-        self.problem, self.line, self.column = problem, line, column
+        self.problem, self.line, self.column, self.hint = problem, line, column, hint
 
 
 def read_marked(
@@ -38,11 +45,18 @@ def read_marked(
         node = loader.get_single_node()
         if node is None:
             return None, {}, []
+        _check_aliases(node, text)
         problems = _duplicates(node, (), set())
-        data = loader.construct_document(node)
+        data = _construct(loader, node)
         marks: dict[tuple, int] = {(): node.start_mark.line + 1}
         _index(node, lambda k: _key_of(loader, k), int, marks)
         return data, marks, problems
+    except YamlError as error:
+        raise ConfigError(f"{file}:{error.line}: {error.problem}.", hint=error.hint) from None
+    except RecursionError:
+        error = _too_deep(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        where = f"{file}:{error.line}" if error.line else file
+        raise ConfigError(f"{where}: {error.problem}.", hint=error.hint) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "invalid YAML"
@@ -57,6 +71,134 @@ def read_marked(
         raise ConfigError(f"{file}: invalid YAML: {error}.", hint=hint) from None
     finally:
         loader.dispose()
+
+
+# Values that aliases may add to a document beyond those written in it: enough for anchors
+# shared across endpoints, far too few for an alias bomb (nine aliases of nine aliases...).
+ALIAS_BUDGET = 100_000
+_ALIAS_HINT = (
+    "Each *alias repeats its &anchor's whole value; write shared values once with fewer "
+    "nested aliases, or inline them."
+)
+
+
+def _check_aliases(node: Any, text: str) -> None:
+    """YamlError when the document's aliases would expand it by more than ALIAS_BUDGET values
+    (naming the line of the first value that grows past it), or an alias contains itself.
+    Sizes are counted once per node, so the check costs one walk of the written document."""
+    import yaml
+
+    if node is None or "*" not in text:
+        return
+    size: dict[int, int] = {}
+    open_: set[int] = set()
+    unique = 0
+    first_big = None
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, leaving = stack.pop()
+        key = id(current)
+        if isinstance(current, yaml.MappingNode):
+            children = [child for pair in current.value for child in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = current.value
+        else:
+            children = ()
+        if leaving:
+            open_.discard(key)
+            total = size[key] = 1 + sum(size[id(child)] for child in children)
+            if first_big is None and total > ALIAS_BUDGET:
+                first_big = current
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise YamlError(
+                "a YAML alias that contains itself, which expands without end",
+                current.start_mark.line + 1,
+                hint=_ALIAS_HINT,
+            )
+        open_.add(key)
+        unique += 1
+        stack.append((current, True))
+        stack.extend((child, False) for child in reversed(children) if id(child) not in size)
+    if size[id(node)] - unique > ALIAS_BUDGET:
+        at = first_big if first_big is not None else node
+        raise YamlError(
+            f"YAML aliases expand this value to {size[id(at)]:,} values, more than the "
+            f"{ALIAS_BUDGET:,} that aliases may add to a document",
+            at.start_mark.line + 1,
+            hint=_ALIAS_HINT,
+        )
+
+
+# Collections nested deeper than this are not read (Python's own readers stop near 1,000).
+MAX_DEPTH = 500
+
+
+def _construct(loader: Any, node: Any) -> Any:
+    """The data of a composed document; YamlError naming the line of a number too long for
+    Python to read (over sys.get_int_max_str_digits() digits)."""
+    try:
+        return loader.construct_document(node)
+    except ValueError:
+        line, digits = _long_number(node)
+        if line is None:
+            raise
+        raise YamlError(
+            f"a number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} "
+            "Python reads",
+            line,
+            hint="Quote the value to keep it as text, or shorten it.",
+        ) from None
+
+
+def _long_number(node: Any) -> tuple[int | None, int]:
+    """The line and length of the first int scalar too long to convert, if any."""
+    import yaml
+
+    limit = sys.get_int_max_str_digits()
+    stack, seen = [node], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode):
+            digits = sum(c.isdigit() for c in current.value)
+            if current.tag.endswith(":int") and digits > limit:
+                return current.start_mark.line + 1, digits
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(child for pair in reversed(current.value) for child in pair[::-1])
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(reversed(current.value))
+    return None, 0
+
+
+def _too_deep(text: str, loader_class: Any) -> YamlError:
+    """Where `text` nests collections more than MAX_DEPTH deep, from its parse events (the
+    parser keeps no Python stack, unlike the composer that gave up)."""
+    import yaml
+
+    loader = loader_class(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return YamlError(
+                        f"nested more than {MAX_DEPTH} levels deep",
+                        event.start_mark.line + 1,
+                        hint="Flatten the nesting; no backworks.yaml key needs this depth.",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return YamlError(f"nested more than {MAX_DEPTH} levels deep")
 
 
 def _key_of(loader: Any, node: Any) -> Any:
@@ -146,7 +288,8 @@ def line_marks(text: str) -> dict[tuple, int]:
 
     try:
         node = yaml.compose(text, Loader=json_like_loader())
-    except (yaml.YAMLError, RecursionError):
+        _check_aliases(node, text)
+    except (yaml.YAMLError, RecursionError, YamlError):
         return {}
     return _index(node, lambda k: str(getattr(k, "value", "?")), str, {})
 
@@ -232,6 +375,7 @@ def load_yaml12(text: str) -> Any:
     """The data as a YAML 1.2 reader (ruamel.yaml, safe) sees it."""
     from ruamel.yaml import YAML
 
+    _compose_checked(text, json_like_loader())
     return YAML(typ="safe", pure=True).load(text)
 
 
@@ -284,6 +428,10 @@ def round_trip_load(text: str, path: Path, doing: str, hint: str) -> Any:
     """The round-trip document of `text` (comments, quotes and order kept) for `doing`
     ("updating", "rewriting") the file at `path`; ConfigError naming the line otherwise."""
     try:
+        _compose_checked(text, json_like_loader())
+    except YamlError as error:
+        raise ConfigError(f"{path}:{error.line}: {error.problem}.", _ALIAS_HINT) from None
+    try:
         return writer().load(text)
     except Exception as error:  # ruamel.yaml's errors share no useful base class
         mark = getattr(error, "problem_mark", None)
@@ -301,21 +449,44 @@ def load_plain(text: str) -> Any:
     """The data as backworks reads it (PyYAML, YAML 1.1); YamlError when it is not YAML."""
     import yaml
 
-    try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as error:
-        raise _yaml_error(error) from None
+    return _load_checked(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_json_like(text: str) -> Any:
     """The data of a document from elsewhere, read as a JSON reader would see it (see
     json_like_loader); YamlError when it is not YAML."""
+    return _load_checked(text, json_like_loader())
+
+
+def _load_checked(text: str, loader_class: Any) -> Any:
+    """The one document in `text`, its aliases within the budget; YamlError otherwise."""
     import yaml
 
+    loader = loader_class(text)
     try:
-        return yaml.load(text, Loader=json_like_loader())
+        node = loader.get_single_node()
+        _check_aliases(node, text)
+        return None if node is None else _construct(loader, node)
     except yaml.YAMLError as error:
         raise _yaml_error(error) from None
+    except RecursionError:
+        raise _too_deep(text, loader_class) from None
+    finally:
+        loader.dispose()
+
+
+def _compose_checked(text: str, loader_class: Any) -> None:
+    """YamlError when the aliases of `text` are over the budget; text that is not YAML is
+    left for the reader that follows to report."""
+    import yaml
+
+    loader = loader_class(text)
+    try:
+        _check_aliases(loader.get_single_node(), text)
+    except (yaml.YAMLError, RecursionError):
+        return
+    finally:
+        loader.dispose()
 
 
 def _yaml_error(error: Any) -> YamlError:

@@ -188,9 +188,7 @@ class Detectors:
             self._by_hint = by_hint
         return self._by_hint
 
-    def find(
-        self, text: str, present: frozenset[str] | None = None
-    ) -> list[tuple[int, int, str]]:
+    def find(self, text: str, present: frozenset[str] | None = None) -> list[tuple[int, int, str]]:
         """Disjoint (start, end, rule name) spans of secrets in `text`, in order; where
         rules overlap, the earliest and then the longest span wins. `present` is what
         `present(text)` says, when the caller has it already."""

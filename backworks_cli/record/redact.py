@@ -509,7 +509,7 @@ class Redactor:
             return None
         seen = DETECTORS.present(doc)
         self._json_notes(doc, keys, seen)
-        secret_keys = any(self._field_secret(key) for key in keys)
+        secret_keys = any(map(self._field_secret, keys))
         scan = self._scan_hint(doc, seen) or bool(self._patterns and "\\" in seen)
         if not secret_keys and not scan:
             return text
@@ -525,11 +525,11 @@ class Redactor:
 
     def _json_notes(self, doc: str, keys: set[str], seen: frozenset[str]) -> None:
         """Notes as found, in a JSON document that parsed, has `keys` and holds the literals
-        `seen` (DETECTORS.present): the values of
-        secret-named name/value pairs, random-looking values under key-like names, and secrets
-        inside its longer strings (tokens by shape, credentials in URLs, GraphQL arguments).
-        Read with regular expressions over the text, which is valid JSON, rather than a walk in
-        Python; each runs only when the document holds what it looks for."""
+        `seen` (DETECTORS.present): the values of secret-named name/value pairs, random-looking
+        values under key-like names, and secrets inside its longer strings (tokens by shape,
+        credentials in URLs, GraphQL arguments). Read with regular expressions over the text,
+        which is valid JSON, rather than a walk in Python; each runs only when the document
+        holds what it looks for."""
         if '"value"' in seen or '"Value"' in seen:
             for match in _PAIR.finditer(doc):
                 name, value = (match[1], match[2]) if match[1] is not None else (match[4], match[3])

@@ -163,10 +163,10 @@ def _parse(text: str, file: str) -> Any:
         return _text_keys(load_json_like(text))
     except YamlError as error:
         if error.line is not None:
-            where = f"{file}:{error.line}:{error.column}"
+            where = f"{file}:{error.line}" + (f":{error.column}" if error.column else "")
             raise InputError(
                 f"{where}: not valid YAML or JSON: {error.problem}.",
-                "Fix the syntax there; an OpenAPI document is YAML or JSON text.",
+                error.hint or "Fix the syntax there; an OpenAPI document is YAML or JSON text.",
             ) from None
         raise InputError(
             f"{file}: not valid YAML or JSON: {error}.",
