@@ -19,6 +19,12 @@ fmt:
     ruff format backworks_cli tests bench
     ruff check --fix backworks_cli tests bench
 
+# Mutation testing (mutmut) of the named modules, e.g. just mutate "backworks_cli.record.detectors*";
+# a surviving mutant is a missing test: `python3 -m mutmut show NAME` prints it.
+mutate +NAMES:
+    python3 -m mutmut run {{NAMES}}
+    python3 -m mutmut results
+
 # Benchmarks; results are printed and written under bench/results/.
 bench *ARGS:
     python3 bench/run.py {{ARGS}}

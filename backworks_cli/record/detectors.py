@@ -156,8 +156,8 @@ class Detectors:
         self._unhinted: list[Rule] = []
         hints = {h for _, hs, _ in _OWN for h in hs}
         hints.update(h for hs in _LIBRARY_HINTS.values() for h in hs)
-        hints.update(h for needs in _NEEDS.values() for h in needs)
         self._hint_set = frozenset(hints)
+        hints.update(h for needs in _NEEDS.values() for h in needs)
         # Every literal the redactor tests text for is looked for in the same pass: one scan
         # of a body answers all of them.
         self._literals = tuple(sorted(hints | set(signals)))
