@@ -62,14 +62,16 @@ class Reloader:
         try:
             summary, notes = await self.rebuild()
         except BackworksError as error:
-            self.error = str(error).replace("\n", " ")
+            # Shown by the admin API and the dashboard: a value quoted from the file may be
+            # a secret.
+            self.error = self.stats.scrub.text(str(error).replace("\n", " "))
             self.log(
                 f"Error: {path} changed but cannot be used; still serving the previous "
                 f"configuration.\n{error}"
             )
             ok = False
         except Exception as error:  # a bug while building must not stop the host either
-            self.error = repr(error)
+            self.error = self.stats.scrub.text(repr(error))
             self.log(
                 f"Error: reloading {path} failed ({error!r}); still serving the previous "
                 "configuration."

@@ -1,6 +1,6 @@
 """What the admin API shows of the requests a host answered, with secrets replaced: the
-journal's paths, query strings and details, and the headers and bodies of /exchange, through
-the recorder's Redactor (record/redact.py).
+journal's paths, query strings and details, the headers and bodies of /exchange, and reload
+errors, through the recorder's Redactor (record/redact.py).
 
 Redaction is on here even when backworks.yaml turns it off for the store. It runs under the
 store's key when there is a store, so a secret shows as the placeholder it has in the store
@@ -23,6 +23,7 @@ from backworks_cli.record.redact import Redactor
 
 CACHE_SIZE = 10_000  # redacted paths, queries and details remembered; cleared when full
 _JSON = (("content-type", "application/json"),)
+_TEXT = (("content-type", "text/plain; charset=utf-8"),)
 
 
 class Scrubber:
@@ -63,6 +64,12 @@ class Scrubber:
                 self._details.clear()
             self._details[text] = found
         return found
+
+    def text(self, text: str) -> str:
+        """Free text (a reload error quoting backworks.yaml, say) with secrets replaced."""
+        body = text.encode("utf-8", "surrogateescape")
+        clean = self._redactor.response(Response(200, _TEXT, body)).body
+        return text if clean is body else clean.decode("utf-8", "surrogateescape")
 
     def request(self, method: str, message: Any) -> tuple[tuple, bytes]:
         """A kept request's (headers, body), redacted; `message` has `headers` and `body`."""

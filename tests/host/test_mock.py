@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import socket
+import string
 import time
 from pathlib import Path
 from urllib.parse import unquote
@@ -622,6 +624,30 @@ def test_hot_reload_picks_up_edits_and_survives_broken_ones(tmp_path, project):
     assert str(config_path) in health["reload_error"]
     assert any("still serving the previous configuration" in m for m in messages)
     assert app.stats.reloads == {"ok": 2, "error": 1}
+
+
+def test_a_reload_error_quoting_a_secret_shows_its_placeholder(tmp_path, project):
+    # A config error quotes the value it refuses; the admin API shows it redacted.
+    token = "ghp_" + "".join(random.Random(5).choices(string.ascii_letters + string.digits, k=36))
+    (tmp_path / "recordings.db").write_bytes((project[0].parent / "recordings.db").read_bytes())
+    config_path = write_config(tmp_path, {"get_health": ENDPOINTS["get_health"]})
+    app = make_app(config_path, config_path=config_path, log=lambda m: None, reload_interval=0.05)
+
+    async def go():
+        async with client(app) as mock:
+            config_path.write_text(f"endpoints:\n  a:\n    path: /a\n    mode: {token}\n")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                health = (await mock.get(f"{ADMIN}/health")).json()
+                if health["reload_error"]:
+                    return health
+                await asyncio.sleep(0.05)
+            raise AssertionError("the broken file was not noticed")
+
+    health = run(go())
+    assert token not in json.dumps(health)
+    assert "is not one of" in health["reload_error"]
+    assert "redacted:" in health["reload_error"]
 
 
 # --- pure parts ---------------------------------------------------------------------------------
