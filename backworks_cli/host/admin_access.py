@@ -3,8 +3,9 @@ other machines and web pages out.
 
 The token is generated at start (secrets.token_urlsafe) unless one is given (--admin-token or
 BACKWORKS_ADMIN_TOKEN), printed once, and written to `admin.token` (mode 0600) next to the
-store, where `backworks dashboard` finds it; each start rewrites the file and a clean stop
-removes it if it still holds that host's token.
+store, where `backworks dashboard` finds it. Hosts sharing a store folder (a mock and a
+capture, say) each keep a line of that file, newest last; a clean stop removes its own line,
+and the dashboard sends the token its host accepts.
 
 admin.answer applies these rules to every admin request, in this order:
 
@@ -15,7 +16,8 @@ admin.answer applies these rules to every admin request, in this order:
   (DNS rebinding) is refused;
 - Origin, when sent, must name the same host and port as Host;
 - every method but GET and HEAD needs `Authorization: Bearer TOKEN`, and so does every request
-  on an admin address other machines can reach;
+  on an admin address other machines can reach; a token sent where none is needed must match
+  too;
 - every method but GET and HEAD takes `Content-Type: application/json` only, which neither a
   form nor a no-preflight fetch of another site can send; CORS is never answered.
 """
@@ -29,7 +31,7 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,6 +40,7 @@ from backworks_cli.core.errors import BackworksError, ExitCode
 
 ENV_TOKEN = "BACKWORKS_ADMIN_TOKEN"
 TOKEN_FILE = "admin.token"
+TOKENS_KEPT = 8  # lines of the token file: hosts sharing a store folder, newest last
 MIN_TOKEN_LENGTH = 16  # a given token shorter than this is refused: it guards backworks.yaml
 READ_ONLY = frozenset({"GET", "HEAD"})  # methods that change nothing
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
@@ -105,12 +108,32 @@ def check_token(token: str) -> str:
 
 
 def read_token_file(path: Path) -> str | None:
-    """The token in a host's token file; None when there is none."""
+    """The newest token in a token file; None when there is none."""
+    tokens = read_tokens(path)
+    return tokens[-1] if tokens else None
+
+
+def read_tokens(path: Path) -> list[str]:
+    """The tokens in a token file, one per line, oldest first."""
     try:
-        text = Path(path).read_text(encoding="utf-8").strip()
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return None
-    return text or None
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hosts starting and stopping together take turns at the token file."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _split_host(value: str) -> tuple[str, int | None]:
@@ -222,8 +245,10 @@ class AdminAccess:
         """Why this request may not be answered: the token it lacks, or (for a method that
         may change something) a body that is not declared JSON."""
         changes = scope["method"] not in READ_ONLY
-        if changes or (self.exposed and not main_port):
-            problem = self._token_problem(_header(scope, b"authorization"))
+        given = _header(scope, b"authorization")
+        # A token sent is checked even where none is needed, so a wrong one is never taken.
+        if changes or (self.exposed and not main_port) or given is not None:
+            problem = self._token_problem(given)
             if problem is not None:
                 return (
                     401,
@@ -275,7 +300,10 @@ class AdminAccess:
         wrote = ""
         if self.file is not None:
             try:
-                _write_private(self.file, self.token + "\n")
+                with _locked(self.file):
+                    others = [t for t in read_tokens(self.file) if t != self.token]
+                    kept = [*others[-(TOKENS_KEPT - 1) :], self.token]
+                    _write_private(self.file, "".join(f"{t}\n" for t in kept))
                 wrote = f", in {self.file}"
             except OSError as error:
                 log(f"Warning: cannot write the admin token to {self.file}: {error.strerror}.")
@@ -285,9 +313,14 @@ class AdminAccess:
             log(f"Admin token: {self.token}{wrote} (`backworks dashboard` reads it from there).")
 
     def withdraw(self) -> None:
-        """Remove the token file if it still holds this host's token."""
-        if self.file is not None and read_token_file(self.file) == self.token:
-            with contextlib.suppress(OSError):
+        """Remove this host's line from the token file, and the file when no line is left."""
+        if self.file is None or self.token not in read_tokens(self.file):
+            return
+        with contextlib.suppress(OSError), _locked(self.file):
+            kept = [t for t in read_tokens(self.file) if t != self.token]
+            if kept:
+                _write_private(self.file, "".join(f"{t}\n" for t in kept))
+            else:
                 self.file.unlink()
 
 
@@ -335,4 +368,25 @@ def dashboard_token(url: str, store_path: Callable[[], Path]) -> str | None:
         path = token_file(store_path())
     except BackworksError:  # no usable backworks.yaml here: no file to read
         return None
-    return read_token_file(path)
+    tokens = read_tokens(path)
+    if len(tokens) > 1:  # hosts share the folder: the newest that this host accepts
+        for token in reversed(tokens):
+            if _accepted(url, token):
+                return token
+    return tokens[-1] if tokens else None
+
+
+def _accepted(url: str, token: str) -> bool:
+    """Whether the host at `url` accepts `token` (a loopback host; a short wait)."""
+    import httpx
+
+    try:
+        reply = httpx.get(
+            url.rstrip("/") + "/__backworks/health",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=2.0,
+            trust_env=False,
+        )
+    except httpx.HTTPError:
+        return False
+    return reply.status_code == 200

@@ -430,6 +430,32 @@ def test_the_token_file_is_private_rewritten_each_start_and_removed_at_a_clean_s
     assert tokens[0] != tokens[1]
 
 
+def test_hosts_sharing_a_store_folder_each_keep_their_token_and_the_dashboard_finds_it(
+    tmp_path, backworks
+):
+    make_project(tmp_path)
+    file = tmp_path / "recordings" / "admin.token"
+    ports = [free_port(), free_port()]
+    mocks = [
+        backworks(["mock", "--port", str(port)], cwd=tmp_path, ready="Mock serving")
+        for port in ports
+    ]
+    tokens = [token_in(mock.stderr) for mock in mocks]
+    assert file.read_text().split() == tokens and stat.S_IMODE(file.stat().st_mode) == 0o600
+    store = tmp_path / "recordings" / "backworks.db"
+    for port, token in zip(ports, tokens, strict=True):
+        url = f"http://127.0.0.1:{port}"
+        assert dashboard_token(url, lambda: store) == token
+        other = tokens[1 - tokens.index(token)]
+        # A wrong token is refused even on a route that needs none.
+        assert httpx.get(f"{url}{ADMIN}/health", headers=bearer(other)).status_code == 401
+        assert httpx.get(f"{url}{ADMIN}/health").status_code == 200
+    code, _ = mocks[0].stop(signal.SIGINT)
+    assert code == 0 and file.read_text().split() == [tokens[1]]
+    code, _ = mocks[1].stop(signal.SIGINT)
+    assert code == 0 and not file.exists()
+
+
 def test_a_given_token_is_used_and_not_printed(tmp_path, backworks):
     make_project(tmp_path)
     port = free_port()
