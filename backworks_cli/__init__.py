@@ -21,10 +21,11 @@ the code to them):
 - what a lower layer needs from above is handed in as a callable (the Recorder's
   `on_recorded`, which a host gives it to journal each exchange), never imported;
 - each third-party library has one owner: mitmproxy the Recorder (record/capture.py) and the
-  proxy runners in host/; PyYAML and ruamel.yaml config/yamlfile.py; genson
-  learn/schemas.py; onnxruntime learn/semantic.py; Faker learn/generate.py and learn/generation/;
-  hypothesis learn/generation/edges.py; sqlite-utils record/store_schema.py and
-  answer/tables.py; detect-secrets record/detectors.py; Textual the dashboard; typer cli.py.
+  proxy runners in host/ (with host/mitm_http1.py, fixes to its HTTP/1 layer); PyYAML and
+  ruamel.yaml config/yamlfile.py; genson learn/schemas.py; onnxruntime learn/semantic.py;
+  Faker learn/generate.py and learn/generation/; hypothesis learn/generation/edges.py;
+  sqlite-utils record/store_schema.py and answer/tables.py; detect-secrets
+  record/detectors.py; Textual the dashboard; typer cli.py.
 """
 
 __version__ = "0.1.0"

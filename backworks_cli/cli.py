@@ -5,6 +5,7 @@ stays fast."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -926,6 +927,10 @@ def version() -> None:
 
 
 def main() -> None:
+    # Past the file size limit (`ulimit -f`) a write would kill the process with SIGXFSZ;
+    # ignored, it fails with EFBIG instead, which is reported as a full disk.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         app()
     except BackworksError as error:

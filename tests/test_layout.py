@@ -23,6 +23,7 @@ OWNERS = {
     "mitmproxy": {
         "record.capture",
         "host.runner",
+        "host.mitm_http1",
         "host.capture_proxy",
         "host.serve_proxy",
         "host.certs",

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from backworks_cli.answer.state import COUNT_KEYS, ok_get_json, unwrap
-from backworks_cli.answer.tables import Column, Design, fits, quote, schema_kind
+from backworks_cli.answer.tables import Column, Design, bindable, fits, quote, schema_kind
+from backworks_cli.core.numbers import integer, number
 
 if TYPE_CHECKING:
     from backworks_cli.core.exchange import Exchange, Request
@@ -44,11 +45,9 @@ NEXT_KEYS = ("next", "next_page", "nextPage")
 PREVIOUS_KEYS = ("prev", "previous", "prev_page", "prevPage")
 PAGES_KEYS = ("pages", "total_pages", "totalPages", "page_count")
 NESTED_DEPTH = 3  # levels of a JSON column's fields that filters and sorts can name
-_INTEGER = re.compile(r"[-+]?[0-9]+").fullmatch
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?").fullmatch
 _BOOLEAN = {"true": 1, "false": 0, "1": 1, "0": 0}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").fullmatch
-_EXPECTED = {
+EXPECTED = {
     "integer": "an integer",
     "number": "a number",
     "boolean": "true or false",
@@ -182,16 +181,13 @@ def _nested(found: dict[str, Field], column: Column, schema: dict, path: list[st
 def typed(text: str, kind: str, op: str = "eq") -> Any:
     """A query value as the type of its field (booleans as 1/0), or None when it is not one."""
     if op == "like" or kind in ("string", "json"):
-        return text
+        return bindable(text)
     if kind == "boolean":
         return _BOOLEAN.get(text.lower())
-    if _INTEGER(text):
-        value = int(text)
-        return value if fits(value) else float(value)
-    if _NUMBER(text):
-        value = float(text)
-        return value if math.isfinite(value) else None
-    return None
+    whole = integer(text)
+    if whole is not None and fits(whole):
+        return whole
+    return number(text)  # None past what a double holds
 
 
 def parse(pairs: tuple[tuple[str, str], ...], listing: Listing, known: dict[str, Field]) -> Query:
@@ -212,7 +208,7 @@ def parse(pairs: tuple[tuple[str, str], ...], listing: Listing, known: dict[str,
         target, op = _field(name, known, listing)
         value = typed(text, target.kind, op)
         if value is None:
-            expected = _EXPECTED[target.kind]
+            expected = EXPECTED[target.kind]
             raise QueryError("invalid filter value", parameter=name, value=text, expected=expected)
         if op == "eq":
             equal.setdefault(target.name, []).append(value)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from backworks_cli.core.exchange import Exchange, Request, Response
+from backworks_cli.core.exchange import Exchange, Request, Response, load_json
 
 ENVELOPE_KEYS = ("data", "items", "results", "records", "rows", "entries", "objects", "list")
 COUNT_KEYS = ("total", "count", "total_count", "totalCount", "size")
@@ -270,7 +270,7 @@ def _listed(exchange: Exchange, resource: Resource) -> list:
 
 def _object_body(request: Request) -> dict | Answer:
     try:
-        body = json.loads(request.body) if request.body else None
+        body = load_json(request.body) if request.body else None
     except (ValueError, RecursionError):
         return Answer(_json(400, {"error": "request body is not valid JSON"}), invalid=True)
     if not isinstance(body, dict):
@@ -279,7 +279,9 @@ def _object_body(request: Request) -> dict | Answer:
 
 
 def _json(status: int, data: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # Lone surrogates (request text that was not UTF-8) become \udcXX escapes, as in json_body.
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    body = text.encode("utf-8", "backslashreplace")
     return Response(status, (*_JSON, *headers), body)
 
 

@@ -25,6 +25,7 @@ import json
 import math
 import re
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from backworks_cli.answer.state import ENVELOPE_KEYS, shape_of
 from backworks_cli.core import paths
 from backworks_cli.core.errors import ConfigError, StoreError
+from backworks_cli.core.exchange import text_bytes
 from backworks_cli.core.files import in_project
 
 if TYPE_CHECKING:
@@ -309,19 +311,39 @@ def encode(value: Any, kind: str) -> Any:
     if value is None:
         return None
     if kind == "json" or isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return bindable(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int) and not fits(value):
-        return float(value)  # SQLite integers are 64-bit; a larger one is kept as a real
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    return bindable(value)
+
+
+def bindable(value: Any) -> Any:
+    """`value` as SQLite binds it without raising: text that is not UTF-8 (lone surrogates,
+    from request bytes) as those bytes, and an integer past 64 bits as a real (SQLite
+    integers are 64-bit), None past a double's range (see storable)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return text_bytes(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and not fits(value):
+        return float(value) if abs(value) <= sys.float_info.max else None
     return value
 
 
 def fits(number: int) -> bool:
     """Whether an integer fits SQLite's 64-bit INTEGER."""
     return -(2**63) <= number < 2**63
+
+
+def storable(value: Any) -> bool:
+    """Whether encode() can keep `value` in a column that is not JSON: an integer past 64 bits
+    becomes a real, so one past a double's range cannot be kept."""
+    if isinstance(value, int) and not isinstance(value, bool) and not fits(value):
+        return abs(value) <= sys.float_info.max
+    return True
 
 
 def decode(value: Any, kind: str) -> Any:

@@ -156,7 +156,8 @@ class Worker:
                 deadline += self.startup
             self._ids += 1
             ident = self._ids
-            line = (_encode({"id": ident, **message}) + "\n").encode("utf-8")
+            # Lone surrogates (request bytes that were not UTF-8) become \udcXX escapes.
+            line = (_encode({"id": ident, **message}) + "\n").encode("utf-8", "backslashreplace")
             try:
                 answer = self._exchange(process, line, ident, deadline)
             except HandlerError as error:

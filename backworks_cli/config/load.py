@@ -442,6 +442,7 @@ def _build(data: dict, path: Path, warnings: tuple[str, ...]) -> Config:
             host=server.get("host", ServerConfig.host),
             port=int(server.get("port", ServerConfig.port)),
             admin_max_rows=int(server.get("admin_max_rows", ServerConfig.admin_max_rows)),
+            max_body=int(server.get("max_body", ServerConfig.max_body)),
         ),
         upstream=data.get("upstream"),
         recordings=RecordingsConfig(

@@ -30,6 +30,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     admin_max_rows: int = 10_000  # the most rows a promotion through the admin API may seed
+    max_body: int = 10 * 1024 * 1024  # request body bytes mock and serve accept; more is 413
 
 
 @dataclass(frozen=True)

@@ -446,6 +446,14 @@ def config_schema() -> dict[str, Any]:
                         "`backworks promote` command has no such limit.",
                         "default": ServerConfig.admin_max_rows,
                     },
+                    "max_body": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "The most bytes of request body `backworks mock` and "
+                        "`backworks serve` accept; a larger body gets 413, unread. `capture` "
+                        "forwards bodies of any size.",
+                        "default": ServerConfig.max_body,
+                    },
                 },
             },
             "upstream": {

@@ -8,6 +8,7 @@ because HTTP allows repeats (Set-Cookie) and order matters to some clients.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -25,6 +26,43 @@ def header(headers: Headers, name: str, default: str | None = None) -> str | Non
         if key.lower() == lname:
             return value
     return default
+
+
+def text_bytes(text: str) -> bytes:
+    """`text` as UTF-8, never raising: lone surrogates that surrogateescape made of request
+    bytes that were not UTF-8 become those bytes again, and any other (a JSON \\ud800 escape)
+    is written as surrogatepass writes it."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "surrogatepass")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_not_json)
+
+
+def load_json(body: bytes | str) -> Any:
+    """A body's JSON as data, as the modes read a request's. ValueError (or RecursionError, for
+    deep nesting) when it is not JSON, and also for numbers a double cannot hold (1e999) and
+    Python's NaN and Infinity, which no JSON answer could give back; integers longer than
+    Python converts (4300 digits) are a ValueError of json's own."""
+    if isinstance(body, bytes | bytearray):
+        body = body.decode(json.detect_encoding(body), "surrogatepass")
+    return _DECODER.decode(body)
 
 
 def is_text_type(content_type: str | None) -> bool:
@@ -62,7 +100,7 @@ class HttpMessage:
         return body_text(self.body, self.content_type)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return load_json(self.body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,28 @@
 """Writing files so that a reader never sees half of one (a temporary file beside the target,
-renamed over it once complete), THE rule that tells a file changed (`stamp`), and THE rule
-that keeps a path backworks.yaml names inside the project folder (`in_project`)."""
+renamed over it once complete), THE rule that tells a disk is full (`disk_full`, `no_room`),
+THE rule that tells a file changed (`stamp`), and THE rule that keeps a path backworks.yaml
+names inside the project folder (`in_project`)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from backworks_cli.core.errors import BackworksError
+
+# Writes that failed for want of room, and what was full: each is a full disk to the user and
+# is told the same way.
+_FULL = {
+    errno.ENOSPC: "no space is left on its disk",
+    errno.EFBIG: "it would pass the file size limit (`ulimit -f`)",
+    errno.EDQUOT: "the disk quota is used up",
+}
+ROOM = 64 * 1024  # a file this close to the size limit, or a disk with less free, has no room
 
 
 @contextmanager
@@ -32,6 +45,56 @@ def replacing(path: Path, *, check: Callable[[], None] | None = None) -> Iterato
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def disk_full(
+    path: Path | str,
+    why: str,
+    kind: type[BackworksError] = BackworksError,
+    elsewhere: str = "write to another disk",
+) -> BackworksError:
+    """The error for a write to `path` that found no room; `why` says what was full."""
+    return kind(
+        f"disk full: {path} ({why}).",
+        "Free some disk space (or raise the file size limit, `ulimit -f`), or "
+        f"{elsewhere}; what was written before is kept.",
+    )
+
+
+def full(error: OSError) -> str | None:
+    """What was full when a write failed with `error`, or None when it failed otherwise."""
+    return _FULL.get(error.errno)
+
+
+def no_room(*paths: Path | str) -> str | None:
+    """What leaves these files no room to grow, when something does: one of them is within
+    ROOM bytes of this process's file size limit, or their disk has less than ROOM free. For
+    a failed write that does not say why (SQLite reports EFBIG as "disk I/O error")."""
+    limit = _size_limit()
+    for path in paths:
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            continue
+        if limit is not None and size + ROOM >= limit:
+            return f"{Path(path).name} reached the file size limit of {limit} bytes"
+    try:
+        disk = os.statvfs(Path(paths[0]).absolute().parent) if paths else None
+    except (OSError, AttributeError):  # gone, or not a POSIX system
+        disk = None
+    if disk is not None and disk.f_bavail * disk.f_frsize < ROOM:
+        return "no space is left on its disk"
+    return None
+
+
+def _size_limit() -> int | None:
+    """This process's file size limit in bytes (RLIMIT_FSIZE), None when there is none."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _umask() -> int:

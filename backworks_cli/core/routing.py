@@ -5,7 +5,8 @@ the endpoint infer writes a request's evidence to is the one that answers that r
 Static paths win over templates (/users/me before /users/{id}); among templates, more
 literal segments win, then more patterned segments ({id}.png), then the order endpoints were
 added; a trailing slash does not count (core.paths). Path parameters are typed by their
-schema: an integer or number parameter whose value does not convert does not match.
+schema: an integer or number parameter whose value does not convert does not match, and
+neither does one too long or too large to convert (core.numbers), so a 5,000-digit id is a 404.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from backworks_cli.core.numbers import integer, number
 from backworks_cli.core.paths import PARAMETER, normalise, param_type
 
 ROUTE_MEMO = 4096  # (method, path) resolutions remembered by a router
 
 _FAIL = object()  # a path parameter value that does not convert to its type
-_INTEGER = re.compile(r"[-+]?[0-9]+").fullmatch
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?").fullmatch
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -35,11 +35,13 @@ class Routable(Protocol):
 
 
 def _integer(text: str) -> Any:
-    return int(text) if _INTEGER(text) else _FAIL
+    value = integer(text)
+    return _FAIL if value is None else value
 
 
 def _number(text: str) -> Any:
-    return float(text) if _NUMBER(text) else _FAIL
+    value = number(text)
+    return _FAIL if value is None else value
 
 
 def _boolean(text: str) -> Any:

@@ -35,7 +35,7 @@ from backworks_cli.config.model import (
 from backworks_cli.config.yamledit import ModeEdit, dump_edit, line_edit, reads_as
 from backworks_cli.config.yamlfile import load_plain, round_trip_load
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode
-from backworks_cli.core.files import replacing
+from backworks_cli.core.files import disk_full, full, replacing
 from backworks_cli.evolve.scaffold import EXTENSIONS, LANGUAGES, Examples, Scaffold, scaffold_for
 
 HANDLERS_DIR = "handlers"
@@ -484,6 +484,8 @@ def _create(scaffold: Scaffold) -> bool:
             mode = scaffold.path.stat().st_mode
             scaffold.path.chmod(mode | ((mode & 0o444) >> 2))
     except OSError as error:
+        if why := full(error):
+            raise disk_full(scaffold.path, why, ConfigError) from None
         raise ConfigError(
             f"Cannot write the handler {scaffold.path}: {error.strerror or error}.",
             "Check the permissions of its folder.",
@@ -497,6 +499,8 @@ def _write_atomically(plan: Plan) -> None:
         with replacing(path, check=lambda: _check_unchanged(plan)) as out:
             out.write(plan.new)
     except OSError as error:
+        if why := full(error):
+            raise disk_full(path, why, ConfigError) from None
         raise ConfigError(
             f"Cannot write {path}: {error.strerror or error}; it is unchanged.",
             "Check the permissions of the file and its folder.",

@@ -11,16 +11,22 @@ through the ASGI app exactly as with uvicorn's own protocol. Apps other than the
 never shortcut: an app takes part by having `stable_urls`, `stable_body` and
 `stable_wire`, so this module needs nothing from the mock host.
 
-This leans on uvicorn's HttpToolsProtocol internals (its parser callbacks, `cycle`, `pipeline`
-and `on_response_complete`), hence the upper bound on uvicorn in pyproject.toml; the tests
+A request the parser refuses gets a JSON 400 with the parser's reason (host.refusals), not
+uvicorn's plain "Invalid HTTP request received.". This leans on uvicorn's HttpToolsProtocol
+internals (its parser callbacks, `data_received`, `cycle`, `pipeline` and
+`on_response_complete`), hence the upper bound on uvicorn in pyproject.toml; the tests
 send every request shape above over a socket and compare both paths byte for byte.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from backworks_cli.host import refusals
 
 
 class ReplayProtocol(HttpToolsProtocol):
@@ -40,6 +46,34 @@ class ReplayProtocol(HttpToolsProtocol):
         mock = self.mock
         if mock is not None and self.server and self.server[1] == getattr(mock, "admin_port", None):
             self.mock = None  # the admin API's own address answers nothing else, so no shortcut
+
+    def data_received(self, data: bytes) -> None:
+        # As uvicorn's, but a request the parser refuses gets a 400 that names what is wrong,
+        # in JSON like every refusal of serve's too.
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserInvalidMethodError:
+            self._refuse(refusals.NOT_A_TOKEN)
+        except httptools.HttpParserInvalidURLError:  # llhttp takes printable ASCII only
+            self._refuse(refusals.NOT_ASCII)
+        except httptools.HttpParserError as error:
+            self._refuse(f"not valid HTTP/1.1: {error or 'the parser refused it'}")
+
+    def _refuse(self, reason: str) -> None:
+        body = json.dumps(refusals.bad_request(reason)).encode()
+        defaults = self.server_state.default_headers
+        head = b"".join(b"%s: %s\r\n" % pair for pair in defaults)
+        framing = b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body)
+        self.transport.write(
+            b"".join((STATUS_LINE[400], head, framing, b"connection: close\r\n\r\n", body))
+        )
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         # A shortcut answer armed the keep-alive timer; a request behind it in the same read

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
 from backworks_cli.host.admin import send_json
 from backworks_cli.host.admin_access import AdminAccess
+from backworks_cli.host.refusals import bad_request, request_line_problem, too_large
 from backworks_cli.host.reload import RELOAD_INTERVAL, Reloader
 from backworks_cli.host.scrub import Scrubber, store_key
 from backworks_cli.host.stats import JOURNAL_SIZE, KEEP_BODY, Row, Stats, make_row
@@ -50,7 +52,6 @@ logger = logging.getLogger("backworks.mock")
 
 Log = Callable[[str], None]
 
-MAX_BODY = 10 * 1024 * 1024  # request bytes accepted; more gets 413 without reading the rest
 WIRE_CACHE = 10_000  # responses whose wire form is kept; cleared when full
 STABLE_CACHE = 10_000  # requests whose stable replay is remembered; cleared when full
 STABLE_BODY = 4096  # request bodies up to this size take part in that
@@ -62,6 +63,7 @@ _CACHED = frozenset({"replayed", "generated"})
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 _VERSIONS = {"1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
 _ADMIN = admin.PREFIX.encode()
+_PLAIN_TARGET = re.compile(rb"[!-~]*").fullmatch  # printable ASCII: a target to take as it is
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -80,7 +82,7 @@ class MockApp:
         seed: int = 0,
         strict: bool = False,
         edge_cases: bool = False,
-        max_body: int = MAX_BODY,
+        max_body: int | None = None,
         config_path: Path | None = None,
         store_path: Path | None = None,
         log: Log | None = None,
@@ -92,7 +94,7 @@ class MockApp:
         self.store_path = store_path
         self.config = config
         self.seed, self.strict, self.edge_cases = seed, strict, edge_cases
-        self.max_body = max_body
+        self.given_max_body = max_body  # None: server.max_body of the configuration in use
         self.config_path = Path(config_path) if config_path is not None else None
         self.log: Log = log or logger.warning
         self.stats = Stats(journal_size, drift=DriftCheck(config), scrub=self._scrubber(config))
@@ -146,23 +148,35 @@ class MockApp:
     def admin_max_rows(self) -> int:
         return self.config.server.admin_max_rows
 
+    @property
+    def max_body(self) -> int:
+        """Request body bytes accepted; a larger body gets 413 without the rest being read."""
+        given = self.given_max_body
+        return self.config.server.max_body if given is None else given
+
     # the request path ---------------------------------------------------------------------------
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
         start = time.perf_counter()
+        if not _PLAIN_TARGET(raw):  # a cheap look first: printable ASCII needs no more
+            problem = request_line_problem(scope["method"].encode("latin-1"), raw)
+            if problem is not None:
+                await self._refuse(scope, send, start, raw, 400, bad_request(problem))
+                return
         raw_headers = scope["headers"]
         body: bytes | bool | None = b""
         for name, value in raw_headers:
             if name in _BODY_HEADERS:
+                limit = self.max_body
                 length = value if name == b"content-length" else None
                 too_long = length is not None and (
-                    not length.isdigit() or int(length) > self.max_body
+                    not length.isdigit() or len(length) > 18 or int(length) > limit
                 )
-                body = None if too_long else await read_body(receive, self.max_body)
+                body = None if too_long else await read_body(receive, limit)
                 if body is False:
                     return  # the client went away
                 if body is None:
-                    await self._too_large(scope, send, start, raw)
+                    await self._refuse(scope, send, start, raw, 413, too_large(limit))
                     return
                 break
         method = scope["method"]
@@ -333,14 +347,12 @@ class MockApp:
         self._count_stable(known, start, method, qs, raw_headers, body)
         return known[0].response.status, known[4]
 
-    async def _too_large(self, scope: Scope, send: Send, start: float, raw: bytes) -> None:
-        detail = {"error": "request body too large", "limit_bytes": self.max_body}
-        await send_json(
-            send,
-            413,
-            {**detail, "hint": "Send a smaller body, or start the mock with a larger limit."},
-            [(b"connection", b"close")],
-        )
+    async def _refuse(
+        self, scope: Scope, send: Send, start: float, raw: bytes, status: int, detail: dict
+    ) -> None:
+        """Answer a request the host will not take (host.refusals) and count it as invalid;
+        the connection is closed, as a 413's body is left unread."""
+        await send_json(send, status, detail, [(b"connection", b"close")])
         self.stats.record(
             Row(
                 start,
@@ -350,9 +362,9 @@ class MockApp:
                 None,
                 None,
                 "invalid",
-                413,
+                status,
                 time.perf_counter() - start,
-                detail,
+                {k: v for k, v in detail.items() if k != "hint"},
                 None,
             )
         )
@@ -497,7 +509,7 @@ def create_app(
     seed: int = 0,
     strict: bool = False,
     edge_cases: bool = False,
-    max_body: int = MAX_BODY,
+    max_body: int | None = None,
     config_path: Path | None = None,
     store_path: Path | None = None,
     log: Log | None = None,
@@ -507,8 +519,9 @@ def create_app(
 ) -> MockApp:
     """The mock host for `config`; builds the engine now, so a bad store or config raises
     here (ConfigError, StoreError) rather than on the first request. With `config_path`, the
-    file is watched and reloaded when it changes; `store_path` overrides recordings.path;
-    `access` is who may use the admin API (by default: a new token, written nowhere)."""
+    file is watched and reloaded when it changes; `store_path` overrides recordings.path and
+    `max_body` server.max_body; `access` is who may use the admin API (by default: a new
+    token, written nowhere)."""
     engine = build_engine(
         config, seed=seed, strict=strict, edge_cases=edge_cases, store_path=store_path
     )

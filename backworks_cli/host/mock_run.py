@@ -125,7 +125,7 @@ def run_mock(
                     "seed": app.seed,
                     "strict": app.strict,
                     "edge_cases": app.edge_cases,
-                    "max_body": app.max_body,
+                    "max_body": app.given_max_body,
                     "host": host,
                     "admin_token": app.access.token,
                 }

@@ -23,6 +23,7 @@ from mitmproxy.options import Options
 
 from backworks_cli.core.errors import BackworksError, NetworkError
 from backworks_cli.core.ports import check_port_free
+from backworks_cli.host import mitm_http1
 from backworks_cli.host.admin_port import AdminPort
 from backworks_cli.host.certs import certs_dir
 from backworks_cli.host.stats import KEEP_BODY, Row
@@ -253,6 +254,7 @@ class InThread:
 
 
 async def _run(proxy: Proxy, log: Callable[[str], None], control: InThread | None = None) -> None:
+    mitm_http1.install()
     loop = asyncio.get_running_loop()
     master = Master(
         Options(

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from mitmproxy import http
+from mitmproxy import ctx, http
 
 from backworks_cli.answer.modes.base import Outcome, json_response
 from backworks_cli.answer.modes.proxy import (
@@ -26,6 +26,8 @@ from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response
 from backworks_cli.host import admin
 from backworks_cli.host.admin_access import exposure_warning, is_loopback
+from backworks_cli.host.mitm_http1 import BODY_LIMIT, BODY_OVER
+from backworks_cli.host.refusals import bad_request, request_line_problem, too_large
 from backworks_cli.host.runner import (
     InThread,
     Proxy,
@@ -114,6 +116,14 @@ class Serve:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    def load(self, loader) -> None:
+        loader.add_option(
+            BODY_LIMIT,
+            int | None,
+            None,
+            "Request body bytes accepted (server.max_body); a larger body is 413, unread.",
+        )
+
     async def running(self) -> None:
         """One round of health checks before the host says it is ready, then one every
         interval; after a reload, the new pools are checked at once."""
@@ -143,6 +153,7 @@ class Serve:
         return self.recorder
 
     def _watch(self, now: bool = True) -> None:
+        ctx.options.update(**{BODY_LIMIT: self.host.options.config.server.max_body})
         if self.recorder is None and self.host.records():
             try:
                 self._recorder()
@@ -175,6 +186,15 @@ class Serve:
     async def request(self, flow: http.HTTPFlow) -> None:
         r = flow.request
         path, _, query = r.path.partition("?")
+        refusal = self._refusal(flow)
+        if refusal is not None:
+            self.in_flight += 1
+            flow.metadata[_ROW] = (started_at(r), r.method, path, query)
+            detail = {k: v for k, v in refusal[1].items() if k != "hint"}
+            flow.metadata[_HOW] = (None, None, "invalid", detail, None)
+            flow.response = flow_response(json_response(*refusal))
+            flow.response.headers["connection"] = "close"
+            return
         if path.startswith(admin.PREFIX):
             body = r.get_content(strict=False) or b""
             headers = [(name.lower(), value) for name, value in r.headers.fields]
@@ -185,8 +205,8 @@ class Serve:
         self.in_flight += 1
         flow.metadata[_ROW] = (started_at(r), r.method, path, query)
         engine = self.host.engine
-        mode = engine.mode_for(r.method, path)
         try:
+            mode = engine.mode_for(r.method, path)
             if mode is None and self.host.fallback is not None:
                 mode = self.host.fallback
                 outcome = mode.pick()
@@ -206,6 +226,15 @@ class Serve:
             await self._forward(flow, mode, outcome)
         else:
             await self._answer(flow, outcome)
+
+    def _refusal(self, flow: http.HTTPFlow) -> tuple[int, dict] | None:
+        """(status, body) for a request serve will not take (host.refusals), else None."""
+        over = flow.metadata.get(BODY_OVER)
+        if over is not None:  # mitm_http1 stopped reading its body
+            return 413, too_large(over)
+        data = flow.request.data
+        problem = request_line_problem(data.method, data.path)
+        return None if problem is None else (400, bad_request(problem))
 
     async def _forward(self, flow: http.HTTPFlow, mode: ProxyMode, outcome: Outcome) -> None:
         pool = mode.pool
@@ -352,7 +381,7 @@ def run_serve(
         options.listen_host,
         options.listen_port,
         [addon],
-        {**proxy_settings(), "keep_host_header": True},
+        {**proxy_settings(), "keep_host_header": True, BODY_LIMIT: config.server.max_body},
         ready,
         lambda: addon.in_flight,
         None,

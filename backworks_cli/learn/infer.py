@@ -39,7 +39,7 @@ from backworks_cli.config.yamlfile import (
     yaml_key,
 )
 from backworks_cli.core.errors import BackworksError, ConfigError, ExitCode, StoreError
-from backworks_cli.core.files import replacing
+from backworks_cli.core.files import disk_full, full, replacing
 from backworks_cli.core.numbers import latency
 from backworks_cli.core.paths import PARAMETER, split
 from backworks_cli.core.routing import Router
@@ -677,6 +677,10 @@ def write_config(path: Path, text: str) -> None:
         with replacing(path) as out:
             out.write(text.encode("utf-8"))
     except OSError as error:
+        if why := full(error):
+            raise disk_full(
+                path, why, ConfigError, "pass --config with a path on another disk"
+            ) from None
         raise ConfigError(
             f"Cannot write {path}: {error.strerror or error}.",
             "Check the permissions of the file and its folder, or pass --config with a "

@@ -21,7 +21,7 @@ from typing import IO, Any
 from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.errors import BackworksError, InputError
 from backworks_cli.core.exchange import Exchange
-from backworks_cli.core.files import replacing
+from backworks_cli.core.files import disk_full, full, replacing
 from backworks_cli.record.format_values import Malformed
 from backworks_cli.record.har import exchange_to_har_entry, har_document, har_entry_to_exchange
 from backworks_cli.record.jsonl import exchange_to_json, json_to_exchange
@@ -119,6 +119,8 @@ def export_exchanges(
         with replacing(output) as out:
             count = write(rows, out)
     except OSError as exc:
+        if why := full(exc):
+            raise disk_full(output, why, elsewhere="pass --output on another disk") from None
         raise BackworksError(
             f"Cannot write {output}: {exc.strerror or exc}.",
             "Check free disk space and permissions, or pass another --output with a path in "

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from backworks_cli.core.errors import StoreError
+from backworks_cli.core.files import disk_full, no_room
 from backworks_cli.record.store_rows import iso
 
 FORMAT_VERSION = 1
@@ -141,11 +142,13 @@ def sqlite_error(path: Path, doing: str, exc: BaseException, timeout: float) -> 
             "Another backworks (a capture or an import) may be writing to it; wait for it to "
             "finish or stop it, then try again.",
         )
-    if "full" in low:
-        return StoreError(
-            f"Could not {doing} {path}: the disk is full ({text}).",
-            "Free some disk space, or pass --store with a path on another disk.",
-        )
+    code = getattr(exc, "sqlite_errorcode", 0)
+    if "full" in low or code == sqlite3.SQLITE_FULL:
+        return disk_full(path, f"SQLite says: {text}", StoreError, _ELSEWHERE)
+    # SQLite reports EFBIG (the file size limit) as an I/O error; the files tell which it was.
+    why = no_room(*_files(path)) if code & 0xFF == sqlite3.SQLITE_IOERR else None
+    if why:
+        return disk_full(path, f"{why}; SQLite says: {text}", StoreError, _ELSEWHERE)
     if "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
         return StoreError(
             f"Could not {doing} {path}: it is not writable ({text}).",
@@ -157,6 +160,14 @@ def sqlite_error(path: Path, doing: str, exc: BaseException, timeout: float) -> 
         "Check that the disk is writable and not full; if the file is damaged, move it away "
         "and record again.",
     )
+
+
+_ELSEWHERE = "pass --store with a path on another disk"
+
+
+def _files(path: Path) -> tuple[Path, ...]:
+    """The store and the files SQLite writes beside it."""
+    return (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
 
 
 class Transaction:

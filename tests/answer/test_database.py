@@ -505,6 +505,24 @@ def test_numbers_beyond_64_bits_do_not_break_anything(project):
     assert patched.response.status == 200 and data(patched)["price"] == float(huge)
 
 
+def test_absurd_numbers_and_undecodable_text_are_4xx(project):
+    digits = "9" * 5000  # past the 4300 digits Python converts from text
+    for path in (f"/api/users/{digits}", f"/api/products/{digits}", "/api/users/%FF"):
+        assert project.call("GET", path).response.status == 404, path
+    assert project.call("GET", "/api/users", [("id_lt", digits)]).response.status == 400
+    assert project.call("GET", "/api/users", [("email", "\udcff")]).response.status == 200
+    for raw in (b'{"price": 1e999}', b'{"price": NaN}', b'{"price": ' + digits.encode() + b"}"):
+        patched = project.call("PATCH", "/api/products/1", raw=raw)
+        assert patched.response.status == 400, raw
+    too_large = project.call("PATCH", "/api/products/1", body={"price": 10**400})
+    assert too_large.response.status == 422
+    assert data(too_large)["violations"][0]["path"] == "$.price"
+    # Lone surrogates are no text SQLite can hold: kept as bytes, read back replaced.
+    named = project.call("PATCH", "/api/users/1", raw=b'{"username": "\\udcff\\ud800"}')
+    assert named.response.status == 200
+    assert json.loads(named.response.body)["username"] == "\ufffd" * 6
+
+
 # --- other shapes of resources -------------------------------------------------------------
 
 
@@ -553,6 +571,12 @@ def test_nested_collections_filter_on_their_parent(tmp_path):
     assert data(made.call("GET", "/api/users/2/orders/4"))["total"] == 9.0
     assert made.call("DELETE", "/api/users/1/orders/2").response.status == 404
     assert made.rows("orders") == [(1, 1, 5.5), (2, 2, 7.0), (3, 1, 1.25), (4, 2, 9.0)]
+    # A parent id that is not its column's type creates nothing (SQLite would store 1e999,
+    # text that looks like a number, in an INTEGER column as infinity).
+    for parent in ("1e999", "abc", "9" * 5000):
+        refused = made.call("POST", f"/api/users/{parent}/orders", body={"total": 1.0})
+        assert refused.response.status == 422, parent
+    assert len(made.rows("orders")) == 4
     made.store.close()
 
 

@@ -120,6 +120,14 @@ def test_a_parameter_that_does_not_convert_means_no_match_for_that_template(rout
     assert get(routes, "/api/users/3.5").endpoint == "user_by_name"
 
 
+def test_numbers_too_long_or_too_large_to_convert_do_not_match(routes):
+    digits = "9" * 5000  # past the 4300 digits Python converts from text
+    assert get(routes, f"/api/users/{digits}").endpoint == "user_by_name"
+    assert get(routes, f"/api/avatars/{digits}.png").endpoint == "by_kind"
+    assert get(routes, "/api/prices/1e999").endpoint == "by_kind"  # infinity is no number
+    assert get(routes, "/api/prices/1e308").endpoint == "price"
+
+
 def test_typed_parameters_reach_the_mode():
     router = Router()
     for name, path, params in (

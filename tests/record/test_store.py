@@ -435,7 +435,7 @@ def test_full_disk_raises_store_error_and_keeps_what_was_written(tmp_path):
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
     lines = result.stdout.splitlines()
     assert lines[0] == "written", result
-    assert "disk is full" in result.stdout
+    assert f"disk full: {mount}/store.db" in result.stdout
     assert f"rc={int(ExitCode.STORE)}" in lines
     assert lines[-1] == "1"  # the first exchange is still there
     assert "Traceback" not in result.stderr
@@ -453,8 +453,8 @@ def test_file_size_limit_raises_store_error(store):
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, old_handler)
-    assert str(store.path) in caught.value.message
-    assert caught.value.hint
+    assert caught.value.message.startswith(f"disk full: {store.path} (")
+    assert "file size limit" in caught.value.message and "--store" in caught.value.hint
     assert store.count() == 1
     store.add(make())  # the store works again once there is room
     assert store.count() == 2

@@ -122,7 +122,10 @@ def known_keys(block: Any, keys: tuple[str, ...], where: str, notes: list[str]) 
 
 
 def json_body(data: Any) -> bytes:
-    return _dumps(data).encode("utf-8")
+    """`data` as UTF-8 JSON. Text from a request that was not UTF-8 holds lone surrogates
+    (its bytes kept by surrogateescape), which UTF-8 cannot encode; inside a JSON string the
+    backslashreplace handler writes each as a \\udcXX escape, so the body stays valid JSON."""
+    return _dumps(data).encode("utf-8", "backslashreplace")
 
 
 def json_response(status: int, data: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:

@@ -30,7 +30,7 @@ by another process is noticed through PRAGMA data_version, checked at most every
 from __future__ import annotations
 
 import json
-import re
+import math
 import sqlite3
 import threading
 import time
@@ -52,14 +52,13 @@ from backworks_cli.answer.seeding import provision
 from backworks_cli.answer.state import merge_patch, shape_of
 from backworks_cli.answer.tables import Column, Design, quote
 from backworks_cli.core.errors import BackworksError
-from backworks_cli.core.exchange import Request, Response
+from backworks_cli.core.exchange import Request, Response, load_json
+from backworks_cli.core.numbers import integer, number
 
 __all__ = ["DatabaseMode", "create", "provision"]  # provision: for `backworks promote`
 
 CACHE_SIZE = 4096  # item responses kept per endpoint
 POLL_S = 0.02  # how often PRAGMA data_version is read to notice other processes' writes
-_INTEGER = re.compile(r"[-+]?[0-9]+").fullmatch
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?").fullmatch
 
 
 class _Refused(Exception):
@@ -185,7 +184,7 @@ class DatabaseMode:
             raise _Refused(self._bad(**error.body)) from None
         for column, value in self._scope(params):
             query.where.append(f"{quote(column.name)} = ?")
-            query.params.append(value)
+            query.params.append(tables.bindable(value))
         where = " AND ".join(query.where) or "1"
         table = quote(design.table)
         columns = ", ".join(quote(c.name) for c in design.columns)
@@ -216,10 +215,15 @@ class DatabaseMode:
             if given is None:
                 message = f"{body[key.name]!r} is not a valid {key.kind} id"
                 violations.append({"path": json_path([key.name]), "message": message})
+        scope = self._scope(params)
+        for column, value in scope:  # a parent id from the path that is not its column's type
+            if column.kind in ("integer", "number") and isinstance(value, str):
+                message = f"the path gives {value[:40]!r}, not {listing.EXPECTED[column.kind]}"
+                violations.append({"path": json_path([column.name]), "message": message})
         if violations:
             raise _Refused(self._invalid(violations))
         item = {**body, key.name: given}
-        for column, value in self._scope(params):
+        for column, value in scope:
             item[column.name] = value
         table = quote(design.table)
         with self._lock:
@@ -389,10 +393,10 @@ class DatabaseMode:
 
     def _item_where(self, item_id: Any, scope: tuple) -> tuple[str, list[Any]]:
         clauses = [f"{quote(self._design.primary_key)} = ?"]
-        values = [item_id]
+        values = [tables.bindable(item_id)]
         for column, value in scope:
             clauses.append(f"{quote(column.name)} = ?")
-            values.append(value)
+            values.append(tables.bindable(value))
         return " AND ".join(clauses), values
 
     def _item(self, row: tuple) -> dict:
@@ -413,17 +417,17 @@ class DatabaseMode:
         """An id from the path or a body as the primary key's type, or None when it cannot
         be one."""
         kind = self._design.key.kind
-        if kind == "integer":
-            if isinstance(raw, str) and _INTEGER(raw):
-                raw = int(raw)
-            if isinstance(raw, int) and not isinstance(raw, bool) and tables.fits(raw):
-                return raw
+        if kind not in ("integer", "number"):
+            return raw if isinstance(raw, str) else json.dumps(raw)
+        if isinstance(raw, str):
+            raw = integer(raw) if kind == "integer" else number(raw)
+        if isinstance(raw, bool):
             return None
-        if kind == "number":
-            if isinstance(raw, int | float) and not isinstance(raw, bool):
-                return raw
-            return float(raw) if isinstance(raw, str) and _NUMBER(raw) else None
-        return raw if isinstance(raw, str) else json.dumps(raw)
+        if isinstance(raw, int):  # SQLite keeps 64 bits: a larger id names no row
+            return raw if tables.fits(raw) else None
+        if kind == "number" and isinstance(raw, float) and math.isfinite(raw):
+            return raw
+        return None
 
     def _parent_columns(self, design: Design) -> list[tuple[int, Column]]:
         """(position among the path parameters, column) for each parent parameter that names
@@ -455,7 +459,7 @@ class DatabaseMode:
 
     def _body(self, request: Request) -> dict:
         try:
-            body = json.loads(request.body) if request.body else None
+            body = load_json(request.body) if request.body else None
         except (ValueError, RecursionError) as error:
             raise _Refused(self._bad("request body is not valid JSON", detail=str(error))) from None
         if not isinstance(body, dict):
@@ -464,12 +468,17 @@ class DatabaseMode:
         return body
 
     def _unknown(self, body: dict) -> list[dict[str, str]]:
+        """Fields the table does not have, and numbers too large for the column they go in."""
         names = self._design.by_name
         valid = ", ".join(names)
         return [
             {"path": json_path([key]), "message": f"unknown field; the fields are {valid}"}
             for key in body
             if key not in names
+        ] + [
+            {"path": json_path([key]), "message": "the number is too large for the table"}
+            for key, value in body.items()
+            if key in names and names[key].kind != "json" and not tables.storable(value)
         ]
 
     def _violations(self, purpose: str, schema: Any, value: Any) -> list[dict[str, str]]:

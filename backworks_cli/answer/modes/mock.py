@@ -30,7 +30,7 @@ from backworks_cli.answer.modes.base import (
 from backworks_cli.answer.modes.replay import ReplayMode
 from backworks_cli.answer.state import Resource, shape_of
 from backworks_cli.config.model import Endpoint
-from backworks_cli.core.exchange import Request, Response
+from backworks_cli.core.exchange import Request, Response, load_json, text_bytes
 
 CACHE_SIZE = 1024  # generated responses kept per endpoint
 BODYLESS = frozenset({100, 101, 102, 103, 204, 205, 304})
@@ -205,7 +205,7 @@ def _encode(value: Any, content_type: str) -> bytes:
     if isinstance(value, bytes):
         return value
     if isinstance(value, str) and "json" not in content_type.lower():
-        return value.encode("utf-8")
+        return text_bytes(value)
     return json_body(value)
 
 
@@ -255,7 +255,7 @@ class RequestCheck:
                 return []
             return [{"path": "$", "message": "the request has no body; a JSON body is expected"}]
         try:
-            data = json.loads(request.body)
+            data = load_json(request.body)
         except (ValueError, RecursionError) as error:
             return [{"path": "$", "message": f"the body is not valid JSON: {error}"}]
         return schema_violations(self._body, data)

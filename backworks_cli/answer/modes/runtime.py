@@ -45,7 +45,6 @@ import binascii
 import concurrent.futures
 import difflib
 import inspect
-import json
 import logging
 import shlex
 import shutil
@@ -63,7 +62,7 @@ from typing import Any
 from backworks_cli.answer.modes.base import Context, Outcome, json_body, json_response, known_keys
 from backworks_cli.answer.workers import HandlerError, Log, Worker
 from backworks_cli.core.errors import ConfigError
-from backworks_cli.core.exchange import Request, Response, is_text_type
+from backworks_cli.core.exchange import Request, Response, is_text_type, load_json, text_bytes
 from backworks_cli.core.files import in_project, stamp
 
 logger = logging.getLogger("backworks.runtime")
@@ -316,9 +315,9 @@ def request_message(request: Request, params: Mapping[str, Any], endpoint: str) 
         return message
     if "json" in content_type:
         try:
-            message["body"] = json.loads(text)
+            message["body"] = load_json(text)
             return message
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     message["body"] = text
     return message
@@ -350,7 +349,7 @@ def build_response(answer: Any) -> Response:
         elif isinstance(value, bytes | bytearray):
             body, default = bytes(value), BINARY
         elif isinstance(value, str):
-            body, default = value.encode("utf-8"), TEXT
+            body, default = text_bytes(value), TEXT
         else:
             try:
                 body, default = json_body(value), "application/json"
