@@ -91,15 +91,17 @@ def upstream():
 def hosts(project, upstream):
     """mock, serve and capture over the project, started once for the module; each must
     stop cleanly, with nothing broken in what it logged."""
-    started = {
-        "mock": _start("mock", project),
-        "serve": _start("serve", project),
-        "capture": _start("capture", project, upstream=upstream),
-    }
-    yield started
-    for host in started.values():
-        err = host.stop()
-        assert not any(mark in err for mark in _BROKEN), f"{host.name}:\n{err[-4000:]}"
+    started: dict[str, Host] = {}
+    try:
+        started["mock"] = _start("mock", project)
+        started["serve"] = _start("serve", project)
+        started["capture"] = _start("capture", project, upstream=upstream)
+        yield started
+    finally:
+        logs = {name: host.stop() for name, host in started.items()}  # all, then the checks
+    for name, err in logs.items():
+        broken = [line for line in err.splitlines() if any(m in line for m in _BROKEN)]
+        assert not broken, f"{name} logged:\n" + "\n".join(broken[:20])
 
 
 def _gateway_page(reply) -> bool:
