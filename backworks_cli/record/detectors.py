@@ -125,6 +125,9 @@ class Rule:
                 yield start, end
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _library_rules() -> list[Rule]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
@@ -174,6 +177,8 @@ class Detectors:
         if not text:
             return frozenset()
         literals = self._literals
+        if not text.isascii():  # lone surrogates (bytes that were not UTF-8) cannot be encoded
+            text = _SURROGATE.sub("\ufffd", text)
         found = self._automaton.find_matches_as_indexes(text, overlapping=True)
         return frozenset([literals[index] for index, _, _ in found])
 
