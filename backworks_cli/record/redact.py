@@ -132,28 +132,23 @@ class Redactor:
     def exchange(self, ex: Exchange) -> Exchange:
         """`ex` with its request, response, messages and error redacted (`ex` itself if clean),
         and every secret found in one part replaced in all the others."""
-        if not self.enabled:
-            return ex
-        with self._collecting() as found:
-            ex = self._exchange(ex)
-        table = self._table(found)
-        return table.exchange(ex) if table else ex
+        return self._everywhere(ex, self._exchange, "exchange")
 
     def request(self, req: Request) -> Request:
-        if not self.enabled:
-            return req
-        with self._collecting() as found:
-            req = self._request(req)
-        table = self._table(found)
-        return table.request(req) if table else req
+        return self._everywhere(req, self._request, "request")
 
     def response(self, resp: Response) -> Response:
+        return self._everywhere(resp, self._response, "response")
+
+    def _everywhere(self, part, redact, kind: str):
+        """`part` redacted by `redact`, then each secret found in it (and each remembered one)
+        replaced wherever else it occurs, by the Table's method of the same `kind`."""
         if not self.enabled:
-            return resp
+            return part
         with self._collecting() as found:
-            resp = self._response(resp)
+            part = redact(part)
         table = self._table(found)
-        return table.response(resp) if table else resp
+        return getattr(table, kind)(part) if table else part
 
     def findings(self, ex: Exchange) -> dict[str, str]:
         """The secrets this redactor would replace in `ex`, each with the rule that found it."""
