@@ -109,6 +109,9 @@ def _with_trailers(read_body: Callable) -> Callable:
     """Http1Connection.read_body, handing on a chunked body's trailers just before its end."""
 
     def wrapped(self, event: events.Event) -> Commands:
+        if not isinstance(self.body_reader, _TrailerKeepingReader):  # not chunked: no trailers
+            return (yield from read_body(self, event))
+
         def change(command: Any) -> list:
             if isinstance(command, layers.ReceiveHttp) and isinstance(
                 command.event, layers.RequestEndOfMessage | layers.ResponseEndOfMessage
@@ -142,6 +145,8 @@ def _sending_trailers(send: Callable, trailers_kind: type, end_kind: type) -> Ca
         pending = None
         if isinstance(event, end_kind):
             pending, self.backworks_trailers = getattr(self, "backworks_trailers", None), None
+        if not pending:  # the common case, passed on as it is
+            return (yield from send(self, event))
 
         def change(command: Any) -> list:
             if pending and isinstance(command, commands.SendData) and command.data == _LAST_CHUNK:
