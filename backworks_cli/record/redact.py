@@ -535,8 +535,9 @@ class Redactor:
                     self._hide(match[2], "random value under a key-like name")
         # name = value pairs inside strings need an escaped quote (GraphQL arguments) or an
         # "=" (.env text); JSON's own "name": value pairs are the field rules' business.
-        pairs = "=" in doc or '\\"' in doc
-        if "\\" in seen:
+        escaped = "\\" in seen
+        pairs = "=" in doc or (escaped and '\\"' in doc)
+        if escaped:
             doc = doc.replace('\\"', '"').replace("\\/", "/")
             seen = DETECTORS.present(doc)
         self._text_notes(doc, self._field_secret if pairs else None, seen)
