@@ -198,7 +198,7 @@ def run_capture(
     finally:
         if host is not None:
             host.access.withdraw()
-        recorder.store.close()
+        recorder.close()
     recorder.summary.stopped = time.monotonic()
     if recorder.fatal:
         log(recorder.summary.render())

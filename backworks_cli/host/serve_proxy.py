@@ -285,15 +285,16 @@ class Serve:
         ):
             flow.response.stream = True  # events reach the client as they come
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    def response(self, flow: http.HTTPFlow) -> asyncio.Future | None:
         used = flow.metadata.get(_UPSTREAM)
         if used is not None:
             used[0].succeeded(used[1])
         self._count(flow, flow.response.status_code)
         if flow.metadata.get(_RECORD):
-            self.recorder.response(flow)
+            return self.recorder.response(flow)  # done once the exchange is kept
+        return None
 
-    def error(self, flow: http.HTTPFlow) -> None:
+    def error(self, flow: http.HTTPFlow) -> asyncio.Future | None:
         # With the client still there, the upstream failed and mitmproxy answers 502.
         upstream_failed = flow.client_conn.connected and flow.response is None
         used = flow.metadata.get(_UPSTREAM)
@@ -301,7 +302,8 @@ class Serve:
             used[0].failed(used[1], flow.error.msg if flow.error else "connection failed")
         self._count(flow, 502 if upstream_failed else 0)
         if flow.metadata.get(_RECORD):
-            self.recorder.error(flow)
+            return self.recorder.error(flow)
+        return None
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get(_RECORD):
@@ -395,7 +397,7 @@ def run_serve(
         host.access.withdraw()
         host.engine.close()  # the engine serving last, after any reload
         if addon.recorder is not None:
-            addon.recorder.store.close()
+            addon.recorder.close()
     recorder = addon.recorder
     if recorder is not None:
         recorder.summary.stopped = time.monotonic()

@@ -7,6 +7,7 @@ admin API's journal) is handed in as `on_recorded`.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import logging
 import time
@@ -21,12 +22,19 @@ from mitmproxy.net import encoding as mitm_encoding
 from backworks_cli.config.model import RedactConfig
 from backworks_cli.core.errors import BackworksError, StoreError
 from backworks_cli.core.exchange import Exchange, Message, Request, Response
-from backworks_cli.record.store import Store
+from backworks_cli.record.store import Pending, Store
 
 logger = logging.getLogger("backworks.capture")
 
 
 MAX_BODY = 64 * 1024 * 1024  # bytes kept per body; the rest is counted and noted, never silent
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # called outside an event loop (import, tests): written at once
+        return None
 
 
 @dataclass
@@ -142,6 +150,8 @@ class Recorder:
         self.in_flight = 0
         self.fatal: BackworksError | None = None
         self._open_websockets: dict[str, http.HTTPFlow] = {}
+        self._pending: Pending | None = None  # written, not yet committed
+        self._batch: list[tuple[http.HTTPFlow, Exchange, asyncio.Future]] = []
 
     # -- which flows are recorded ----------------------------------------------------------
 
@@ -188,37 +198,38 @@ class Recorder:
         if "text/event-stream" in response.headers.get("content-type", ""):
             response.stream = self._tee(flow)
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    def response(self, flow: http.HTTPFlow) -> asyncio.Future | None:
         if flow.metadata.get("backworks_skip"):
-            return
+            return None
         if flow.websocket is not None:
             # The handshake is recorded with its messages when the connection ends.
             self._open_websockets[flow.id] = flow
             self._done(flow)
-            return
+            return None
         streamed = "backworks_resp_tee" in flow.metadata
         kind = (
             "sse"
             if "text/event-stream" in flow.response.headers.get("content-type", "")
             else "http"
         )
-        self._record(flow, kind=kind, released=streamed)
+        return self._record(flow, kind=kind, released=streamed)
 
-    def error(self, flow: http.HTTPFlow) -> None:
+    def error(self, flow: http.HTTPFlow) -> asyncio.Future | None:
         if flow.metadata.get("backworks_skip") or not flow.metadata.get("backworks_live"):
-            return
+            return None
         if flow.websocket is not None:
-            return
-        self._record(flow, kind="http", released=False)
+            return None
+        return self._record(flow, kind="http", released=False)
 
-    def websocket_end(self, flow: http.HTTPFlow) -> None:
+    def websocket_end(self, flow: http.HTTPFlow) -> asyncio.Future | None:
         if self._open_websockets.pop(flow.id, None) is None:
-            return
-        self._record(flow, kind="websocket", released=True)
+            return None
+        return self._record(flow, kind="websocket", released=True)
 
     def done(self) -> None:
         for flow in list(self._open_websockets.values()):
             self.websocket_end(flow)
+        self.commit()
 
     # -- recording -------------------------------------------------------------------------
 
@@ -279,21 +290,78 @@ class Recorder:
             messages=messages,
         )
 
-    def _record(self, flow: http.HTTPFlow, *, kind: str, released: bool) -> None:
-        self._done(flow)
+    def _record(self, flow: http.HTTPFlow, *, kind: str, released: bool) -> asyncio.Future | None:
+        """Write the flow's exchange. On mitmproxy's event loop it joins the exchanges of
+        this turn of the loop, which are committed together at the next (one COMMIT, not one
+        each); the future returned, which mitmproxy awaits before it goes on with the flow,
+        is done once the exchange is kept, so the response still waits for its recording."""
         try:
             exchange = self.exchange(flow, kind)
             if self.redactor is not None:
                 exchange = self.redactor.exchange(exchange)
-            self.store.add(exchange)
+            loop = _running_loop()
+            if loop is None:
+                self.store.add(exchange)
+            else:
+                waiter = self._join(loop, flow, exchange)
+                return None if released else waiter
         except StoreError as error:
+            self._done(flow)
             self._fail(flow, error, released)
+            return None
+        self._kept(flow, exchange)
+        return None
+
+    def _join(
+        self, loop: asyncio.AbstractEventLoop, flow: http.HTTPFlow, exchange: Exchange
+    ) -> asyncio.Future:
+        if self._pending is None:
+            self._pending = self.store.pending()
+            self._batch = []
+            loop.call_soon(self.commit)
+        waiter = loop.create_future()
+        self._batch.append((flow, exchange, waiter))
+        try:
+            self._pending.add(exchange)
+        except StoreError as error:
+            self._settle(error)
+        return waiter
+
+    def commit(self) -> None:
+        """Commit the exchanges written since the last commit and release their flows."""
+        if self._pending is None:
             return
+        try:
+            self._pending.commit()
+        except StoreError as error:
+            self._pending.rollback()
+            self._settle(error)
+            return
+        self._settle(None)
+
+    def _settle(self, error: StoreError | None) -> None:
+        batch, self._batch, self._pending = self._batch, [], None
+        for flow, exchange, waiter in batch:
+            if error is None:
+                self._kept(flow, exchange)
+            else:
+                self._done(flow)
+                self._fail(flow, error, released=False)
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _kept(self, flow: http.HTTPFlow, exchange: Exchange) -> None:
+        self._done(flow)
         self.summary.recorded[(exchange.request.method, exchange.request.path)] += 1
         if exchange.error:
             self.summary.errors += 1
         if self.on_recorded is not None:
             self.on_recorded(flow)
+
+    def close(self) -> None:
+        """Commit what is pending and close the store."""
+        self.commit()
+        self.store.close()
 
     def _fail(self, flow: http.HTTPFlow, error: StoreError, released: bool) -> None:
         """The store cannot be written: hold back this response and stop capturing."""

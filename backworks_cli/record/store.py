@@ -231,6 +231,11 @@ class Store:
         except sqlite3.Error as exc:
             raise sqlite_error(self.path, "write to", exc, self.timeout) from None
 
+    def pending(self) -> Pending:
+        """A write transaction left open, so that exchanges added one by one share a commit;
+        nothing in it is kept until its commit()."""
+        return Pending(self)
+
     def add_many(self, exchanges: Iterable[Exchange], *, redactor=None) -> int:
         """Insert exchanges in batched transactions, each through `redactor.exchange()` first.
 
@@ -484,3 +489,40 @@ class Store:
                 )
             )
         return from_row(row, messages)
+
+
+class Pending:
+    """Exchanges written in one open transaction of a store, kept together by `commit()` or
+    dropped together by `rollback()`. The store's write lock is held until then."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._transaction = store._transaction()
+        try:
+            self._transaction.__enter__()
+        except sqlite3.Error as exc:
+            raise sqlite_error(store.path, "write to", exc, store.timeout) from None
+        self.open = True
+
+    def add(self, ex: Exchange) -> int:
+        """Insert one exchange (rolling all back if it cannot be written); its new id."""
+        try:
+            return self._store._insert(ex)
+        except sqlite3.Error as exc:
+            self.rollback()
+            raise sqlite_error(self._store.path, "write to", exc, self._store.timeout) from None
+
+    def commit(self) -> None:
+        if not self.open:
+            return
+        self.open = False
+        try:
+            self._transaction.__exit__(None, None, None)
+        except sqlite3.Error as exc:
+            raise sqlite_error(self._store.path, "write to", exc, self._store.timeout) from None
+
+    def rollback(self) -> None:
+        if self.open:
+            self.open = False
+            with contextlib.suppress(sqlite3.Error):
+                self._transaction.__exit__(StoreError, None, None)

@@ -552,3 +552,106 @@ def test_admin_is_off_unless_asked_and_on_means_the_next_port(sample_api, tmp_pa
         httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health", timeout=5)
     code, err = cap.stop()
     assert code == 0, err
+
+
+# --- the Recorder in process: exchanges of one turn of the event loop share a commit ----------
+
+
+def _flows(count: int) -> list:
+    from mitmproxy.test import tflow, tutils
+
+    return [
+        tflow.tflow(req=tutils.treq(path=f"/items/{n}".encode()), resp=True) for n in range(count)
+    ]
+
+
+def _rows(path) -> int:
+    with sqlite3.connect(path) as other:
+        return other.execute("SELECT count(*) FROM exchanges").fetchone()[0]
+
+
+def test_flows_of_one_turn_share_one_commit_and_each_waits_for_it(tmp_path):
+    from backworks_cli.config.model import RedactConfig
+    from backworks_cli.record.capture import open_recorder
+
+    store = tmp_path / "b.db"
+    recorder = open_recorder(store, RedactConfig(), session="s")
+    commits = []
+    recorder.store._conn.set_trace_callback(
+        lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    )
+
+    async def record() -> None:
+        flows = _flows(5)
+        waiters = []
+        for flow in flows:
+            recorder.requestheaders(flow)
+            waiters.append(recorder.response(flow))
+        # Written, not yet kept: no response may be released before its commit.
+        assert all(not waiter.done() for waiter in waiters)
+        assert _rows(store) == 0 and recorder.in_flight == 5
+        await asyncio.wait_for(asyncio.gather(*waiters), 5)
+        assert _rows(store) == 5 and recorder.in_flight == 0
+        assert all(flow.error is None for flow in flows)
+
+    asyncio.run(record())
+    assert commits == ["COMMIT"]
+    assert sum(recorder.summary.recorded.values()) == 5
+    # Outside an event loop each exchange is committed as it is recorded.
+    (flow,) = _flows(1)
+    recorder.requestheaders(flow)
+    assert recorder.response(flow) is None
+    assert _rows(store) == 6 and commits == ["COMMIT", "COMMIT"]
+    recorder.close()
+
+
+def test_done_commits_what_is_pending(tmp_path):
+    from backworks_cli.config.model import RedactConfig
+    from backworks_cli.record.capture import open_recorder
+
+    store = tmp_path / "b.db"
+    recorder = open_recorder(store, RedactConfig(), session="s")
+
+    async def record() -> asyncio.Future:
+        (flow,) = _flows(1)
+        recorder.requestheaders(flow)
+        waiter = recorder.response(flow)
+        recorder.done()  # mitmproxy's last hook, as it shuts down
+        return waiter
+
+    waiter = asyncio.run(record())
+    assert waiter.done() and _rows(store) == 1 and recorder.in_flight == 0
+    recorder.close()
+
+
+def test_a_failed_write_fails_every_flow_of_its_turn_and_keeps_none(tmp_path):
+    from backworks_cli.config.model import RedactConfig
+    from backworks_cli.record.capture import open_recorder
+
+    store = tmp_path / "b.db"
+    recorder = open_recorder(store, RedactConfig(), session="s")
+    stopped = []
+    recorder.on_fatal = stopped.append
+
+    async def record() -> list:
+        first, second = _flows(2)
+        recorder.requestheaders(first)
+        recorder.requestheaders(second)
+        waiters = [recorder.response(first)]
+        recorder.store._conn.execute("PRAGMA query_only = 1")  # the next write fails
+        waiters.append(recorder.response(second))
+        await asyncio.wait_for(asyncio.gather(*waiters), 5)
+        return [first, second]
+
+    flows = asyncio.run(record())
+    recorder.store._conn.execute("PRAGMA query_only = 0")
+    # The first exchange was written in the same transaction: it is not kept either, and
+    # neither flow is answered as if it had been.
+    assert _rows(store) == 0
+    assert all(flow.error is not None for flow in flows)
+    assert recorder.in_flight == 0 and sum(recorder.summary.recorded.values()) == 0
+    assert len(stopped) == 1 and "/items/0" in stopped[0].message
+    (late,) = _flows(1)
+    recorder.requestheaders(late)  # after a failure, capture takes nothing more
+    assert late.error is not None
+    recorder.close()
