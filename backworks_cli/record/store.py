@@ -2,8 +2,9 @@
 
 The Store opens a recordings file (store_schema makes and checks it), writes exchanges and
 reads them back (store_rows lays them out in rows), and Filter says which exchanges a command
-concerns. The recordings' SQL is in these store modules only. `add()` is on the capture hot
-path: one prepared INSERT, one executemany for messages when there are any, one commit.
+concerns. The recordings' SQL is in these store modules only. On the capture hot path each
+exchange is one prepared INSERT (and one executemany for its messages, when there are any),
+in a transaction that `add()` commits at once or `pending()` leaves open for several.
 `scan()` is the read path for passes over a whole store (infer): plain tuples of the columns
 asked for, no Exchange built.
 """
