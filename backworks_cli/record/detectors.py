@@ -60,7 +60,7 @@ _OWN: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("OpenAI API key", ("sk-",), r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9]{40,}"),
     ("Stripe key", ("k_test_", "k_live_"), r"(?:sk|rk)_(?:test|live)_[0-9a-zA-Z]{16,}"),
     ("Stripe webhook secret", ("whsec_",), r"whsec_[0-9a-zA-Z+/]{24,}"),
-    ("GitHub token", ("gh",), r"github_pat_[A-Za-z0-9_]{22,}"),
+    ("GitHub token", ("github_pat_",), r"github_pat_[A-Za-z0-9_]{22,}"),
     ("GitHub token", ("gh",), r"gh[pousr]_[A-Za-z0-9]{30,}"),
     ("Shopify token", ("shp",), r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
     (
@@ -176,13 +176,13 @@ class Detectors:
         if not text:
             return frozenset()
         literals = self._literals
-        data = text.encode("utf-8", "surrogatepass")
+        data = text.encode("utf-8", "surrogatepass")  # pragma: no mutate (codec names)
         found = self._automaton.find_matches_as_indexes(data, overlapping=True)
         return frozenset([literals[index] for index, _, _ in found])
 
     def _index(self) -> dict[str, list[Rule]]:
         if self._by_hint is None:
-            by_hint: dict[str, list[Rule]] = {}
+            by_hint: dict[str, list[Rule]] = {hint: [] for hint in self._hint_set}
             for rule in self._own + _library_rules():
                 if not rule.hints[0]:
                     self._unhinted.append(rule)
@@ -203,10 +203,10 @@ class Detectors:
         by_hint = self._index()
         chosen = dict.fromkeys(self._unhinted)
         for hint in sorted(hinted):
-            chosen.update(dict.fromkeys(by_hint.get(hint, ())))
+            chosen.update(dict.fromkeys(by_hint[hint]))
         found = []
         for rule in chosen:
-            if rule.needs and not rule.needs <= present:
+            if not present.issuperset(rule.needs):
                 continue
             found.extend((start, end, rule.name) for start, end in rule.spans(text))
         if not found:
