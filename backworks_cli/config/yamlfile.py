@@ -40,8 +40,10 @@ def read_marked(
     `hint` when the text is not YAML."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
     try:
+        _check_depth(text, loader_class)
         node = loader.get_single_node()
         if node is None:
             return None, {}, []
@@ -132,8 +134,19 @@ def _check_aliases(node: Any, text: str) -> None:
         )
 
 
-# Collections nested deeper than this are not read (Python's own readers stop near 1,000).
+# Collections nested deeper than this are not read. Python's own readers stop near 1,000
+# levels with a RecursionError, and libyaml's composer, which keeps its stack in C, runs out
+# of it (a crash, not an error) some tens of thousands of levels down; so the depth of text
+# that could nest deeper is read from parse events before it is composed.
 MAX_DEPTH = 500
+
+
+def _check_depth(text: str, loader_class: Any) -> None:
+    """YamlError when `text` nests collections more than MAX_DEPTH deep. Each collection
+    is opened by one of [ { - : ?, so text with few of them is let through unread."""
+    openers = sum(text.count(c) for c in "[{-:?")
+    if openers > MAX_DEPTH and (error := _depth_error(text, loader_class)) is not None:
+        raise error
 
 
 def _construct(loader: Any, node: Any) -> Any:
@@ -145,12 +158,16 @@ def _construct(loader: Any, node: Any) -> Any:
         line, digits = _long_number(node)
         if line is None:
             raise
-        raise YamlError(
-            f"a number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} "
-            "Python reads",
-            line,
-            hint="Quote the value to keep it as text, or shorten it.",
-        ) from None
+        raise _number_error(line, digits) from None
+
+
+def _number_error(line: int, digits: int) -> YamlError:
+    return YamlError(
+        f"a number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} "
+        "Python reads",
+        line,
+        hint="Quote the value to keep it as text, or shorten it.",
+    )
 
 
 def _long_number(node: Any) -> tuple[int | None, int]:
@@ -176,8 +193,16 @@ def _long_number(node: Any) -> tuple[int | None, int]:
 
 
 def _too_deep(text: str, loader_class: Any) -> YamlError:
+    """Where `text`, which a composer gave up on, nests collections more than MAX_DEPTH
+    deep."""
+    return _depth_error(text, loader_class) or YamlError(
+        f"nested more than {MAX_DEPTH} levels deep"
+    )
+
+
+def _depth_error(text: str, loader_class: Any) -> YamlError | None:
     """Where `text` nests collections more than MAX_DEPTH deep, from its parse events (the
-    parser keeps no Python stack, unlike the composer that gave up)."""
+    parser keeps no stack of its own), or None when it does not."""
     import yaml
 
     loader = loader_class(text)
@@ -194,11 +219,11 @@ def _too_deep(text: str, loader_class: Any) -> YamlError:
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.YAMLError:  # not YAML past this point: the reader will say so
         pass
     finally:
         loader.dispose()
-    return YamlError(f"nested more than {MAX_DEPTH} levels deep")
+    return None
 
 
 def _key_of(loader: Any, node: Any) -> Any:
@@ -287,6 +312,7 @@ def line_marks(text: str) -> dict[tuple, int]:
     import yaml
 
     try:
+        _check_depth(text, json_like_loader())
         node = yaml.compose(text, Loader=json_like_loader())
         _check_aliases(node, text)
     except (yaml.YAMLError, RecursionError, YamlError):
@@ -375,8 +401,14 @@ def load_yaml12(text: str) -> Any:
     """The data as a YAML 1.2 reader (ruamel.yaml, safe) sees it."""
     from ruamel.yaml import YAML
 
-    _compose_checked(text, json_like_loader())
-    return YAML(typ="safe", pure=True).load(text)
+    node = _compose_checked(text, json_like_loader())
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except ValueError:
+        line, digits = _long_number(node) if node is not None else (None, 0)
+        if line is None:
+            raise
+        raise _number_error(line, digits) from None
 
 
 def yaml_key(key: Any) -> Any:
@@ -430,7 +462,7 @@ def round_trip_load(text: str, path: Path, doing: str, hint: str) -> Any:
     try:
         _compose_checked(text, json_like_loader())
     except YamlError as error:
-        raise ConfigError(f"{path}:{error.line}: {error.problem}.", _ALIAS_HINT) from None
+        raise ConfigError(f"{path}:{error.line}: {error.problem}.", error.hint) from None
     try:
         return writer().load(text)
     except Exception as error:  # ruamel.yaml's errors share no useful base class
@@ -464,6 +496,7 @@ def _load_checked(text: str, loader_class: Any) -> Any:
 
     loader = loader_class(text)
     try:
+        _check_depth(text, loader_class)
         node = loader.get_single_node()
         _check_aliases(node, text)
         return None if node is None else _construct(loader, node)
@@ -475,16 +508,20 @@ def _load_checked(text: str, loader_class: Any) -> Any:
         loader.dispose()
 
 
-def _compose_checked(text: str, loader_class: Any) -> None:
-    """YamlError when the aliases of `text` are over the budget; text that is not YAML is
-    left for the reader that follows to report."""
+def _compose_checked(text: str, loader_class: Any) -> Any:
+    """The composed document of `text` (None when empty or not YAML, which is left for the
+    reader that follows to report); YamlError when it nests too deep or its aliases are over
+    the budget."""
     import yaml
 
     loader = loader_class(text)
     try:
-        _check_aliases(loader.get_single_node(), text)
+        _check_depth(text, loader_class)
+        node = loader.get_single_node()
+        _check_aliases(node, text)
+        return node
     except (yaml.YAMLError, RecursionError):
-        return
+        return None
     finally:
         loader.dispose()
 
