@@ -90,7 +90,7 @@ def _check_aliases(node: Any, text: str) -> None:
     Sizes are counted once per node, so the check costs one walk of the written document."""
     import yaml
 
-    if node is None or "*" not in text:
+    if "*" not in text:  # no alias
         return
     size: dict[int, int] = {}
     open_: set[int] = set()
@@ -107,7 +107,6 @@ def _check_aliases(node: Any, text: str) -> None:
         else:
             children = ()
         if leaving:
-            open_.discard(key)
             total = size[key] = 1 + sum(size[id(child)] for child in children)
             if first_big is None and total > ALIAS_BUDGET:
                 first_big = current
@@ -123,9 +122,9 @@ def _check_aliases(node: Any, text: str) -> None:
         open_.add(key)
         unique += 1
         stack.append((current, True))
-        stack.extend((child, False) for child in reversed(children) if id(child) not in size)
-    if size[id(node)] - unique > ALIAS_BUDGET:
-        at = first_big if first_big is not None else node
+        stack.extend((child, False) for child in reversed(children))
+    if size[id(node)] - unique > ALIAS_BUDGET:  # then some value is past it, the root at last
+        at = first_big
         raise YamlError(
             f"YAML aliases expand this value to {size[id(at)]:,} values, more than the "
             f"{ALIAS_BUDGET:,} that aliases may add to a document",
@@ -144,59 +143,74 @@ MAX_DEPTH = 500
 def _check_depth(text: str, loader_class: Any) -> None:
     """YamlError when `text` nests collections more than MAX_DEPTH deep. Each collection
     is opened by one of [ { - : ?, so text with few of them is let through unread."""
-    openers = sum(text.count(c) for c in "[{-:?")
-    if openers > MAX_DEPTH and (error := _depth_error(text, loader_class)) is not None:
+    openers = sum(text.count(c) for c in "[{-:?")  # pragma: no mutate (a bound: more is safe)
+    if openers > MAX_DEPTH and (error := _depth_error(text, loader_class)):  # pragma: no mutate
         raise error
 
 
 def _construct(loader: Any, node: Any) -> Any:
-    """The data of a composed document; YamlError naming the line of a number too long for
-    Python to read (over sys.get_int_max_str_digits() digits)."""
+    """The data of a composed document; YamlError naming the line of a scalar that cannot be
+    the value its plain form says (a number too long for Python, a date that is no date)."""
     try:
         return loader.construct_document(node)
     except ValueError:
-        line, digits = _long_number(node)
-        if line is None:
+        error = _unreadable(loader, node)
+        if error is None:
             raise
-        raise _number_error(line, digits) from None
+        raise error from None
 
 
-def _number_error(line: int, digits: int) -> YamlError:
-    return YamlError(
-        f"a number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} "
-        "Python reads",
-        line,
-        hint="Quote the value to keep it as text, or shorten it.",
-    )
+_KINDS = {"int": "an integer", "float": "a number", "timestamp": "a date"}
 
 
-def _long_number(node: Any) -> tuple[int | None, int]:
-    """The line and length of the first int scalar too long to convert, if any."""
+def _unreadable(loader: Any, node: Any) -> YamlError | None:
+    """The first scalar of `node`, in document order, that `loader` cannot construct, as a
+    YamlError with its line; None when there is none."""
     import yaml
 
-    limit = sys.get_int_max_str_digits()
-    stack, seen = [node], set()
+    # The walk meets a node again for each alias of it: the budget bounds how often.
+    loader.constructed_objects, loader.recursive_objects = {}, {}  # left over by the failure
+    stack = [node]
     while stack:
         current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
         if isinstance(current, yaml.ScalarNode):
-            digits = sum(c.isdigit() for c in current.value)
-            if current.tag.endswith(":int") and digits > limit:
-                return current.start_mark.line + 1, digits
+            try:
+                loader.construct_object(current)
+            except ValueError as error:
+                return _scalar_error(current, error)
         elif isinstance(current, yaml.MappingNode):
             stack.extend(child for pair in reversed(current.value) for child in pair[::-1])
         elif isinstance(current, yaml.SequenceNode):
             stack.extend(reversed(current.value))
-    return None, 0
+    return None
+
+
+def _scalar_error(node: Any, error: ValueError) -> YamlError:
+    line = node.start_mark.line + 1
+    digits = sum(c.isdigit() for c in node.value)
+    if node.tag.endswith(":int") and digits > sys.get_int_max_str_digits():  # pragma: no mutate
+        return YamlError(
+            f"a number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} "
+            "Python reads",
+            line,
+            hint="Quote the value to keep it as text, or shorten it.",
+        )
+    shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+    suffix = node.tag.rsplit(":", 1)[-1]  # pragma: no mutate (the tag's last part)
+    kind = _KINDS.get(suffix, node.tag)  # pragma: no mutate
+    return YamlError(
+        f"{shown!r} reads as {kind} but is not one ({error})",
+        line,
+        hint="Quote the value to keep it as text, or correct it.",
+    )
 
 
 def _too_deep(text: str, loader_class: Any) -> YamlError:
     """Where `text`, which a composer gave up on, nests collections more than MAX_DEPTH
     deep."""
     return _depth_error(text, loader_class) or YamlError(
-        f"nested more than {MAX_DEPTH} levels deep"
+        "nested too deeply for the YAML reader",
+        hint="Flatten the nesting; no backworks.yaml key needs this depth.",
     )
 
 
@@ -399,16 +413,22 @@ def is_round_trip_map(node: Any) -> bool:
 
 def load_yaml12(text: str) -> Any:
     """The data as a YAML 1.2 reader (ruamel.yaml, safe) sees it."""
+    import yaml
     from ruamel.yaml import YAML
 
-    node = _compose_checked(text, json_like_loader())
+    _compose_checked(text, json_like_loader())
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        return YAML(typ="safe", pure=True).load(text)  # pragma: no mutate (the reader's kind)
     except ValueError:
-        line, digits = _long_number(node) if node is not None else (None, 0)
-        if line is None:
+        # Which scalar it was, as YAML 1.1 sees it: the two agree on numbers and dates.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # pragma: no mutate
+        try:
+            error = _unreadable(loader, loader.get_single_node())
+        finally:
+            loader.dispose()
+        if error is None:
             raise
-        raise _number_error(line, digits) from None
+        raise error from None
 
 
 def yaml_key(key: Any) -> Any:

@@ -55,6 +55,12 @@ CORPUS: dict[str, tuple[str, int, str]] = {
         5,
         "5,000 digits",
     ),
+    "a date that is no date": (
+        "\n".join([*ENDPOINT, "    x-since: 2024-13-45"]),
+        4,
+        "reads as a date but is not one",
+    ),
+    "nesting 200,000 lists deep": ("x: " + "[" * 200_000 + "]" * 200_000, 1, "levels deep"),
     "an integer endpoint name": ("endpoints:\n  123:\n    path: /a", 2, "read by YAML as a number"),
     "a float endpoint name": ("endpoints:\n  1.5:\n    path: /a", 2, "as a number"),
     "a yes/no endpoint name": ("endpoints:\n  on:\n    path: /a", 2, "true/false"),

@@ -38,14 +38,39 @@ def test_aliases_may_add_exactly_the_budget(read):
     assert len(data["b"]) == 1000 and data["b"][0] == list(range(99))
 
 
+ALIAS_HINT = (
+    "Each *alias repeats its &anchor's whole value; write shared values once with fewer "
+    "nested aliases, or inline them."
+)
+
+
 @pytest.mark.parametrize("read", READERS)
 def test_one_value_over_the_budget_is_refused_at_the_value_that_grew_past_it(read):
     with pytest.raises(YamlError) as caught:
         read(shared(99, 1001))
     error = caught.value
     assert error.line == 3
-    assert "100,101 values" in error.problem and "100,000" in error.problem
-    assert "alias" in error.hint
+    assert error.problem == (
+        "YAML aliases expand this value to 100,101 values, more than the 100,000 that "
+        "aliases may add to a document"
+    )
+    assert error.hint == ALIAS_HINT
+    # 9,091 aliases of 11 values add 100,001: one over.
+    with pytest.raises(YamlError):
+        read(shared(10, 9091))
+
+
+def test_the_value_named_is_the_first_past_the_budget_not_one_at_it():
+    # b holds exactly 100,000 values, and only c's aliases take the document past the budget:
+    # the first value over it is the whole document, on line 1.
+    text = (
+        "a: &a [" + ", ".join(["0"] * 99) + "]\n"
+        "b: [" + ", ".join(["*a"] * 999 + ["0"] * 99) + "]\n"
+        "c: [*a, *a]\n"
+    )
+    with pytest.raises(YamlError) as caught:
+        load_plain(text)
+    assert caught.value.line == 1
 
 
 @settings(max_examples=40, deadline=None)
@@ -75,7 +100,9 @@ def test_nested_aliases_are_counted_as_they_expand():
 def test_an_alias_that_contains_itself_is_refused():
     with pytest.raises(YamlError) as caught:
         load_plain("ok: 1\nloop: &a [1, *a]\n")
-    assert caught.value.line == 2 and "contains itself" in caught.value.problem
+    assert caught.value.line == 2
+    assert caught.value.problem == "a YAML alias that contains itself, which expands without end"
+    assert caught.value.hint == ALIAS_HINT
 
 
 def test_text_without_aliases_is_not_walked():
@@ -89,8 +116,11 @@ def test_a_number_longer_than_python_reads_is_named_with_its_line(read):
     with pytest.raises(YamlError) as caught:
         read(f"a: 1\nb: [2, {'9' * (limit + 1)}]\n")
     error = caught.value
-    assert error.line == 2 and f"{limit + 1:,} digits" in error.problem
-    assert "Quote" in error.hint
+    assert error.line == 2
+    assert (
+        error.problem == f"a number of {limit + 1:,} digits, more than the {limit:,} Python reads"
+    )
+    assert error.hint == "Quote the value to keep it as text, or shorten it."
     assert read(f"b: '{'9' * (limit + 1)}'")["b"] == "9" * (limit + 1)
     assert read(f"b: {'9' * limit}")["b"] == int("9" * limit)
 
@@ -168,3 +198,88 @@ def test_a_round_trip_edit_refuses_a_file_over_the_budget(tmp_path):
     with pytest.raises(ConfigError) as caught:
         round_trip_load("a: [1\n", path, "updating", "hint")
     assert caught.value.message.startswith(f"{path}:2: cannot be read for updating")
+
+
+@pytest.mark.parametrize("read", [*READERS, load_yaml12])
+def test_the_first_unreadable_scalar_is_named_also_after_an_alias(read):
+    limit = sys.get_int_max_str_digits()
+    long = "9" * (limit + 1)
+    with pytest.raises(YamlError) as caught:
+        read(f"a: &a [1]\nb: *a\nc: {long}\n")
+    assert caught.value.line == 3
+    # A key comes before its value.
+    with pytest.raises(YamlError) as caught:
+        read(f"? {long}\n: {long}\n")
+    assert caught.value.line == 1
+
+
+@pytest.mark.parametrize("read", [load_plain, load_yaml12])
+def test_a_date_that_is_no_date_is_named_with_its_line(read):
+    with pytest.raises(YamlError) as caught:
+        read("a: 1\nb: [2024-01-01, 2024-13-45]\n")
+    error = caught.value
+    assert error.line == 2
+    assert error.problem == "'2024-13-45' reads as a date but is not one (month must be in 1..12)"
+    assert error.hint == "Quote the value to keep it as text, or correct it."
+    assert read("b: '2024-13-45'")["b"] == "2024-13-45"
+
+
+def test_a_json_like_reader_reads_dates_as_text():
+    assert load_json_like("b: 2024-13-45") == {"b": "2024-13-45"}
+
+
+def test_a_reader_that_runs_out_of_python_stack_says_where_it_nested_too_deep():
+    import yaml
+
+    from backworks_cli.config.yamlfile import _load_checked
+
+    # The pure-Python reader recurses once per level: with little stack left it gives up
+    # before the limit, and the error says so without a line.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(__import__("inspect").stack()) + 120)
+    try:
+        with pytest.raises(YamlError) as caught:
+            _load_checked(nested(MAX_DEPTH - 100, "flow"), yaml.SafeLoader)
+        assert caught.value.line is None
+        assert caught.value.problem == "nested too deeply for the YAML reader"
+        assert caught.value.hint.startswith("Flatten the nesting")
+        with pytest.raises(YamlError) as caught:
+            _load_checked(nested(MAX_DEPTH + 1, "flow"), yaml.SafeLoader)
+        assert caught.value.line == MAX_DEPTH + 1
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_a_long_value_is_shown_cut_and_a_wrong_tag_is_no_long_number():
+    limit = sys.get_int_max_str_digits()
+    value = "2001-13-14t21:59:43." + "1" * (limit + 1)  # a date, and more digits than a number
+    with pytest.raises(YamlError) as caught:
+        load_plain(f"a: {value}")
+    assert caught.value.problem.startswith(f"{value[:40] + '...'!r} reads as a date but is not")
+    for shown in ("2001-13-14t21:59:43." + "1" * 20, "2001-13-14t21:59:43." + "1" * 21):
+        with pytest.raises(YamlError) as caught:
+            load_plain(f"a: {shown}")
+        cut = shown if len(shown) <= 40 else shown[:40] + "..."
+        assert caught.value.problem.startswith(f"{cut!r} reads")
+    short = "2024-13-45"  # shown whole
+    with pytest.raises(YamlError) as caught:
+        load_plain(f"a: {short}")
+    assert caught.value.problem.startswith(f"{short!r} reads")
+    with pytest.raises(YamlError) as caught:
+        load_plain("a: !!int abc")
+    assert caught.value.problem.startswith("'abc' reads as an integer but is not one")
+    with pytest.raises(YamlError) as caught:
+        load_plain("a: !!float abc")
+    assert caught.value.problem.startswith("'abc' reads as a number but is not one")
+
+
+def test_depth_goes_down_as_collections_close():
+    # 300 levels, one empty list opened and closed, then 250 more: 550 deep, first past
+    # 500 on line 502; siblings never add up.
+    lines = ["["] * 300 + ["[],"] + ["["] * 250 + ["]"] * 550
+    with pytest.raises(YamlError) as caught:
+        load_plain("\n".join(lines))
+    assert caught.value.line == 502
+    assert caught.value.hint == "Flatten the nesting; no backworks.yaml key needs this depth."
+    siblings = "[" + ", ".join(["[[1]]"] * 2000) + "]"
+    assert len(load_plain(siblings)) == 2000
