@@ -19,8 +19,8 @@ fmt:
     ruff format backworks_cli tests bench
     ruff check --fix backworks_cli tests bench
 
-# Mutation testing (mutmut) of the named modules, e.g. just mutate "backworks_cli.record.detectors*";
-# a surviving mutant is a missing test: `python3 -m mutmut show NAME` prints it.
+# Mutation testing (mutmut) of the named functions, e.g. just mutate "backworks_cli.record.detectors*",
+# against the tests listed under [tool.mutmut]; prints the mutants that survived (none: all killed).
 mutate +NAMES:
     python3 -m mutmut run {{NAMES}}
     python3 -m mutmut results

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backworks_cli.core.exchange import load_json, text_bytes
-from backworks_cli.core.numbers import integer, number
+from backworks_cli.core.numbers import integer, latency, number, percentile
 
 
 def test_integers_convert_within_pythons_digit_limit():
@@ -47,3 +47,46 @@ def test_text_bytes_gives_back_the_bytes_of_undecodable_text():
     assert text_bytes(raw.decode("utf-8", "surrogateescape")) == raw
     assert text_bytes("é") == "é".encode()
     assert text_bytes(json.loads('"\\ud800"')) == b"\xed\xa0\x80"  # a JSON escape, kept
+
+
+def test_percentile_is_the_nearest_rank():
+
+    assert percentile([], 50) is None
+    values = [10.0, 20.0, 30.0, 40.0]
+    assert [percentile(values, q) for q in (0, 1, 25, 26, 50, 51, 75, 95, 100)] == [
+        10.0,
+        10.0,
+        10.0,
+        20.0,
+        20.0,
+        30.0,
+        30.0,
+        40.0,
+        40.0,
+    ]
+    assert percentile([7.0], 95) == 7.0
+    # 67% of 3 values is 2.01 of them: the third.
+    assert percentile([1.0, 2.0, 3.0], 66) == 2.0 and percentile([1.0, 2.0, 3.0], 67) == 3.0
+    assert percentile(values, 150) == 40.0  # past 100: the largest
+
+
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=50), st.integers(1, 100))
+def test_percentile_has_q_percent_of_values_at_or_below_it(values, q):
+
+    ordered = sorted(values)
+    found = percentile(ordered, q)
+    at_or_below = sum(v <= found for v in ordered)
+    below = sum(v < found for v in ordered)
+    assert at_or_below / len(ordered) >= q / 100
+    assert below / len(ordered) < q / 100
+
+
+def test_latency_summarises_known_durations_to_two_decimals():
+
+    assert latency([]) is None
+    assert latency([None, None]) is None
+    durations = [None, *(float(n) + 0.123 for n in range(1, 21))]  # 1.123 .. 20.123
+    assert latency(reversed(durations)) == {"p50": 10.12, "p95": 19.12}
+    result = latency([3, 1, 2])
+    assert result == {"p50": 2.0, "p95": 3.0}
+    assert all(type(value) is float for value in result.values())
