@@ -87,6 +87,29 @@ def no_room(*paths: Path | str) -> str | None:
     return None
 
 
+def sqlite_files(path: Path | str) -> tuple[Path, ...]:
+    """An SQLite database file and the journal files SQLite writes beside it."""
+    path = Path(path)
+    return (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
+
+
+def sqlite_full(error: BaseException, path: Path | str) -> str | None:
+    """What was full when SQLite failed to write the database at `path` with `error`, or None
+    when it failed for another reason. SQLite reports EFBIG (the file size limit) as an I/O
+    error; the files tell which it was."""
+    import sqlite3
+
+    text = str(error)
+    code = getattr(error, "sqlite_errorcode", 0)
+    if "full" in text.lower() or code == sqlite3.SQLITE_FULL:
+        return f"SQLite says: {text}"
+    if code & 0xFF == sqlite3.SQLITE_IOERR:
+        why = no_room(*sqlite_files(path))
+        if why:
+            return f"{why}; SQLite says: {text}"
+    return None
+
+
 def _size_limit() -> int | None:
     """This process's file size limit in bytes (RLIMIT_FSIZE), None when there is none."""
     try:

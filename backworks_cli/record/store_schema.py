@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from backworks_cli.core.errors import StoreError
-from backworks_cli.core.files import disk_full, no_room
+from backworks_cli.core.files import disk_full, sqlite_full
 from backworks_cli.record.store_rows import iso
 
 FORMAT_VERSION = 1
@@ -142,13 +142,9 @@ def sqlite_error(path: Path, doing: str, exc: BaseException, timeout: float) -> 
             "Another backworks (a capture or an import) may be writing to it; wait for it to "
             "finish or stop it, then try again.",
         )
-    code = getattr(exc, "sqlite_errorcode", 0)
-    if "full" in low or code == sqlite3.SQLITE_FULL:
-        return disk_full(path, f"SQLite says: {text}", StoreError, _ELSEWHERE)
-    # SQLite reports EFBIG (the file size limit) as an I/O error; the files tell which it was.
-    why = no_room(*_files(path)) if code & 0xFF == sqlite3.SQLITE_IOERR else None
+    why = sqlite_full(exc, path)
     if why:
-        return disk_full(path, f"{why}; SQLite says: {text}", StoreError, _ELSEWHERE)
+        return disk_full(path, why, StoreError, _ELSEWHERE)
     if "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
         return StoreError(
             f"Could not {doing} {path}: it is not writable ({text}).",
@@ -163,11 +159,6 @@ def sqlite_error(path: Path, doing: str, exc: BaseException, timeout: float) -> 
 
 
 _ELSEWHERE = "pass --store with a path on another disk"
-
-
-def _files(path: Path) -> tuple[Path, ...]:
-    """The store and the files SQLite writes beside it."""
-    return (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
 
 
 class Transaction:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
+import signal
 import sqlite3
 import threading
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -748,6 +750,47 @@ def test_a_locked_database_is_503_after_the_retry(tmp_path, recorded, shop):
         holder.close()
     assert made.call("POST", "/api/users", body=NEW_USER).response.status == 201
     assert made.call("GET", "/api/users/1").response.status == 200
+    made.store.close()
+
+
+@contextmanager
+def file_size_limit(size: int):
+    """Writes past `size` bytes fail in this process as on a full disk (EFBIG), for the block."""
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_full_disk_is_507_naming_the_file_and_keeps_every_row(tmp_path, recorded):
+    made = Project(tmp_path, recorded)
+    made.provision()
+    made.start()
+    big = {**NEW_USER, "last_name": "x" * 20_000}
+    files = [made.database, made.database.with_name(made.database.name + "-wal")]
+    room = max(f.stat().st_size for f in files if f.exists()) + 200_000
+    created, full = [], None
+    with file_size_limit(room):
+        for _ in range(200):  # 20 KB a row: the limit is met within about ten
+            outcome = made.call("POST", "/api/users", body=big)
+            if outcome.response.status != 201:
+                full = outcome
+                break
+            created.append(data(outcome)["id"])
+        assert full is not None, "the file size limit was never reached"
+        assert full.response.status == 507
+        body = data(full)
+        assert body["error"].startswith(f"disk full: {made.database} (")
+        assert "Free some disk space" in body["hint"]
+        # Reads go on while the disk is full.
+        assert made.call("GET", f"/api/users/{created[0]}").response.status == 200
+    # Every row answered 201 is there, and writes work again once there is room.
+    assert all(made.call("GET", f"/api/users/{i}").response.status == 200 for i in created)
+    assert made.call("POST", "/api/users", body=NEW_USER).response.status == 201
     made.store.close()
 
 

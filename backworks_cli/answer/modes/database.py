@@ -53,6 +53,7 @@ from backworks_cli.answer.state import merge_patch, shape_of
 from backworks_cli.answer.tables import Column, Design, quote
 from backworks_cli.core.errors import BackworksError
 from backworks_cli.core.exchange import Request, Response, load_json
+from backworks_cli.core.files import disk_full, sqlite_full
 from backworks_cli.core.numbers import integer, number
 
 __all__ = ["DatabaseMode", "create", "provision"]  # provision: for `backworks promote`
@@ -140,6 +141,9 @@ class DatabaseMode:
         except sqlite3.Error as error:
             if tables.is_busy(error):
                 return self._busy(error)
+            full = sqlite_full(error, self.settings.file)
+            if full:
+                return self._full(full)
             return self._failed(f"The database {self.settings.file} failed: {error}.", None)
         except BackworksError as error:
             return self._failed(error.message, error.hint)
@@ -529,6 +533,13 @@ class DatabaseMode:
             "retry": True,
         }
         response = json_response(503, body, (("Retry-After", "1"),))
+        return Outcome(response, self.context.name, "database", "database", body)
+
+    def _full(self, why: str) -> Outcome:
+        """507: the table cannot grow; it keeps every row written before, and reads go on."""
+        error = disk_full(self.settings.file, why)
+        body = {"error": error.message, "hint": error.hint}
+        response = json_response(507, body)
         return Outcome(response, self.context.name, "database", "database", body)
 
     def _failed(self, message: str, hint: str | None) -> Outcome:
