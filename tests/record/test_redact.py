@@ -20,6 +20,7 @@ from backworks_cli.core.exchange import Exchange, Message, Request, Response
 from backworks_cli.record.redact import Redactor, is_placeholder
 
 KEY = b"test-key"
+JSON_CT = (("Content-Type", "application/json"),)
 R = Redactor(KEY)
 USER_RULES = RedactConfig(
     headers=("X-Tenant",),
@@ -28,6 +29,16 @@ USER_RULES = RedactConfig(
     patterns=(r"ZZ-[0-9]{6}",),
 )
 RU = Redactor(KEY, USER_RULES)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redactors():
+    """R and RU built anew for each test: a Redactor caches what it learnt of header and field
+    names, and one built at import would keep answering from what earlier tests taught it."""
+    global R, RU
+    R, RU = Redactor(KEY), Redactor(KEY, USER_RULES)
+
+
 PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- strategies ------------------------------------------------------------------------------
@@ -890,3 +901,81 @@ def test_escaped_strings_stay_valid_when_rewritten():
         b'"raw": "\xc3\xa9 ' + R.placeholder(jwt.decode()).encode() + b'"}'
     )
     red.decode("utf-8")
+
+
+# --- the Bearer rule, name/value pairs and stream messages, case by case ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("Bearer abcdefg1", "abcdefg1"),  # 8 characters, the shortest token
+        ("Bearer abcdef1", None),  # 7: a word
+        ("Bearer abcdefghijklmnopqrs", None),  # 19 letters: prose
+        ("Bearer abcdefghijklmnopqrst", "abcdefghijklmnopqrst"),  # 20 letters: a token
+        ("Bearer YWJjZGVmZ2g=", "YWJjZGVmZ2g="),  # padding belongs to the token
+        ("bearer realm=abcdefgh", None),  # a parameter, whatever follows it
+        ('Bearer realm="api", error="invalid_token"', None),  # a challenge
+        ("Bearer Realm=", None),
+        ("Bearer scope=", None),
+        ("Bearer realm", None),
+        ("authentication with Bearer tokens", None),
+    ],
+)
+def test_the_bearer_rule_tells_tokens_from_words_and_parameters(text, token):
+    red = R.request(Request("GET", "/", headers=(("X-Note", text),)))
+    expected = text if token is None else text.replace(token, R.placeholder(token))
+    assert red.headers == (("X-Note", expected),)
+
+
+def test_name_value_pairs_are_judged_by_their_name():
+    pairs = [
+        {"name": "DB_PASSWORD", "value": "not-random-at-all"},  # a secret name, any value
+        {"name": "X-Api-Key", "value": "short-key"},  # a credential header's name
+        {"name": "Host", "value": "api.example.com"},  # a header, but not a secret one
+        {"name": "color", "value": "blue-ish"},
+        {"value": "S3cr3tValue9", "key": "password"},  # value first, `key` as the name
+        {"name": "deploy_key", "value": "q8Zr2LmX0vT7wKp4Yb6N"},  # random under a key-like name
+        {"name": "deploy_key", "value": "not random"},
+        {"name": "password", "value": ""},
+    ]
+    body = json.dumps({"env": pairs}).encode()
+    found = R.findings(Exchange(Request("POST", "/", headers=JSON_CT, body=body)))
+    assert found == {
+        "not-random-at-all": "secret name 'DB_PASSWORD'",
+        "short-key": "secret name 'X-Api-Key'",
+        "S3cr3tValue9": "secret name 'password'",
+        "q8Zr2LmX0vT7wKp4Yb6N": "random value under a key-like name",
+    }
+    red = json.loads(R.request(Request("POST", "/", headers=JSON_CT, body=body)).body)["env"]
+    assert [p["value"] for p in red[2:4]] == ["api.example.com", "blue-ish"]
+    assert red[6]["value"] == "not random" and red[7]["value"] == ""
+    assert all(is_placeholder(red[i]["value"]) for i in (0, 1, 5))
+
+
+def test_stream_messages_by_kind():
+    secret = "S3cr3tValue9"
+    ph = R.placeholder(secret)
+    sse_json = f'data: {{"password": "{secret}"}}\n\n'.encode()
+    text = f"password={secret} and more".encode()
+    binary = b"\x00\x01 Bearer " + secret.encode() + b" \xff"
+    empty = b""
+    messages = (
+        Message("server", sse_json, True, 1.0),
+        Message("server", empty, True, 2.0),
+        Message("server", text, True, 3.0),
+        Message("client", binary, False, 4.0),
+        Message("server", b"no data here", True, 5.0),
+    )
+    red = R.exchange(Exchange(Request("GET", "/events"), messages=messages, kind="sse"))
+    contents = [m.content for m in red.messages]
+    assert contents[0] == f'data: {{"password": "{ph}"}}\n\n'.encode()
+    assert contents[1] == b""
+    assert contents[2] == f"password={ph} and more".encode()
+    assert contents[3] == b"\x00\x01 Bearer " + ph.encode() + b" \xff"
+    assert red.messages[4] is messages[4]
+    # A message after an empty one is still redacted, and the same in a WebSocket.
+    ws = R.exchange(Exchange(Request("GET", "/ws"), messages=messages, kind="websocket"))
+    assert [m.content for m in ws.messages][2:4] == contents[2:4]
+    # In a WebSocket a `data:` line is text, not an event: JSON after it is not parsed.
+    assert secret.encode() not in ws.messages[0].content

@@ -24,6 +24,15 @@ from tests.record.secret_corpus import Shapes, cases, survivors
 from tests.record.test_redact import everything
 
 R = Redactor(b"corpus-key")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redactor():
+    """R built anew for each test, so that its caches of names start empty."""
+    global R
+    R = Redactor(b"corpus-key")
+
+
 CASES = cases()
 
 
