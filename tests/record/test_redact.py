@@ -21,6 +21,9 @@ from backworks_cli.record.redact import Redactor, is_placeholder
 
 KEY = b"test-key"
 JSON_CT = (("Content-Type", "application/json"),)
+FORM_CT = (("Content-Type", "application/x-www-form-urlencoded"),)
+MULTIPART_CT = (("Content-Type", "multipart/form-data; boundary=X"),)
+SSE_CT = (("Content-Type", "text/event-stream"),)
 R = Redactor(KEY)
 USER_RULES = RedactConfig(
     headers=("X-Tenant",),
@@ -979,3 +982,78 @@ def test_stream_messages_by_kind():
     assert [m.content for m in ws.messages][2:4] == contents[2:4]
     # In a WebSocket a `data:` line is text, not an event: JSON after it is not parsed.
     assert secret.encode() not in ws.messages[0].content
+
+
+def test_form_values_are_read_decoded_and_written_back_encoded():
+    token = "ghp_" + "a1B2" * 9
+    body = f"note=Bearer+abcdefgh12&token=a=b&x={token}&plain=a%20b+c&empty=&flag".encode()
+    red = R.request(Request("POST", "/f", headers=FORM_CT, body=body))
+    ph = R.placeholder
+    assert (
+        red.body
+        == (
+            f"note=Bearer+{ph('abcdefgh12')}&token={ph('a=b')}&x={ph(token)}"
+            "&plain=a%20b+c&empty=&flag"
+        ).encode()
+    )
+    # A secret whose encoded form holds "%": decoded to find it, encoded again around it.
+    red = R.request(Request("POST", "/f", headers=FORM_CT, body=b"note=see%3A+Bearer%20abcdefgh12"))
+    assert red.body == f"note=see:+Bearer+{ph('abcdefgh12')}".encode()
+
+
+def test_multipart_parts_each_by_their_name_and_type():
+    def part(name: str, content: bytes, ctype: str | None = None) -> bytes:
+        head = f'Content-Disposition: form-data; name="{name}"\r\n'
+        if ctype:
+            head += f"Content-Type: {ctype}\r\n"
+        return b"--X\r\n" + head.encode() + b"\r\n" + content + b"\r\n"
+
+    body = (
+        b"".join(
+            [
+                part("empty", b""),
+                part("comment", b"hello"),
+                part("password", b"\xffhunter2"),  # not UTF-8: decoded with replacement
+                part("api_key", b"k3y"),
+                part("doc", b'{"secret": "s1", "n": 1}', "application/json"),
+                part("notes", b"token=abc123xyz"),
+            ]
+        )
+        + b"--X--\r\n"
+    )
+    red = R.request(Request("POST", "/m", headers=MULTIPART_CT, body=body))
+    ph = R.placeholder
+    expected = (
+        b"".join(
+            [
+                part("empty", b""),
+                part("comment", b"hello"),
+                part("password", ph("\ufffdhunter2").encode()),
+                part("api_key", ph("k3y").encode()),
+                part("doc", f'{{"secret": "{ph("s1")}", "n": 1}}'.encode(), "application/json"),
+                part("notes", f"token={ph('abc123xyz')}".encode()),
+            ]
+        )
+        + b"--X--\r\n"
+    )
+    assert red.body == expected
+    clean = part("comment", b"hello") + b"--X--\r\n"
+    assert R.request(Request("POST", "/m", headers=MULTIPART_CT, body=clean)).body is clean
+
+
+def test_event_stream_data_by_field_rules_other_lines_as_text():
+    body = (
+        b'id: 1\nevent: login\ndata: {"password": "hunter2", "user": "ada"}\n\n'
+        b"retry: 100\ndata: plain words\n: comment Bearer abcdefgh12\n\n"
+    )
+    red = R.response(Response(200, headers=SSE_CT, body=body))
+    ph = R.placeholder
+    assert (
+        red.body
+        == (
+            f'id: 1\nevent: login\ndata: {{"password": "{ph("hunter2")}", "user": "ada"}}\n\n'
+            f"retry: 100\ndata: plain words\n: comment Bearer {ph('abcdefgh12')}\n\n"
+        ).encode()
+    )
+    clean = b"data: plain words\n\n"
+    assert R.response(Response(200, headers=SSE_CT, body=clean)).body is clean
