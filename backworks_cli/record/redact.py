@@ -450,15 +450,10 @@ class Redactor:
 
     def _event_stream(self, text: str) -> str:
         """Server-sent events: each `data:` line as JSON or text, every other line as text."""
-        lines = text.split("\n")
-        changed = False
-        for i, line in enumerate(lines):
-            is_data = line.startswith("data:")
-            new = "data:" + self._text(line[5:]) if is_data else self._scrub(line)
-            if new != line:
-                lines[i] = new
-                changed = True
-        return "\n".join(lines) if changed else text
+        return "\n".join(
+            "data:" + self._text(line[5:]) if line.startswith("data:") else self._scrub(line)
+            for line in text.split("\n")
+        )
 
     def _text(self, text: str) -> str:
         """A text value: JSON (a document or one per line) by field rules, else free text."""
