@@ -1057,3 +1057,47 @@ def test_event_stream_data_by_field_rules_other_lines_as_text():
     )
     clean = b"data: plain words\n\n"
     assert R.response(Response(200, headers=SSE_CT, body=clean)).body is clean
+
+
+def test_findings_say_which_rule_found_each_secret():
+    token = "ghp_" + "a1B2" * 9
+    body = json.dumps(
+        {
+            "password": "hunter2hunter2",
+            "deploy_key": "q8Zr2LmX0vT7wKp4Yb6N",
+            "env": [{"Name": "API_TOKEN", "Value": "tok-value-1"}],
+            "note": f"see {token}",
+            "link": "https://example.com/cb?token=abcdef123456",
+        }
+    ).encode()
+    ex = Exchange(
+        Request(
+            "POST",
+            "/reset/0123456789abcdef0123",
+            headers=(
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("X-Api-Key", "k-123456"),
+                ("Cookie", "sid=cookie-value-1"),
+                ("X-Trace", "Bearer abcdefgh12"),
+                *JSON_CT,
+            ),
+            body=body,
+        ),
+        Response(200, headers=(("Set-Cookie", "sid=cookie-value-2; Path=/"),)),
+    )
+    assert R.findings(ex) == {
+        "dXNlcjpwYXNz": "credential header",
+        "k-123456": "credential header",
+        "cookie-value-1": "cookie",
+        "cookie-value-2": "cookie",
+        "abcdefgh12": "bearer token",
+        "0123456789abcdef0123": "token in the path",
+        "hunter2hunter2": "secret name",
+        "q8Zr2LmX0vT7wKp4Yb6N": "random value under a key-like name",
+        "tok-value-1": "secret name 'API_TOKEN'",
+        token: "GitHub token",
+        "abcdef123456": "secret URL parameter",
+    }
+    assert RU.findings(Exchange(Request("GET", "/x", query=(("n", "ZZ-123456"),)))) == {
+        "ZZ-123456": "pattern"
+    }
