@@ -79,15 +79,15 @@ def _local_url(host: str, port: int) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
-def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str], token: str) -> Any:
-    """--tui: start a server on a thread of its own (`start` returns what stops it), run the
-    dashboard on `url` with the admin `token` in this terminal until it is closed, then stop
-    the server and return what stopping it returned. The server's messages, held meanwhile,
-    are printed at the end."""
+def _watch(start: Callable[[], tuple[Callable[[], Any], str]], held: list[str], token: str) -> Any:
+    """--tui: start a server on a thread of its own (`start` returns what stops it and the URL
+    of its admin API, known once it listens), run the dashboard on that URL with the admin
+    `token` in this terminal until it is closed, then stop the server and return what stopping
+    it returned. The server's messages, held meanwhile, are printed at the end."""
     from backworks_cli.dashboard import run_dashboard
 
     try:
-        stop = start()
+        stop, url = start()
         try:
             run_dashboard(url, token)
         finally:
@@ -96,6 +96,25 @@ def _watch(url: str, start: Callable[[], Callable[[], Any]], held: list[str], to
         for line in held:
             _err(line)
     return result
+
+
+def _next_port(port: int) -> int:
+    """The admin API's default port beside a host on `port`: the next one, or any free one
+    (0) when the host takes any free port or the last one."""
+    return port + 1 if 0 < port < 65535 else 0
+
+
+def _in_thread(run: Callable) -> tuple[Callable[[], Any], str]:
+    """Start a capture or serve proxy on a thread of its own (runner.InThread): what stops it
+    and the URL of its admin API."""
+    from backworks_cli.host.runner import InThread
+
+    control = InThread()
+    stop = control.start(run)
+    if control.admin_url is None:  # --tui always gives it one; a proxy without is a fault here
+        stop()
+        raise BackworksError("The proxy started without its admin API, which --tui watches.")
+    return stop, control.admin_url
 
 
 def _load_config(path: Path | None):
@@ -194,12 +213,13 @@ def capture(
             "Leave out --admin off, or give the admin API an address with --admin HOST:PORT.",
             exit_code=ExitCode.USAGE,
         )
+    beside = ("127.0.0.1", _next_port(port))  # --admin on
     if admin is None and tui:
-        admin_at = ("127.0.0.1", port + 1)
+        admin_at = beside
     elif admin is None or admin.lower() == "off":
         admin_at = None
     elif admin.lower() == "on":
-        admin_at = ("127.0.0.1", port + 1)
+        admin_at = beside
     else:
         admin_at = parse_listen(admin, "--admin")
     store_path = _store_path(store, cfg)
@@ -223,12 +243,9 @@ def capture(
         access=access,
     )
     if tui:
-        from backworks_cli.host.runner import InThread
-
         held: list[str] = []  # the proxy's messages wait until the dashboard is closed
         summary = _watch(
-            _local_url(*admin_at),
-            lambda: InThread().start(lambda c: run_capture(options, log=held.append, control=c)),
+            lambda: _in_thread(lambda c: run_capture(options, log=held.append, control=c)),
             held,
             access.token,
         )
@@ -510,7 +527,11 @@ def mock(
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(min=1, max=65535, help="Port to listen on (default: server.port, else 3000)."),
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port to listen on; 0 for any free one (default: server.port, else 3000).",
+        ),
     ] = None,
     seed: Annotated[
         int, typer.Option(help="Seed of generated data: the same seed gives the same bytes.")
@@ -547,6 +568,7 @@ def mock(
 ) -> None:
     """Serve recorded responses offline, and data generated from schemas for the rest."""
     from backworks_cli.host.admin_access import AdminAccess, token_file
+    from backworks_cli.host.admin_access import shown as shown_address
     from backworks_cli.host.mock import create_app
     from backworks_cli.host.mock_run import run_mock
     from backworks_cli.host.runner import parse_listen
@@ -557,7 +579,7 @@ def mock(
         )
     cfg = _load_config(config)
     host = host or cfg.server.host
-    port = port or cfg.server.port
+    port = cfg.server.port if port is None else port
     access = AdminAccess.create(
         admin_token,
         listen=parse_listen(admin_listen, "--admin-listen") if admin_listen else None,
@@ -579,15 +601,22 @@ def mock(
         _err(f"Note: {note}")
     count = len(mock_app.engine.endpoints())
     shown = f"[{host}]" if ":" in host else host
+
+    def admin_at() -> str:
+        """Where the admin API answers: the mock's own port, and its --admin-listen address
+        (bound by now, so a port 0 shows the chosen one)."""
+        if mock_app.access.listen is None:
+            return "/__backworks/"
+        return f"/__backworks/, and http://{shown_address(*mock_app.access.listen)}/__backworks/"
+
     if tui:
         from backworks_cli.host.mock_run import serve_in_thread
 
-        _watch(
-            _local_url(host, port),
-            lambda: serve_in_thread(mock_app, host=host, port=port),
-            held,
-            access.token,
-        )
+        def start() -> tuple[Callable[[], Any], str]:
+            stop, bound = serve_in_thread(mock_app, host=host, port=port)
+            return stop, _local_url(host, bound)
+
+        _watch(start, held, access.token)
         _err("Mock stopped.")
         return
     run_mock(
@@ -595,8 +624,8 @@ def mock(
         host=host,
         port=port,
         workers=workers,
-        on_ready=lambda: _err(
-            f"Mock serving {count} endpoints on http://{shown}:{port} (admin: /__backworks/)"
+        on_ready=lambda bound: _err(
+            f"Mock serving {count} endpoints on http://{shown}:{bound} (admin: {admin_at()})"
         ),
     )
     _err("Mock stopped.")
@@ -636,7 +665,7 @@ def serve(
 
     cfg = _load_config(config)
     host, port = parse_listen(listen or f"{cfg.server.host}:{cfg.server.port}")
-    admin_host, admin_port = parse_listen(admin or f"127.0.0.1:{port + 1}", "--admin-listen")
+    admin_host, admin_port = parse_listen(admin or f"127.0.0.1:{_next_port(port)}", "--admin")
     access = AdminAccess.create(
         admin_token,
         listen=(admin_host, admin_port),
@@ -654,12 +683,9 @@ def serve(
         access=access,
     )
     if tui:
-        from backworks_cli.host.runner import InThread
-
         held: list[str] = []  # the proxy's messages wait until the dashboard is closed
         _watch(
-            _local_url(admin_host, admin_port),
-            lambda: InThread().start(lambda c: run_serve(options, log=held.append, control=c)),
+            lambda: _in_thread(lambda c: run_serve(options, log=held.append, control=c)),
             held,
             access.token,
         )

@@ -6,16 +6,18 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 import httpx
 import pytest
@@ -24,21 +26,58 @@ import pytest
 ADMIN_TOKEN = "test-admin-token-3f9c2e7d41"
 ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
-
-def free_port() -> int:
-    return free_ports(1)[0]
+T = TypeVar("T")
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports the kernel had free, all bound at once so none repeats."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+def dead_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (for an upstream or database that must
+    refuse connections): bound and closed, and never handed to a host to listen on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0) -> object:
+    """Poll `condition()` until it returns something true, and return that; fail naming `what`
+    after `timeout` seconds. The one place a test waits by polling."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def on_a_fixed_port(start: Callable[[int], T], attempts: int = 5) -> T:
+    """`start(port)` with a port nothing listened on a moment ago, for behaviour that depends
+    on the number (`--admin on` takes the port + 1); when the host says a port it needs is in
+    use (another process took it since), again with another. Other tests use port 0."""
+    for _ in range(attempts - 1):
+        try:
+            return start(dead_port())
+        except AssertionError as failed:
+            if "already in use" not in str(failed):
+                raise
+    return start(dead_port())
+
+
+# The addresses a host's ready line names: http://HOST:PORT, with HOST a name, an IPv4 address
+# or a bracketed IPv6 one.
+_URL = re.compile(r"http://(?:\[[0-9a-fA-F:.]+\]|[\w.-]+):(\d+)")
+
+
+def ports_in(line: str) -> list[int]:
+    """The ports of the http:// addresses in `line`, in order."""
+    return [int(port) for port in _URL.findall(line)]
+
+
+def admin_port_in(line: str) -> int:
+    """The port of the admin API a capture or serve ready line names ("Admin API: http://…")."""
+    match = re.search(r"Admin API: " + _URL.pattern, line)
+    assert match, f"no admin API address in {line!r}"
+    return int(match.group(1))
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -70,6 +109,8 @@ class Running:
     proc: subprocess.Popen
     lines: list[str]
     reader: threading.Thread
+    # The line that said it was ready (it names the addresses a host bound).
+    ready_line: str = field(default="", kw_only=True)
     # What stop() sends unless told otherwise: each test file stops its hosts as it always has.
     stop_signal: int = field(default=signal.SIGTERM, kw_only=True)
 
@@ -101,6 +142,11 @@ class Listening(Running):
 
     port: int
 
+    @classmethod
+    def bound(cls, running: Running, **more) -> Self:
+        """`running` with the port its ready line names (the one it bound, given port 0)."""
+        return cls(**vars(running), port=ports_in(running.ready_line)[0], **more)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -108,14 +154,17 @@ class Listening(Running):
 
 def follow_stderr(proc: subprocess.Popen, ready_prefix: str):
     """Collect a backworks subprocess's stderr in a thread: (lines, reader thread, event set
-    once a line starts with `ready_prefix` or the stream ends)."""
+    once a line starts with `ready_prefix` or the stream ends). The event's `line` is the ready
+    line, once there is one."""
     lines: list[str] = []
     ready = threading.Event()
+    ready.line = ""
 
     def read() -> None:
         for line in proc.stderr:
             lines.append(line)
-            if line.startswith(ready_prefix):
+            if not ready.line and line.startswith(ready_prefix):
+                ready.line = line
                 ready.set()
         ready.set()
 
@@ -152,9 +201,10 @@ def start_backworks(
     )
     lines, reader, started = follow_stderr(proc, ready)
     running = Running(proc, lines, reader, stop_signal=stop_signal)
-    if not started.wait(timeout) or proc.poll() is not None:
+    if not started.wait(timeout) or not started.line or proc.poll() is not None:
         code, err = running.stop()
         raise AssertionError(f"backworks {args[0]} did not start (exit {code}):\n{err}")
+    running.ready_line = started.line
     return running
 
 
@@ -179,6 +229,7 @@ class Capture(Listening):
 
     store: Path
     home: Path
+    admin_port: int | None = None
 
 
 def start_capture(
@@ -189,22 +240,21 @@ def start_capture(
     default_admin: bool = False,
     **popen,
 ) -> Capture:
-    """Start capture on a free port and wait until it says it is listening. The admin API is
-    served on a free port of its own unless `--admin` is given or `default_admin` asks for the
-    default (off)."""
-    port, admin_port = free_ports(2)
+    """Start capture on a port the system chooses and wait until it says it is listening (on
+    which port). The admin API is served on a port of its own unless `--admin` is given or
+    `default_admin` asks for the default (off)."""
     store = store or tmp_path / "recordings" / "backworks.db"
     if "--admin" not in args and not default_admin:
-        # Tests exercise it; `--admin on` (the port + 1) could be a client's source port here.
-        args = (*args, "--admin", f"127.0.0.1:{admin_port}")
+        args = (*args, "--admin", "127.0.0.1:0")
     running = start_backworks(
-        ["capture", "--listen", f"127.0.0.1:{port}", "--store", str(store), *args],
+        ["capture", "--listen", "127.0.0.1:0", "--store", str(store), *args],
         cwd=tmp_path,
         ready="Listening on",
         env=env,
         **popen,
     )
-    return Capture(**vars(running), port=port, store=store, home=tmp_path / "home")
+    admin = admin_port_in(running.ready_line) if "Admin API:" in running.ready_line else None
+    return Capture.bound(running, store=store, home=tmp_path / "home", admin_port=admin)
 
 
 @pytest.fixture

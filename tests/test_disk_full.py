@@ -20,7 +20,7 @@ import httpx
 from backworks_cli.core.errors import ExitCode
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.record.store import Store
-from tests.conftest import JsonHandler, LoopbackServer, follow_stderr, free_port
+from tests.conftest import JsonHandler, LoopbackServer, follow_stderr, ports_in
 
 
 def limited(size: int):
@@ -57,12 +57,12 @@ class Sink(JsonHandler):
 
 def test_capture_stops_on_a_full_disk_and_keeps_what_it_recorded(tmp_path):
     store = tmp_path / "recordings" / "backworks.db"
-    port = free_port()
     with LoopbackServer(Sink) as upstream:
-        args = ["--upstream", upstream.url, "--listen", f"127.0.0.1:{port}"]
+        args = ["--upstream", upstream.url, "--listen", "127.0.0.1:0"]
         proc = backworks("capture", *args, "--store", str(store), cwd=tmp_path, limit=400_000)
         lines, reader, ready = follow_stderr(proc, "Listening on")
-        assert ready.wait(60) and proc.poll() is None, "".join(lines)
+        assert ready.wait(60) and ready.line and proc.poll() is None, "".join(lines)
+        port = ports_in(ready.line)[0]  # the port it bound
         answered = 0
         body = random.Random(7).randbytes(30_000)  # incompressible, so the store grows
         with httpx.Client(timeout=10) as client:

@@ -31,9 +31,8 @@ from backworks_cli.demo.processes import (
     Child,
     Host,
     capture_command,
-    free_port,
+    listening_port,
     run_cli,
-    wait_until_listening,
 )
 from backworks_cli.demo.terminal import (
     WIDTH,
@@ -236,12 +235,11 @@ def _record(workdir: Path, store: Path, before: int, *, out: Out, log: Out) -> i
         out(f"  {api_url}/api/health")
 
         _heading(out, 2, "Starting `backworks capture` in front of it")
-        port = free_port()
-        argv = capture_command(api_url, port, store)
+        argv = capture_command(api_url, store)
         out(command(argv[3:]))
         child = Child.start(argv, workdir)
         stack.callback(child.kill)
-        wait_until_listening(child, port)
+        port = listening_port(child, "Listening on")
         capture_url = f"http://127.0.0.1:{port}"
         out(f"  Capture proxy listening on {capture_url}")
 
@@ -440,10 +438,9 @@ def _indent(line: str) -> int:
 
 def _start_mock(workdir: Path, out: Out) -> Host:
     _heading(out, 9, "Starting `backworks mock` on the recordings alone")
-    port = free_port()
-    args = ["mock", "-c", str(CONFIG), "--port", str(port), "--seed", str(SEED)]
+    args = ["mock", "-c", str(CONFIG), "--port", "0", "--seed", str(SEED)]
     out(command(args))
-    host = Host.start(args, workdir, port, None)
+    host = Host.start(args, workdir, "Mock serving")
     out(f"  Mock listening on {host.url} (admin API under /__backworks/)")
     return host
 
@@ -597,15 +594,13 @@ def _hybrid(host: Host, workdir: Path, stack: ExitStack, wanted: Wanted, marker:
         _heading(out, 16, "Serving the hybrid: `backworks serve` instead of the mock")
         host.stop()
         out("  Mock stopped (SIGTERM).")
-        port = free_port()
-        args = ["serve", "-c", str(CONFIG), "--listen", f"127.0.0.1:{port}"]
-        admin_port = free_port() if "--admin" in serve_help else None
-        if admin_port:
-            args += ["--admin", f"127.0.0.1:{admin_port}"]
+        args = ["serve", "-c", str(CONFIG), "--listen", "127.0.0.1:0"]
+        if "--admin" in serve_help:
+            args += ["--admin", "127.0.0.1:0"]
         if "--seed" in serve_help:
             args += ["--seed", str(SEED)]
         out(command(args))
-        host = Host.start(args, workdir, port, admin_port)
+        host = Host.start(args, workdir, "Serving")
         stack.callback(host.stop)
         out(f"  Serving on {host.url}, admin API on {host.admin}")
         return host

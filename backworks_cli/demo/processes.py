@@ -1,12 +1,13 @@
 """The demo's child processes: `backworks` commands run in the demo's directory, waited on
-through the signals they give (a listening port, a healthy admin API) with deadlines, and a
-running host (mock or serve) with a client for it.
+through the signals they give (the line that says where they listen, a healthy admin API) with
+deadlines, and a running host (mock or serve) with a client for it. Hosts listen on port 0 and
+say which port they got, so no two runs race for one.
 """
 
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
 import threading
@@ -24,19 +25,9 @@ READY_TIMEOUT = 30.0  # seconds for a child server to accept connections
 CLI_TIMEOUT = 60.0  # seconds for a one-shot command (infer, promote, modes)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (the system picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+# An address a host's ready line names, and the admin API's among them.
+_URL = re.compile(r"http://127\.0\.0\.1:(\d+)")
+_ADMIN_URL = re.compile(r"Admin API: http://127\.0\.0\.1:(\d+)")
 
 
 # --- child processes -------------------------------------------------------------------------
@@ -64,6 +55,8 @@ class Child:
     name: str = "backworks capture"
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    # Notified for each line and at the end of the stream.
+    said: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
     def start(cls, argv: list[str], cwd: Path, name: str = "backworks capture") -> Child:
@@ -85,7 +78,28 @@ class Child:
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
+            with self.said:
+                self.lines.append(line.rstrip("\n"))
+                self.said.notify_all()
+        with self.said:
+            self.said.notify_all()
+
+    def line_starting(self, prefix: str, timeout: float = READY_TIMEOUT) -> str:
+        """The first line of its stderr that starts with `prefix` (its ready line), once it has
+        said it; NetworkError if it exits first or says nothing of the kind in time."""
+        deadline = time.monotonic() + timeout
+        with self.said:
+            while True:
+                for line in self.lines:
+                    if line.startswith(prefix):
+                        return line
+                if self.reader is not None and not self.reader.is_alive():
+                    code = self.process.wait()
+                    raise _exited(self, code, f"said where it listens ({prefix!r})")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _too_slow(self, timeout, f"say where it listens ({prefix!r})")
+                self.said.wait(left)
 
     def stderr(self) -> str:
         if self.reader is not None and self.process.poll() is not None:
@@ -150,11 +164,11 @@ def run_cli(workdir: Path, *args: str, timeout: float = CLI_TIMEOUT) -> subproce
     return done
 
 
-def capture_command(upstream: str, port: int, store: Path) -> list[str]:
+def capture_command(upstream: str, store: Path) -> list[str]:
     return cli_argv(
         "capture",
         "--upstream", upstream,
-        "--listen", f"127.0.0.1:{port}",
+        "--listen", "127.0.0.1:0",
         "--store", str(store),
         "--session", SESSION,
         "--admin", "off",
@@ -177,15 +191,16 @@ def _too_slow(child: Child, timeout: float, what: str) -> NetworkError:
     )
 
 
-def wait_until_listening(child: Child, port: int, timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not port_open("127.0.0.1", port):
-        code = child.process.poll()
-        if code is not None:
-            raise _exited(child, code, f"accepted connections on 127.0.0.1:{port}")
-        if time.monotonic() > deadline:
-            raise _too_slow(child, timeout, f"accept connections on 127.0.0.1:{port}")
-        time.sleep(0.05)
+def listening_port(child: Child, prefix: str, timeout: float = READY_TIMEOUT) -> int:
+    """The port a host's ready line (starting with `prefix`) names first: where it listens."""
+    line = child.line_starting(prefix, timeout)
+    found = _URL.search(line)
+    if found is None:
+        raise NetworkError(
+            f"{child.name} said {line!r}, which names no address on 127.0.0.1.",
+            hint=f"Run `{child.name}` on its own to see where it listens.",
+        )
+    return int(found.group(1))
 
 
 def wait_until_healthy(child: Child, admin_url: str, timeout: float = READY_TIMEOUT) -> None:
@@ -219,20 +234,21 @@ class Host:
     client: httpx.Client
 
     @classmethod
-    def start(cls, args: list[str], workdir: Path, port: int, admin_port: int | None) -> Host:
-        """Start `backworks ARGS` and wait until it answers its health check."""
+    def start(cls, args: list[str], workdir: Path, ready: str) -> Host:
+        """Start `backworks ARGS` (listening on port 0) and wait until its ready line, starting
+        with `ready`, names its port (and its admin API's, where that has one of its own) and it
+        answers its health check."""
         child = Child.start(cli_argv(*args), workdir, name=f"backworks {args[0]}")
-        url = f"http://127.0.0.1:{port}"
-        admin = f"http://127.0.0.1:{admin_port}" if admin_port else url
-        host = cls(child, url, admin, httpx.Client(base_url=url, trust_env=False, timeout=15))
         try:
+            port = listening_port(child, ready)
+            admin_port = _ADMIN_URL.search(child.line_starting(ready))
+            url = f"http://127.0.0.1:{port}"
+            admin = f"http://127.0.0.1:{admin_port.group(1)}" if admin_port else url
             wait_until_healthy(child, admin)
-            if admin_port:
-                wait_until_listening(child, port)
         except BaseException:
-            host.stop()
+            child.kill()
             raise
-        return host
+        return cls(child, url, admin, httpx.Client(base_url=url, trust_env=False, timeout=15))
 
     def stop(self) -> None:
         self.client.close()

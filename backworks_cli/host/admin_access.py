@@ -76,7 +76,9 @@ def is_loopback(host: str) -> bool:
 
 
 def shown(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    """host:port as a user writes it; port 0, said before the host has bound one, as such."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{where} (a free port)" if port == 0 else where
 
 
 def exposure_warning(what: str, host: str, port: int, exposes: str) -> str | None:

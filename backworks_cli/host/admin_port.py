@@ -198,6 +198,8 @@ class AdminPort:
                     "Stop what is using that port or choose another with --admin HOST:PORT.",
                 )
             time.sleep(0.01)
+        # The port it bound, when asked for any free one (port 0).
+        self.admin_port = server.servers[0].sockets[0].getsockname()[1]
 
     def _run_admin(self) -> None:
         async def main() -> None:

@@ -171,8 +171,8 @@ def run_capture(
     if host is not None:  # what the admin API shows is redacted, under the store's key
         host.stats.scrub = Scrubber(options.redact, recorder.store.redaction_key())
 
-    def ready() -> str:
-        where = f"http://{options.listen_host}:{options.listen_port}"
+    def ready(port: int) -> str:
+        where = f"http://{options.listen_host}:{port}"
         target = "as an HTTP(S) proxy" if options.forward else f"-> {options.upstream}"
         redaction = "on" if recorder.redactor else "OFF"
         watch = f" Admin API: {host.admin_url}{admin.PREFIX}." if host else ""

@@ -23,7 +23,7 @@ from typing import Any
 
 from backworks_cli.config.load import load_config_or_default
 from backworks_cli.core.errors import BackworksError, ExitCode
-from backworks_cli.core.ports import check_port_free
+from backworks_cli.core.ports import listen_socket
 from backworks_cli.host.admin_access import WILDCARDS, AdminAccess, exposure_warning, shown
 from backworks_cli.host.mock import MockApp, create_app
 
@@ -93,9 +93,10 @@ def run_mock(
     host: str,
     port: int,
     workers: int = 1,
-    on_ready: Callable[[], None] | None = None,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
     """Serve `app` with uvicorn until Ctrl-C or SIGTERM; NetworkError if the port is taken.
+    `on_ready` is given the port it listens on (the one the system chose, for port 0).
 
     With workers > 1 each worker process builds its own app from the same options (uvicorn
     needs an import string for that), so the admin API of each shows its own requests.
@@ -110,6 +111,7 @@ def run_mock(
             exit_code=ExitCode.USAGE,
         )
     sockets = _bind(app, host, port)
+    port = sockets[0].getsockname()[1]
     settings = uvicorn_settings(host, port)
     _freeze_heap()
     previous = signal.getsignal(signal.SIGTERM)
@@ -118,6 +120,8 @@ def run_mock(
     _announce(app, host, port)
     try:
         if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
             os.environ[ENV_OPTIONS] = json.dumps(
                 {
                     "config": str(app.config_path.resolve()) if app.config_path else None,
@@ -131,36 +135,41 @@ def run_mock(
                 }
             )
             if on_ready:
-                on_ready()
-            uvicorn.run(
+                on_ready(port)
+            config = uvicorn.Config(
                 "backworks_cli.host.mock_run:app_from_env",
                 factory=True,
                 workers=workers,
                 **settings,
             )
+            Multiprocess(config, sockets=sockets).run()
         else:
             config = uvicorn.Config(app, lifespan="on", **settings)
             server = uvicorn.Server(config)
             with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-                runner.run(_serve(server, on_ready, sockets))
+                runner.run(_serve(server, lambda: on_ready and on_ready(port), sockets))
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
         app.access.withdraw()
-        for sock in sockets or ():
+        for sock in sockets:
             sock.close()
 
 
-def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0) -> Callable:
+def serve_in_thread(
+    app: MockApp, *, host: str, port: int, timeout: float = 30.0
+) -> tuple[Callable[[], None], int]:
     """Serve `app` with uvicorn in a daemon thread (for `backworks mock --tui`, whose main
-    thread runs the dashboard); returns once it accepts connections. The returned function
-    stops the server and waits for the thread. NetworkError if the port is taken."""
+    thread runs the dashboard); returns once it accepts connections: the function that stops
+    the server and waits for the thread, and the port it listens on. NetworkError if the port
+    is taken."""
     import threading
 
     import uvicorn
 
     sockets = _bind(app, host, port)
+    port = sockets[0].getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", **uvicorn_settings(host, port))
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -176,36 +185,38 @@ def serve_in_thread(app: MockApp, *, host: str, port: int, timeout: float = 30.0
         server.should_exit = True
         thread.join(timeout)
         app.access.withdraw()
-        for sock in sockets or ():
+        for sock in sockets:
             sock.close()
 
     if not server.started:
         stop()
         raise BackworksError(f"The mock did not start on {host}:{port}.", "Try another --port.")
-    return stop
+    return stop, port
 
 
-def _bind(app: MockApp, host: str, port: int) -> list | None:
-    """Check that the mock's address is free; with an admin address of its own
-    (--admin-listen), bind both now and return the sockets for uvicorn (None otherwise: uvicorn
-    binds the one address itself). NetworkError when an address cannot be had."""
-    import socket
-
-    check_port_free(host, port, option="--host and --port")
-    if app.access.listen is None:
-        return None
-    admin_host, admin_port = app.access.listen
-    if admin_port == port:
-        raise BackworksError(
-            f"--admin-listen {shown(admin_host, admin_port)} has the mock's own port.",
-            "Give the admin API a port of its own, e.g. the mock's port + 1.",
-            exit_code=ExitCode.USAGE,
-        )
-    check_port_free(admin_host, admin_port, option="--admin-listen HOST:PORT")
-    sockets = []
-    for where in ((host, port), (admin_host, admin_port)):
-        family = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
-        sockets.append(socket.create_server(where, family=family))
+def _bind(app: MockApp, host: str, port: int) -> list:
+    """Bind the mock's address and, with an admin address of its own (--admin-listen), that
+    one too: the sockets uvicorn serves. A port 0 becomes the one the system chose, which the
+    app is told for the admin address. NetworkError when an address cannot be had."""
+    sockets = [listen_socket(host, port, option="--host and --port")]
+    if app.access.listen is not None:
+        admin_host, admin_port = app.access.listen
+        if admin_port == port and port != 0:
+            sockets[0].close()
+            raise BackworksError(
+                f"--admin-listen {shown(admin_host, admin_port)} has the mock's own port.",
+                "Give the admin API a port of its own, e.g. the mock's port + 1.",
+                exit_code=ExitCode.USAGE,
+            )
+        try:
+            sockets.append(listen_socket(admin_host, admin_port, option="--admin-listen HOST:PORT"))
+        except BaseException:
+            sockets[0].close()
+            raise
+    if len(sockets) > 1:
+        bound = sockets[1].getsockname()[1]
+        app.access.listen = (app.access.listen[0], bound)
+        app.admin_port = bound
     return sockets
 
 

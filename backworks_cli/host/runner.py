@@ -33,17 +33,18 @@ DRAIN_SECONDS = 10.0  # how long a graceful stop waits for in-flight exchanges
 
 
 def parse_listen(value: str, option: str = "--listen") -> tuple[str, int]:
-    """`HOST:PORT`, `:PORT` or `PORT` -> (host, port); host defaults to loopback. `option`
-    names the command-line option in the error."""
+    """`HOST:PORT`, `:PORT` or `PORT` -> (host, port); host defaults to loopback. Port 0 asks
+    the system for a free port, which the host's ready line names. `option` names the
+    command-line option in the error."""
     host, _, port = value.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     try:
         number = int(port)
     except ValueError:
         number = -1
-    if not 0 < number < 65536:
+    if not 0 <= number < 65536:
         raise BackworksError(
-            f"{option} {value!r} is not HOST:PORT with a port from 1 to 65535.",
+            f"{option} {value!r} is not HOST:PORT with a port from 0 (any free one) to 65535.",
             f"Use e.g. {option} 127.0.0.1:8080.",
         )
     return host, number
@@ -130,7 +131,7 @@ def started_at(request: http.Request) -> float:
 
 def check_addresses(listen: tuple[str, int], admin_at: tuple[str, int] | None) -> None:
     """NetworkError (exit 5) unless the main port and the admin port are distinct and free."""
-    if admin_at is not None and listen == admin_at:
+    if admin_at is not None and listen == admin_at and listen[1] != 0:
         raise BackworksError(
             f"--admin {admin_at[0]}:{admin_at[1]} is the --listen address too.",
             "Give the admin API a port of its own, e.g. the main port + 1 (the default).",
@@ -171,6 +172,8 @@ def run_with_admin(
     try:
         if host is not None:
             host.start_admin()
+            if control is not None:
+                control.admin_url = host.admin_url
         asyncio.run(_run(proxy, log, control))
     finally:
         if host is not None:
@@ -188,7 +191,7 @@ class Proxy:
     port: int
     addons: list
     settings: dict
-    ready: Callable[[], str]
+    ready: Callable[[int], str]  # given the port it listens on
     busy: Callable[[], int]
     recorder: Recorder | None
     # What stops the proxy when a recorder fails; set by the runner, for recorders opened later.
@@ -209,6 +212,7 @@ class InThread:
         self._stop: Callable[[], None] | None = None
         self._result: Any = None
         self._error: BaseException | None = None
+        self.admin_url: str | None = None  # where its admin API listens, once it does
 
     def start(self, run: Callable[[InThread], Any]) -> Callable[[], Any]:
         """Call `run(self)` on a new thread (it passes this object on to the runner); returns
@@ -279,7 +283,8 @@ async def _run(proxy: Proxy, log: Callable[[str], None], control: InThread | Non
             bind_error.append(str(reason))
             master.shutdown()
             return
-        log(proxy.ready())
+        proxy.port = proxyserver.listen_addrs()[0][1]  # the bound one, when asked for port 0
+        log(proxy.ready(proxy.port))
         if control is not None:
             control._listens()
 

@@ -365,8 +365,8 @@ def run_serve(
 
     addon = Serve(host, log, new_recorder)
 
-    def ready() -> str:
-        where = f"http://{options.listen_host}:{options.listen_port}"
+    def ready(port: int) -> str:
+        where = f"http://{options.listen_host}:{port}"
         rest = f"go to {config.upstream}" if config.upstream else "get 404"
         recorder = addon.recorder
         recording = f"; recording to {recorder.store.path}" if recorder else ""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -26,11 +25,13 @@ from backworks_cli.host.stats import Row, Stats, render_metrics
 from backworks_cli.learn.generate import Generator
 from tests.conftest import (
     JsonHandler,
+    Listening,
     LoopbackServer,
     Running,
-    free_port,
+    admin_port_in,
     sse_events,
     start_backworks,
+    wait_until,
 )
 from tests.learn.test_generate import schemas
 
@@ -389,16 +390,6 @@ def start_host(directory: Path, command: str, ready: str, *args: str) -> Running
     )
 
 
-def wait_for(get, condition, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = get()
-        if condition(value):
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}: {value}")
-
-
 def test_serve_reports_an_upstream_that_drifted(tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -415,15 +406,12 @@ def test_serve_reports_an_upstream_that_drifted(tmp_path):
             }
         }
         (tmp_path / "backworks.yaml").write_text(json.dumps(data))
-        port, admin_port = free_port(), free_port()
         host = start_host(
-            tmp_path,
-            "serve",
-            "Serving",
-            *("--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin_port}"),
+            tmp_path, "serve", "Serving", *("--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
         )
         try:
-            admin = f"http://127.0.0.1:{admin_port}{ADMIN}"
+            port = Listening.bound(host).port
+            admin = f"http://127.0.0.1:{admin_port_in(host.ready_line)}{ADMIN}"
             with httpx.Client(trust_env=False, timeout=10) as http:
                 with http.stream("GET", f"{admin}/events") as events:
                     lines = events.iter_lines()
@@ -431,11 +419,12 @@ def test_serve_reports_an_upstream_that_drifted(tmp_path):
                     assert http.get(f"http://127.0.0.1:{port}/users/1").json() == FITS
                     assert http.get(f"http://127.0.0.1:{port}/users/2").json() == DRIFTS
                     seen = sse_events(lines, 2)
-                journal = wait_for(
-                    lambda: http.get(f"{admin}/requests").json()["requests"],
-                    lambda rows: len(rows) == 2,
-                    "two journaled requests",
-                )
+
+                def journaled() -> list[dict] | None:
+                    rows = http.get(f"{admin}/requests").json()["requests"]
+                    return rows if len(rows) == 2 else None
+
+                journal = wait_until(journaled, "two journaled requests")
                 endpoints = http.get(f"{admin}/endpoints").json()["endpoints"]
                 metrics = http.get(f"{admin}/metrics").text
         finally:
@@ -462,9 +451,8 @@ def test_the_dashboard_alerts_on_drift(tmp_path):
     from tests.dashboard.test_dashboard import static_text, until
 
     handler_project(tmp_path)
-    port = free_port()
-    host = start_host(tmp_path, "mock", "Mock serving", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
+    host = start_host(tmp_path, "mock", "Mock serving", "--port", "0")
+    url = Listening.bound(host).url
     app = dashboard(url)
 
     def alert_rows() -> list[str]:

@@ -26,7 +26,7 @@ from backworks_cli.answer.modes.proxy import (
 from backworks_cli.config.model import Config, make_endpoint
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request
-from tests.conftest import free_port
+from tests.conftest import dead_port
 
 TOP = "http://top.example:8080"
 
@@ -311,7 +311,7 @@ def test_connect_and_health_checks_against_real_sockets(sample_api):
     from backworks_cli.answer.modes.proxy import Upstream
 
     alive = Upstream(sample_api)
-    dead = Upstream(f"http://127.0.0.1:{free_port()}")
+    dead = Upstream(f"http://127.0.0.1:{dead_port()}")
 
     async def checks():
         return await asyncio.gather(

@@ -10,7 +10,6 @@ import json
 import os
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from backworks_cli.config.load import load_config
 from backworks_cli.config.model import make_endpoint
 from backworks_cli.core.errors import ConfigError
 from backworks_cli.core.exchange import Request
+from tests.conftest import wait_until
 
 JSON_HEADERS = (("Content-Type", "application/json"),)
 
@@ -38,7 +38,9 @@ rl.on("line", (line) => {
   if (req.path === "/slow") return;  // never answers
   if (req.path === "/later") {
     const answer = { id: req.id, status: 200, body: { later: true } };
-    setTimeout(() => process.stdout.write(JSON.stringify(answer) + "\\n"), 300);
+    console.error("answering /later in a while");  // the request has arrived
+    // A second later: time for a reset to come while the request is in flight.
+    setTimeout(() => process.stdout.write(JSON.stringify(answer) + "\\n"), 1000);
     return;
   }
   if (req.path === "/noisy") {
@@ -80,14 +82,16 @@ class Lines(list):
     def __call__(self, line: str) -> None:
         self.append(line)
 
-    def wait_for(self, text: str, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self):
-                if text in line:
-                    return line
-            time.sleep(0.01)
-        raise AssertionError(f"{text!r} never logged; log: {list(self)}")
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        """The first line logged that holds `text`, once there is one."""
+
+        def logged() -> str | None:
+            return next((line for line in list(self) if text in line), None)
+
+        try:
+            return wait_until(logged, f"{text!r} to be logged", timeout)
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}; log: {list(self)}") from None
 
 
 def make_mode(tmp_path: Path, runtime: dict, log: Lines | None = None, **options) -> RuntimeMode:
@@ -143,15 +147,14 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def group_ends(group: int, timeout: float = 10.0) -> bool:
-    """Whether every process of a process group is gone; a killed process takes a moment to
-    die, so this waits for it."""
-    deadline = time.monotonic() + timeout
-    while any(g == group for _, _, g in processes()):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+def wait_for_group_to_end(group: int, timeout: float = 30.0) -> None:
+    """Wait until every process of a process group is gone (a killed process takes a moment to
+    die); fail if one is still there at the deadline."""
+    wait_until(
+        lambda: not any(g == group for _, _, g in processes()),
+        f"every process of group {group} to end",
+        timeout,
+    )
 
 
 def processes() -> list[tuple[int, int, int]]:
@@ -247,13 +250,14 @@ def test_python_async_handler_and_its_timeout(tmp_path):
 
         async def handle(request):
             if request["path"] == "/items/0":
-                await asyncio.sleep(30)
+                await asyncio.sleep(600)  # far longer than timeout_ms: cancelled at the timeout
             await asyncio.sleep(0)
             return {"body": {"id": request["params"]["id"], "loop": "running"}}
         """,
     )
     log = Lines()
-    mode = make_mode(tmp_path, {"handler": handler, "timeout_ms": 200}, log)
+    # Generous: the requests that must succeed have seconds, even on a loaded machine.
+    mode = make_mode(tmp_path, {"handler": handler, "timeout_ms": 3000}, log)
     assert body(mode.handle(get(), {"id": 7})) == {"id": 7, "loop": "running"}
     timed_out = mode.handle(get("/items/0"), {"id": 0})
     assert timed_out.response.status == 504
@@ -262,7 +266,7 @@ def test_python_async_handler_and_its_timeout(tmp_path):
         "error": "handler timed out",
         "endpoint": "items",
         "detail": "no answer in time",
-        "timeout_ms": 200,
+        "timeout_ms": 3000,
     }
     assert body(mode.handle(get("/items/8"), {"id": 8})) == {"id": 8, "loop": "running"}
     mode.close()
@@ -506,9 +510,7 @@ def test_reset_lets_the_request_in_flight_finish(node_mode):
     answers = []
     thread = threading.Thread(target=lambda: answers.append(node_mode.handle(get("/later"), {})))
     thread.start()
-    deadline = time.monotonic() + 10
-    while node_mode.worker.pid is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+    node_mode.log_lines.wait_for("items: answering /later in a while")  # it is in flight
     node_mode.reset()
     thread.join()
     assert body(answers[0]) == {"later": True}
@@ -541,12 +543,12 @@ def test_no_process_is_left_behind(tmp_path):
     worker = mode.worker.pid
     assert [pid for pid, _, group in processes() if group == worker and pid != worker]
     mode.reset()  # stops the worker; the next request starts another
-    assert group_ends(worker)
+    wait_for_group_to_end(worker)
     assert mode.handle(get(), {"id": 7}).response.status == 201
     second = mode.worker.pid
     assert second != worker
     mode.close()
-    assert group_ends(second)
+    wait_for_group_to_end(second)
     after = {pid for pid, parent, _ in processes() if parent == os.getpid()}
     assert after <= before
 

@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -51,7 +52,13 @@ from backworks_cli.demo.sample_api import create_app as sample_app
 from backworks_cli.host.admin_access import dashboard_token
 from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
-from tests.conftest import Listening, free_port
+from tests.conftest import (
+    Listening,
+    admin_port_in,
+    dead_port,
+    on_a_fixed_port,
+    wait_until,
+)
 
 WAIT = 30.0  # seconds a pilot test waits for something that happens over the network
 
@@ -132,16 +139,16 @@ def project(recorded, tmp_path) -> Path:
 
 @pytest.fixture
 def start_mock(backworks):
-    """Factory: start_mock(directory, port=None) -> Listening, once it says it is serving."""
+    """Factory: start_mock(directory, port=0) -> Listening, once it says it is serving (on
+    which port: the one the system chose, given 0)."""
 
-    def start(directory: Path, port: int | None = None) -> Listening:
-        port = port or free_port()
+    def start(directory: Path, port: int = 0) -> Listening:
         running = backworks(
             ["mock", "-c", "backworks.yaml", "--port", str(port)],
             cwd=directory,
             ready="Mock serving",
         )
-        return Listening(**vars(running), port=port)
+        return Listening.bound(running)
 
     return start
 
@@ -376,14 +383,16 @@ def test_serve_proxied_requests_show_and_the_record_and_promote_keys_work_throug
         "    path: /api/products/{id}\n    methods: [GET]\n    mode: proxy\n",
     )
     config.write_text(f"upstream: {sample_api}\n{proxied}")
-    port, admin_port = free_port(), free_port()
-    backworks(
-        ["serve", "-c", "backworks.yaml", "--listen", f"127.0.0.1:{port}"]
-        + ["--admin", f"127.0.0.1:{admin_port}"],
-        cwd=project,
-        ready="Serving",
+    serving = Listening.bound(
+        backworks(
+            ["serve", "-c", "backworks.yaml", "--listen", "127.0.0.1:0"]
+            + ["--admin", "127.0.0.1:0"],
+            cwd=project,
+            ready="Serving",
+        )
     )
-    admin_url = f"http://127.0.0.1:{admin_port}"
+    port = serving.port
+    admin_url = f"http://127.0.0.1:{admin_port_in(serving.ready_line)}"
     app = create_app(admin_url, token=token_of(project, admin_url))
 
     async def scenario():
@@ -417,14 +426,16 @@ def test_a_capture_shows_each_recorded_exchange_with_its_endpoint(
     recorded, sample_api, tmp_path, backworks
 ):
     shutil.copy(recorded / "backworks.yaml", tmp_path / "backworks.yaml")
-    port, admin_port = free_port(), free_port()
-    backworks(
-        ["capture", "--upstream", sample_api, "--listen", f"127.0.0.1:{port}"]
-        + ["--admin", f"127.0.0.1:{admin_port}", "--store", str(tmp_path / "c.db")],
-        cwd=tmp_path,
-        ready="Listening on",
+    capturing = Listening.bound(
+        backworks(
+            ["capture", "--upstream", sample_api, "--listen", "127.0.0.1:0"]
+            + ["--admin", "127.0.0.1:0", "--store", str(tmp_path / "c.db")],
+            cwd=tmp_path,
+            ready="Listening on",
+        )
     )
-    app = create_app(f"http://127.0.0.1:{admin_port}")
+    port = capturing.port
+    app = create_app(f"http://127.0.0.1:{admin_port_in(capturing.ready_line)}")
 
     async def scenario():
         async with app.run_test(size=(120, 30)) as pilot:
@@ -445,7 +456,7 @@ def test_a_capture_shows_each_recorded_exchange_with_its_endpoint(
 
 
 def test_no_host_says_what_to_start():
-    app = create_app(f"http://127.0.0.1:{free_port()}")
+    app = create_app(f"http://127.0.0.1:{dead_port()}")
 
     async def scenario():
         async with app.run_test(size=(100, 30)) as pilot:
@@ -535,15 +546,14 @@ async def fake_host(scope, receive, send):
 def fake_host_url():
     import uvicorn
 
-    port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(fake_host, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(fake_host, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), "the fake host to start")
+    assert server.started, "the fake host did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]  # the one the system chose
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
@@ -584,10 +594,12 @@ def test_a_terminal_too_small_shows_a_notice_until_it_grows():
 # --- --tui: the server and the dashboard in one process --------------------------------------
 
 
-def run_tui(args: list[str], cwd: Path, visit: Callable[[], None], stopped: bytes) -> bytes:
+def run_tui(args: list[str], cwd: Path, visit: Callable[[str], None], stopped: bytes) -> bytes:
     """Run `backworks ARGS --tui` in a pseudo terminal; once the dashboard is live, call
-    `visit` (which makes a request), wait for its path on screen, press q and wait for
-    `stopped`. Returns everything the terminal showed."""
+    `visit` with what the terminal showed so far, as text (it makes a request), wait for its
+    path on screen, press q and wait for `stopped`. Returns everything the terminal showed.
+    Fails with the end of the screen when the dashboard does not come up (a host that cannot
+    listen says why there, e.g. that its port is already in use)."""
     import fcntl
     import pty
     import select
@@ -620,7 +632,7 @@ def run_tui(args: list[str], cwd: Path, visit: Callable[[], None], stopped: byte
 
     try:
         assert read_until(b"live"), screen.decode(errors="replace")[-2000:]
-        visit()
+        visit(shown_text(bytes(screen)))
         assert read_until(b"/api/products/3"), screen.decode(errors="replace")[-2000:]
         os.write(master, b"q")
         assert read_until(stopped), screen.decode(errors="replace")[-2000:]
@@ -634,33 +646,60 @@ def run_tui(args: list[str], cwd: Path, visit: Callable[[], None], stopped: byte
         os.close(master)
 
 
-def get_product(port: int) -> Callable[[], None]:
-    def visit() -> None:
-        reply = httpx.get(f"http://127.0.0.1:{port}/api/products/3", trust_env=False)
+def shown_text(screen: bytes) -> str:
+    """What a terminal showed, as text: escape sequences (colours, cursor moves) left out."""
+    escapes = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+    return escapes.sub("", screen.decode(errors="replace"))
+
+
+def watched_port(shown: str) -> int:
+    """The port of the host the dashboard's title says it watches ("backworks · URL")."""
+    match = re.search(r"backworks · http://127\.0\.0\.1:(\d+)", shown)
+    assert match, f"no host address in the dashboard's title:\n{shown[-2000:]}"
+    return int(match.group(1))
+
+
+def get_product(port: int | None = None) -> Callable[[str], None]:
+    """A visit that GETs /api/products/3 from the host at `port` (by default the one the
+    dashboard's title names: a mock's own port) and checks it was answered."""
+
+    def visit(shown: str) -> None:
+        at = watched_port(shown) if port is None else port
+        reply = httpx.get(f"http://127.0.0.1:{at}/api/products/3", trust_env=False)
         assert reply.status_code == 200
 
     return visit
 
 
 def test_mock_tui_serves_and_watches_in_one_process(recorded):
-    port = free_port()
-    args = ["mock", "-c", "backworks.yaml", "--port", str(port)]
-    run_tui(args, recorded, get_product(port), b"Mock stopped.")
+    # Port 0: the dashboard watches the port the mock bound, and its title says which.
+    args = ["mock", "-c", "backworks.yaml", "--port", "0"]
+    run_tui(args, recorded, get_product(), b"Mock stopped.")
+
+
+# serve and capture --tui hold their ready line (which names the proxy's port) until the
+# dashboard closes, and the dashboard names only the admin API's address (port 0 here): the
+# proxy listens on a port the test chooses.
 
 
 def test_serve_tui_serves_and_watches_in_one_process(recorded):
-    port, admin_port = free_port(), free_port()
-    args = ["serve", "-c", "backworks.yaml", "--listen", f"127.0.0.1:{port}"]
-    args += ["--admin", f"127.0.0.1:{admin_port}"]
-    run_tui(args, recorded, get_product(port), b"Serve stopped.")
+    def start(port: int) -> bytes:
+        args = ["serve", "-c", "backworks.yaml", "--listen", f"127.0.0.1:{port}"]
+        args += ["--admin", "127.0.0.1:0"]
+        return run_tui(args, recorded, get_product(port), b"Serve stopped.")
+
+    on_a_fixed_port(start)
 
 
 def test_capture_tui_records_and_watches_in_one_process(sample_api, tmp_path):
-    port, admin_port = free_port(), free_port()
     store = tmp_path / "tui.db"
-    args = ["capture", "--upstream", sample_api, "--listen", f"127.0.0.1:{port}"]
-    args += ["--admin", f"127.0.0.1:{admin_port}", "--store", str(store)]
-    screen = run_tui(args, tmp_path, get_product(port), b"Recorded 1 exchange(s)")
+
+    def start(port: int) -> bytes:
+        args = ["capture", "--upstream", sample_api, "--listen", f"127.0.0.1:{port}"]
+        args += ["--admin", "127.0.0.1:0", "--store", str(store)]
+        return run_tui(args, tmp_path, get_product(port), b"Recorded 1 exchange(s)")
+
+    screen = on_a_fixed_port(start)
     assert b"Listening on" in screen  # the proxy's messages, printed once the dashboard closed
     with Store.open(store) as recordings:
         assert [e.request.path for e in recordings.query()] == ["/api/products/3"]
@@ -687,7 +726,7 @@ def test_tui_on_a_port_in_use_says_so_without_a_dashboard(recorded, tmp_path):
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "backworks_cli", "serve", "-c", "backworks.yaml"]
-            + ["--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{free_port()}", "--tui"],
+            + ["--listen", f"127.0.0.1:{port}", "--admin", "127.0.0.1:0", "--tui"],
             cwd=recorded,
             capture_output=True,
             text=True,
@@ -715,8 +754,13 @@ def test_filter_pause_and_mouse():
             await pilot.press("space")
             app.post_message(EventsReceived([request_event(99, time=WALL + 20)]))
             await until(pilot, lambda: app.held == 1, "the event counted while paused")
-            await pilot.pause(0.5)
-            assert len(log_rows(app)) == 38 and "PAUSED" in static_text(app, "#status")
+            # The redraw that would have shown it in the log says it is held.
+            await until(
+                pilot,
+                lambda: "PAUSED  1 new" in static_text(app, "#status"),
+                "a redraw counting the held event",
+            )
+            assert len(log_rows(app)) == 38
             await pilot.press("space")
             await until(pilot, lambda: len(log_rows(app)) == 39, "the log resumed")
             # A click moves the cursor to a row; a click on the cursor's row opens it.

@@ -9,7 +9,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,10 @@ from backworks_cli.demo.journey import (
     fill,
     schema_excerpt,
 )
-from backworks_cli.demo.processes import Child, wait_until_listening
+from backworks_cli.demo.processes import Child, listening_port
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app, serve_sample_api
 from backworks_cli.demo.terminal import brief, columns, command, parse_table, wrap
+from tests.conftest import wait_until
 
 JOURNEY_LENGTH = 20
 STREAMS = 2  # the server-sent events and the WebSocket exchange of the journey
@@ -287,11 +287,42 @@ def test_a_child_that_exits_early_is_reported_with_its_stderr(tmp_path):
     child = Child.start([sys.executable, "-c", script], tmp_path, name="backworks mock")
     try:
         with pytest.raises(NetworkError) as caught:
-            wait_until_listening(child, port=1, timeout=30)
+            listening_port(child, "Mock serving", timeout=30)
     finally:
         child.kill()
     assert "backworks mock exited (code 3)" in caught.value.message
     assert "port is taken" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("Mock serving 3 endpoints on http://127.0.0.1:41234 (admin: /__backworks/)", 41234),
+        ("Listening on http://127.0.0.1:5000 -> http://127.0.0.1:6000; ...", 5000),
+    ],
+)
+def test_the_port_a_child_listens_on_is_read_from_its_ready_line(tmp_path, said, expected):
+    script = (
+        f"import sys, time; sys.stderr.write('noise http://127.0.0.1:1\\n{said}\\n'); "
+        "sys.stderr.flush(); time.sleep(60)"
+    )
+    child = Child.start([sys.executable, "-c", script], tmp_path, name="backworks mock")
+    try:
+        assert listening_port(child, said.split(" on ")[0], timeout=30) == expected
+    finally:
+        child.kill()
+
+
+def test_a_child_that_never_says_where_it_listens_is_reported_at_the_deadline(tmp_path):
+    script = "import sys, time; sys.stderr.write('starting\\n'); sys.stderr.flush(); time.sleep(60)"
+    child = Child.start([sys.executable, "-c", script], tmp_path, name="backworks serve")
+    try:
+        with pytest.raises(NetworkError) as caught:
+            listening_port(child, "Serving", timeout=0.5)
+    finally:
+        child.kill()
+    assert "backworks serve did not say where it listens ('Serving')" in caught.value.message
+    assert "starting" in caught.value.message
 
 
 def test_a_child_that_ignores_sigterm_is_killed(tmp_path):
@@ -300,9 +331,7 @@ def test_a_child_that_ignores_sigterm_is_killed(tmp_path):
         "sys.stderr.write('ready\\n'); sys.stderr.flush(); time.sleep(60)"
     )
     child = Child.start([sys.executable, "-c", script], tmp_path)
-    deadline = time.monotonic() + 30
-    while not child.lines and time.monotonic() < deadline:  # until SIGTERM is ignored
-        time.sleep(0.05)
+    wait_until(lambda: child.lines, "the child to say it ignores SIGTERM")
     assert child.lines == ["ready"]
     child.kill(grace=0.5)
     assert child.process.poll() is not None

@@ -27,9 +27,10 @@ from backworks_cli.record.store import Store
 from tests.conftest import (
     ADMIN_AUTH,
     ADMIN_TOKEN,
-    free_port,
-    free_ports,
+    admin_port_in,
     listen_for_events,
+    on_a_fixed_port,
+    ports_in,
     run_cli,
 )
 
@@ -385,11 +386,11 @@ def token_in(stderr: str) -> str:
 
 def test_mock_on_every_interface_warns_and_keeps_the_admin_api_on_loopback(tmp_path, backworks):
     make_project(tmp_path)
-    port = free_port()
     mock = backworks(
-        ["mock", "--host", "0.0.0.0", "--port", str(port)], cwd=tmp_path, ready="Mock serving"
+        ["mock", "--host", "0.0.0.0", "--port", "0"], cwd=tmp_path, ready="Mock serving"
     )
-    assert "Warning: The mock listens on 0.0.0.0:" in mock.stderr
+    [port] = ports_in(mock.ready_line)
+    assert f"Warning: The mock listens on 0.0.0.0:{port}," in mock.stderr
     assert f"the admin API answers only this machine, at 127.0.0.1:{port}" in mock.stderr
     local = f"http://127.0.0.1:{port}"
     assert httpx.get(f"{local}{ADMIN}/health").status_code == 200
@@ -412,8 +413,8 @@ def test_the_token_file_is_private_rewritten_each_start_and_removed_at_a_clean_s
     file = tmp_path / "recordings" / "admin.token"
     tokens = []
     for _ in range(2):
-        port = free_port()
-        mock = backworks(["mock", "--port", str(port)], cwd=tmp_path, ready="Mock serving")
+        mock = backworks(["mock", "--port", "0"], cwd=tmp_path, ready="Mock serving")
+        [port] = ports_in(mock.ready_line)
         assert stat.S_IMODE(file.stat().st_mode) == 0o600
         token = file.read_text().strip()
         assert token == token_in(mock.stderr) and len(token) >= 32
@@ -435,11 +436,9 @@ def test_hosts_sharing_a_store_folder_each_keep_their_token_and_the_dashboard_fi
 ):
     make_project(tmp_path)
     file = tmp_path / "recordings" / "admin.token"
-    ports = [free_port(), free_port()]
-    mocks = [
-        backworks(["mock", "--port", str(port)], cwd=tmp_path, ready="Mock serving")
-        for port in ports
-    ]
+    mocks = [backworks(["mock", "--port", "0"], cwd=tmp_path, ready="Mock serving") for _ in "ab"]
+    ports = [ports_in(mock.ready_line)[0] for mock in mocks]
+    assert ports[0] != ports[1]
     tokens = [token_in(mock.stderr) for mock in mocks]
     assert file.read_text().split() == tokens and stat.S_IMODE(file.stat().st_mode) == 0o600
     store = tmp_path / "recordings" / "backworks.db"
@@ -458,18 +457,18 @@ def test_hosts_sharing_a_store_folder_each_keep_their_token_and_the_dashboard_fi
 
 def test_a_given_token_is_used_and_not_printed(tmp_path, backworks):
     make_project(tmp_path)
-    port = free_port()
     mock = backworks(
-        ["mock", "--port", str(port)],
+        ["mock", "--port", "0"],
         cwd=tmp_path,
         ready="Mock serving",
         env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
     )
+    [port] = ports_in(mock.ready_line)
     assert ADMIN_TOKEN not in mock.stderr and "the one given by --admin-token" in mock.stderr
     assert (tmp_path / "recordings" / "admin.token").read_text().strip() == ADMIN_TOKEN
     reset = f"http://127.0.0.1:{port}{ADMIN}/reset"
     assert httpx.post(reset, json={}, headers=ADMIN_AUTH).status_code == 200
-    done = run_cli("mock", "--port", str(free_port()), "--admin-token", "short", cwd=tmp_path)
+    done = run_cli("mock", "--port", "0", "--admin-token", "short", cwd=tmp_path)
     assert done.returncode == 2 and "at least 16" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -477,12 +476,13 @@ def test_mock_admin_listen_serves_the_admin_api_alone_and_wants_the_token_for_ev
     tmp_path, backworks
 ):
     make_project(tmp_path)
-    port, admin_port = free_ports(2)
     mock = backworks(
-        ["mock", "--port", str(port), "--admin-listen", f"0.0.0.0:{admin_port}"],
+        ["mock", "--port", "0", "--admin-listen", "0.0.0.0:0"],
         cwd=tmp_path,
         ready="Mock serving",
     )
+    port, admin_port = ports_in(mock.ready_line)
+    assert admin_port != port
     assert f"Warning: The admin API listens on 0.0.0.0:{admin_port}" in mock.stderr
     token = token_in(mock.stderr)
     there = f"http://127.0.0.1:{admin_port}"
@@ -493,23 +493,21 @@ def test_mock_admin_listen_serves_the_admin_api_alone_and_wants_the_token_for_ev
     main = f"http://127.0.0.1:{port}"
     assert httpx.get(f"{main}/widgets/1").status_code == 200
     assert httpx.get(f"{main}{ADMIN}/health").status_code == 200  # loopback, a read
-    workers = run_cli(
-        "mock",
-        "--port",
-        str(free_port()),
-        "--workers",
-        "2",
-        "--admin-listen",
-        f"127.0.0.1:{free_port()}",
-        cwd=tmp_path,
+    workers = run_cli(  # refused before anything is bound
+        "mock", "--port", "0", "--workers", "2", "--admin-listen", "127.0.0.1:0", cwd=tmp_path
     )
     assert workers.returncode == 2 and "--admin-listen" in workers.stderr
 
 
 def test_serve_on_every_interface_keeps_its_admin_port_on_loopback(tmp_path, backworks):
     make_project(tmp_path)
-    port = free_port()
-    serve = backworks(["serve", "--listen", f"0.0.0.0:{port}"], cwd=tmp_path, ready="Serving")
+
+    def start(port: int):  # the admin API defaults to the port + 1
+        return port, backworks(
+            ["serve", "--listen", f"0.0.0.0:{port}"], cwd=tmp_path, ready="Serving"
+        )
+
+    port, serve = on_a_fixed_port(start)
     assert f"Warning: Serve listens on 0.0.0.0:{port}" in serve.stderr
     assert f"Admin API: http://127.0.0.1:{port + 1}/__backworks/" in serve.stderr
     assert httpx.get(f"http://127.0.0.1:{port + 1}{ADMIN}/health").status_code == 200
@@ -530,13 +528,18 @@ def test_serve_on_every_interface_keeps_its_admin_port_on_loopback(tmp_path, bac
 
 def test_serve_admin_listen_elsewhere_wants_the_token_for_reads(tmp_path, backworks):
     make_project(tmp_path)
-    port, admin_port = free_ports(2)
-    serve = backworks(
-        ["serve", "--listen", f"127.0.0.1:{port}", "--admin-listen", f"0.0.0.0:{admin_port}"],
-        cwd=tmp_path,
-        ready="Serving",
-        env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
-    )
+
+    # A fixed admin port: serve warns before it binds, so a port 0 would be named as 0 there.
+    def start(admin_port: int):
+        return admin_port, backworks(
+            ["serve", "--listen", "127.0.0.1:0", "--admin-listen", f"0.0.0.0:{admin_port}"],
+            cwd=tmp_path,
+            ready="Serving",
+            env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
+        )
+
+    admin_port, serve = on_a_fixed_port(start)
+    assert admin_port_in(serve.ready_line) == admin_port != ports_in(serve.ready_line)[0]
     assert f"Warning: The admin API listens on 0.0.0.0:{admin_port}" in serve.stderr
     health = f"http://127.0.0.1:{admin_port}{ADMIN}/health"
     assert httpx.get(health).status_code == 401
@@ -546,12 +549,14 @@ def test_serve_admin_listen_elsewhere_wants_the_token_for_reads(tmp_path, backwo
 def test_capture_admin_on_stays_on_loopback_and_its_exchange_shows_no_secret(
     tmp_path, sample_api, backworks
 ):
-    port = free_port_pair()
-    capture = backworks(
-        ["capture", "--upstream", sample_api, "--listen", f"0.0.0.0:{port}", "--admin", "on"],
-        cwd=tmp_path,
-        ready="Listening on",
-    )
+    def start(port: int):  # --admin on: the port + 1
+        return port, backworks(
+            ["capture", "--upstream", sample_api, "--listen", f"0.0.0.0:{port}", "--admin", "on"],
+            cwd=tmp_path,
+            ready="Listening on",
+        )
+
+    port, capture = on_a_fixed_port(start)
     assert f"Warning: The capture listens on 0.0.0.0:{port}" in capture.stderr
     assert f"Admin API: http://127.0.0.1:{port + 1}/__backworks/" in capture.stderr
     admin_url = f"http://127.0.0.1:{port + 1}{ADMIN}"
@@ -580,17 +585,71 @@ def test_capture_admin_on_stays_on_loopback_and_its_exchange_shows_no_secret(
             httpx.get(f"http://{address}:{port + 1}{ADMIN}/health")
 
 
-def free_port_pair() -> int:
-    """A free port whose next port is free too (for `--admin on`, the port + 1)."""
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise AssertionError("no two neighbouring ports free")
+# --- the admin API on a port the system chooses -------------------------------------------------
+
+
+def answers_alone_with_the_token(port: int, admin_port: int) -> None:
+    """The admin API at `admin_port`, a port other than the host's `port`: its health answers
+    the token (a wrong one is refused), and nothing but the admin API is there."""
+    assert admin_port not in (0, port)
+    there = f"http://127.0.0.1:{admin_port}"
+    health = httpx.get(f"{there}{ADMIN}/health", headers=ADMIN_AUTH)
+    assert health.status_code == 200, health.text
+    wrong = httpx.get(f"{there}{ADMIN}/health", headers=bearer("not-the-token-at-all-0000"))
+    assert wrong.status_code == 401
+    assert httpx.post(f"{there}{ADMIN}/reset", json={}, headers=ADMIN_AUTH).status_code == 200
+    assert httpx.get(f"{there}/widgets/1").status_code == 404  # no host answers there
+
+
+def test_mock_admin_listen_on_port_0_reports_the_port_it_bound(tmp_path, backworks):
+    make_project(tmp_path)
+    mock = backworks(
+        ["mock", "--port", "0", "--admin-listen", "127.0.0.1:0"],
+        cwd=tmp_path,
+        ready="Mock serving",
+        env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
+    )
+    assert mock.ready_line.rstrip().endswith("/__backworks/)")
+    port, admin_port = ports_in(mock.ready_line)
+    answers_alone_with_the_token(port, admin_port)
+    assert httpx.get(f"http://127.0.0.1:{port}/widgets/1").status_code == 200
+
+
+@pytest.mark.parametrize("admin_args", [["--admin", "127.0.0.1:0"], []], ids=["admin-0", "default"])
+def test_serve_admin_on_port_0_reports_the_port_it_bound(tmp_path, backworks, admin_args):
+    # Without --admin, a --listen port 0 gives the admin API any free port too (not port 1).
+    make_project(tmp_path)
+    serve = backworks(
+        ["serve", "--listen", "127.0.0.1:0", *admin_args],
+        cwd=tmp_path,
+        ready="Serving",
+        env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
+    )
+    port, admin_port = ports_in(serve.ready_line)[0], admin_port_in(serve.ready_line)
+    assert admin_port != 1  # not the port + 1 of a port 0
+    answers_alone_with_the_token(port, admin_port)
+    assert httpx.get(f"http://127.0.0.1:{port}/widgets/1").status_code == 200
+
+
+@pytest.mark.parametrize("admin", ["127.0.0.1:0", "on"])
+def test_capture_admin_on_port_0_reports_the_port_it_bound(tmp_path, sample_api, backworks, admin):
+    # --admin on takes the port + 1, or, with a --listen port 0, any free port.
+    capture = backworks(
+        ["capture", "--upstream", sample_api, "--listen", "127.0.0.1:0", "--admin", admin],
+        cwd=tmp_path,
+        ready="Listening on",
+        env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
+    )
+    port, admin_port = ports_in(capture.ready_line)[0], admin_port_in(capture.ready_line)
+    assert admin_port not in (0, port)
+    there = f"http://127.0.0.1:{admin_port}{ADMIN}"
+    assert httpx.get(f"{there}/health", headers=ADMIN_AUTH).status_code == 200
+    wrong = httpx.get(f"{there}/health", headers=bearer("not-the-token-at-all-0000"))
+    assert wrong.status_code == 401
+    events, listener = listen_for_events(f"{there}/events", 1)
+    assert httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200  # proxied
+    listener.join(10)
+    assert [(e["method"], e["path"], e["status"]) for e in events] == [("GET", "/api/health", 200)]
 
 
 # --- the dashboard finds the token --------------------------------------------------------------

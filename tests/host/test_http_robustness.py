@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from backworks_cli.record.store import Store
-from tests.conftest import ADMIN_TOKEN, free_ports, start_backworks
+from tests.conftest import ADMIN_TOKEN, ports_in, start_backworks
 from tests.host.hostile import (
     DIGITS,
     Raw,
@@ -50,17 +50,17 @@ class Host:
 
 
 def _start(name: str, directory: Path, env: dict | None = None, **extra) -> Host:
-    port, admin = free_ports(2)
+    """Start `name` on ports the system chooses (port 0); its ready line names the one bound."""
     args, ready = {
-        "mock": (["mock", "--port", str(port)], "Mock serving"),
+        "mock": (["mock", "--port", "0"], "Mock serving"),
         "serve": (
-            ["serve", "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin}"],
+            ["serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
             "Serving",
         ),
     }.get(name, (None, None))
     if name == "capture":
         store = directory / "captured.db"
-        args = ["capture", "--listen", f"127.0.0.1:{port}", "--store", str(store)]
+        args = ["capture", "--listen", "127.0.0.1:0", "--store", str(store)]
         args += ["--upstream", extra["upstream"].url]
         ready = "Listening on"
         extra["store"] = store
@@ -71,7 +71,7 @@ def _start(name: str, directory: Path, env: dict | None = None, **extra) -> Host
         env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})},
         stop_signal=signal.SIGINT,
     )
-    return Host(name, running, port, **extra)
+    return Host(name, running, ports_in(running.ready_line)[0], **extra)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from backworks_cli.host.stats import BUCKETS, Row, Stats, Subscriber, verify_cou
 from backworks_cli.host.wire import request_path, wire_headers
 from backworks_cli.record.redact import Redactor
 from backworks_cli.record.store import Store
-from tests.conftest import free_port, sse_events
+from tests.conftest import sse_events, wait_until
 
 ADMIN = "/__backworks"
 WIDGET_SCHEMA = {
@@ -74,6 +74,37 @@ def client(app) -> httpx.AsyncClient:
 def auth(app) -> dict[str, str]:
     """The header that the admin API's POST routes need."""
     return {"Authorization": f"Bearer {app.access.token}"}
+
+
+class Reloads:
+    """The reload events of `app` as an /events client gets them (a subscriber of its own),
+    for a test that serves it in its own event loop: the watcher reloads in that loop, so the
+    test awaits these instead of polling."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.subscriber = Subscriber(asyncio.Queue(100))
+        app.stats.subscribers.add(self.subscriber)
+
+    async def until(self, mock, check, what: str, timeout: float = 15.0) -> dict:
+        """Health (from `mock`, the app's client) once `check(health)` holds, looked at again
+        after each reload; fails naming `what` after `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    health = (await mock.get(f"{ADMIN}/health")).json()
+                    if check(health):
+                        return health
+                    await self._next()
+        except TimeoutError:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}") from None
+
+    async def _next(self) -> dict:
+        """The next reload event (other events are skipped)."""
+        while True:
+            for event in request_events(await self.subscriber.queue.get()):
+                if event["type"] == "reload":
+                    return event
 
 
 # --- a store recorded from the sample API -------------------------------------------------------
@@ -404,10 +435,8 @@ def test_events_stream_each_request_over_a_real_socket(project):
             ("request", "/api/users/77", "miss", 404),
         ]
         assert seen[1]["detail"]
-        deadline = time.monotonic() + 10
-        while app.stats.subscribers and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert not app.stats.subscribers  # a closed stream unsubscribes
+        # a closed stream unsubscribes
+        wait_until(lambda: not app.stats.subscribers, "the closed stream to go", timeout=10)
         assert http.get("/api/health").status_code == 200
 
 
@@ -542,6 +571,7 @@ def test_remembered_replays_answer_as_the_engine_would(tmp_path):
     }
     config_path = write_config(tmp_path, endpoints)
     app = make_app(config_path, config_path=config_path, reload_interval=0.05)
+    reloads = Reloads(app)
 
     async def go():
         async with client(app) as mock:
@@ -563,10 +593,7 @@ def test_remembered_replays_answer_as_the_engine_would(tmp_path):
             exchange = (await mock.get(f"{ADMIN}/exchange", params={"id": 2})).json()
             # A reload forgets what was stable: /one is a mock endpoint now.
             write_config(tmp_path, {**endpoints, "one": {"path": "/one", "mode": "mock"}})
-            deadline = time.monotonic() + 15
-            while (await mock.get(f"{ADMIN}/health")).json()["reloads"]["ok"] < 1:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            await reloads.until(mock, lambda h: h["reloads"]["ok"] >= 1, "the reload")
             after = await mock.get("/one")
             return ones, twice, things, wrong_type, tenants, flaky, journal, exchange, after
 
@@ -596,28 +623,26 @@ def test_hot_reload_picks_up_edits_and_survives_broken_ones(tmp_path, project):
     config_path = write_config(directory, {"get_health": ENDPOINTS["get_health"]})
     messages: list[str] = []
     app = make_app(config_path, config_path=config_path, log=messages.append, reload_interval=0.05)
-
-    async def wait_for(mock, check, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = await mock.get(f"{ADMIN}/health")
-            if check(reply.json()):
-                return reply.json()
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"not reached in {timeout}s: {reply.json()}")
+    reloads = Reloads(app)
 
     async def go():
         async with client(app) as mock:
             assert (await mock.get("/api/users/1")).status_code == 404
             write_config(directory, {k: ENDPOINTS[k] for k in ("get_health", "get_users_id")})
-            await wait_for(mock, lambda h: h["endpoints"] == 2)
+            await reloads.until(mock, lambda h: h["endpoints"] == 2, "the added endpoint")
             assert (await mock.get("/api/users/1")).status_code == 200
             config_path.write_text("endpoints:\n  broken: [unclosed\n")
-            health = await wait_for(mock, lambda h: h["reload_error"] is not None)
+            health = await reloads.until(
+                mock, lambda h: h["reload_error"] is not None, "the broken file's error"
+            )
             assert health["endpoints"] == 2
             assert (await mock.get("/api/users/1")).status_code == 200
             write_config(directory, {"get_health": ENDPOINTS["get_health"]})
-            await wait_for(mock, lambda h: h["endpoints"] == 1 and h["reload_error"] is None)
+            await reloads.until(
+                mock,
+                lambda h: h["endpoints"] == 1 and h["reload_error"] is None,
+                "the fixed file with one endpoint",
+            )
             return health
 
     health = run(go())
@@ -632,17 +657,14 @@ def test_a_reload_error_quoting_a_secret_shows_its_placeholder(tmp_path, project
     (tmp_path / "recordings.db").write_bytes((project[0].parent / "recordings.db").read_bytes())
     config_path = write_config(tmp_path, {"get_health": ENDPOINTS["get_health"]})
     app = make_app(config_path, config_path=config_path, log=lambda m: None, reload_interval=0.05)
+    reloads = Reloads(app)
 
     async def go():
         async with client(app) as mock:
             config_path.write_text(f"endpoints:\n  a:\n    path: /a\n    mode: {token}\n")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                health = (await mock.get(f"{ADMIN}/health")).json()
-                if health["reload_error"]:
-                    return health
-                await asyncio.sleep(0.05)
-            raise AssertionError("the broken file was not noticed")
+            return await reloads.until(
+                mock, lambda h: h["reload_error"], "the broken file to be noticed"
+            )
 
     health = run(go())
     assert token not in json.dumps(health)
@@ -736,16 +758,42 @@ def test_verify_counts_by_every_criterion():
         verify_count(stats, {"colour": "red"})
 
 
-def test_free_port_helper_sees_a_listening_socket():
-    from backworks_cli.core.errors import NetworkError
-    from backworks_cli.core.ports import check_port_free
+def test_a_mock_in_a_thread_on_port_0_says_which_ports_it_bound(project):
+    from backworks_cli.host.admin_access import AdminAccess
+    from backworks_cli.host.mock_run import serve_in_thread
 
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
+    app = make_app(project[0], access=AdminAccess.create(listen=("127.0.0.1", 0)))
+    stop, port = serve_in_thread(app, host="127.0.0.1", port=0)
+    try:
+        admin_port = app.access.listen[1]  # the admin address, as bound
+        assert 0 not in (port, admin_port) and port != admin_port == app.admin_port
+        with httpx.Client(timeout=10) as http:
+            assert http.get(f"http://127.0.0.1:{port}/api/health").status_code == 200
+            health = http.get(f"http://127.0.0.1:{admin_port}{ADMIN}/health").json()
+            assert health["status"] == "ok" and health["endpoints"] == len(ENDPOINTS)
+            # the admin address answers the admin API only
+            assert http.get(f"http://127.0.0.1:{admin_port}/api/health").status_code == 404
+    finally:
+        stop()
+
+
+@pytest.mark.parametrize("taken", ["mock", "admin"])
+def test_a_mock_in_a_thread_refuses_a_port_in_use_naming_its_option(project, taken):
+    from backworks_cli.core.errors import NetworkError
+    from backworks_cli.host.admin_access import AdminAccess
+    from backworks_cli.host.mock_run import serve_in_thread
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        port, admin_port = (busy, 0) if taken == "mock" else (0, busy)
+        app = make_app(project[0], access=AdminAccess.create(listen=("127.0.0.1", admin_port)))
         with pytest.raises(NetworkError) as caught:
-            check_port_free("127.0.0.1", taken.getsockname()[1], option="--port")
-    assert "already in use" in caught.value.message and "--port" in caught.value.hint
+            serve_in_thread(app, host="127.0.0.1", port=port)
+    error = caught.value
+    assert error.message == f"Cannot listen on 127.0.0.1:{busy}: the port is already in use."
+    assert ("--host and --port" if taken == "mock" else "--admin-listen") in error.hint
 
 
 # --- the HTTP shortcut for stable replays (fastpath.ReplayProtocol) over real sockets ------------
@@ -824,8 +872,7 @@ def serving_shortcut(directory: Path):
         return wire
 
     app.stable_wire = spy
-    port = free_port()
-    stop = serve_in_thread(app, host="127.0.0.1", port=port)
+    stop, port = serve_in_thread(app, host="127.0.0.1", port=0)
     try:
         yield app, port, answered
     finally:
@@ -878,8 +925,25 @@ def test_the_shortcut_answers_byte_for_byte_as_the_app(shortcut):
     assert 'endpoint="things"' in metrics
 
 
-def test_requests_the_shortcut_leaves_to_the_app(shortcut):
+def reads_of_the_mock(monkeypatch) -> list[bytes]:
+    """Each read the mock's HTTP protocol makes from the connections opened from now on, as it
+    makes it."""
+    from backworks_cli.host.fastpath import ReplayProtocol
+
+    reads: list[bytes] = []
+    data_received = ReplayProtocol.data_received
+
+    def spy(self, data: bytes) -> None:
+        reads.append(data)
+        data_received(self, data)
+
+    monkeypatch.setattr(ReplayProtocol, "data_received", spy)
+    return reads
+
+
+def test_requests_the_shortcut_leaves_to_the_app(shortcut, monkeypatch):
     _, port, answered = shortcut
+    reads = reads_of_the_mock(monkeypatch)
     post = raw_request("POST", "/things", b'{"name": "a"}')
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         buffer = bytearray()
@@ -916,7 +980,7 @@ def test_requests_the_shortcut_leaves_to_the_app(shortcut):
 
         # A body that arrives in pieces, and Expect: 100-continue (left to the app).
         conn.sendall(post[:-5])
-        time.sleep(0.05)
+        wait_until(lambda: b"".join(reads).endswith(post[:-5]), "the mock to read the first piece")
         conn.sendall(post[-5:])
         assert without_date(read_reply(conn, buffer)) == without_date(expected[1])
         conn.sendall(post.replace(b"Host: mock", b"Host: mock\r\nExpect: 100-continue", 1))
@@ -965,10 +1029,7 @@ def test_the_shortcut_forgets_on_reload_and_survives_malformed_requests(shortcut
 
     endpoints = json.loads((tmp_path / "backworks.yaml").read_text())["endpoints"]
     write_config(tmp_path, {**endpoints, "one": {"path": "/one", "mode": "mock"}})
-    deadline = time.monotonic() + 15
-    while app.stats.reloads["ok"] < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: app.stats.reloads["ok"] >= 1, "the reload of backworks.yaml", timeout=15)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(raw_request("GET", "/one"))
         reply = read_reply(conn, bytearray())

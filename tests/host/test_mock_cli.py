@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 
 from backworks_cli.core.exchange import Exchange, Request, Response
 from backworks_cli.record.store import Store
-from tests.conftest import Listening, free_port
+from tests.conftest import Listening, ports_in
 
 USER = json.dumps({"id": 1, "name": "Ada"}).encode()
 WIDGET = {
@@ -70,27 +71,20 @@ def run_mock(directory: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def start_mock(backworks):
-    """Factory: start_mock(directory, *args) -> Listening, once it says it is serving (and,
-    with `--workers`, once a worker answers); stopped with SIGINT, as Ctrl-C."""
+    """Factory: start_mock(directory, *args) -> Listening on the port its ready line names
+    (--port 0 unless `args` give one), once it says it is serving; stopped with SIGINT, as
+    Ctrl-C. With `--workers` the parent has bound the port before it says so: a connection made
+    then waits in the backlog until a worker accepts it."""
 
-    def start(directory: Path, *args: str, port: int | None = None) -> Listening:
-        port = port or free_port()
+    def start(directory: Path, *args: str) -> Listening:
+        port = () if "--port" in args else ("--port", "0")
         running = backworks(
-            ["mock", "--port", str(port), *args],
+            ["mock", *port, *args],
             cwd=directory,
             ready="Mock serving",
             stop_signal=signal.SIGINT,
         )
-        mock = Listening(**vars(running), port=port)
-        if "--workers" in args:  # the parent announces before its workers have started
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{mock.url}/__backworks/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-        return mock
+        return Listening.bound(running)
 
     return start
 
@@ -110,6 +104,40 @@ def test_mock_serves_recordings_and_stops_cleanly(tmp_path, start_mock):
     )
     assert "Mock stopped." in stderr
     assert "Traceback" not in stderr
+
+
+def test_port_0_serves_on_the_port_the_ready_line_names(tmp_path, start_mock):
+    mock = start_mock(tmp_path, "-c", str(make_project(tmp_path)), "--port", "0")
+    said = re.fullmatch(
+        r"Mock serving 2 endpoints on http://127\.0\.0\.1:(\d+) \(admin: /__backworks/\)\n",
+        mock.ready_line,
+    )
+    assert said, mock.ready_line
+    assert int(said.group(1)) == mock.port != 0
+    reply = httpx.get(f"{mock.url}/users/1", timeout=10)
+    assert reply.status_code == 200 and reply.content == USER
+    assert httpx.get(f"{mock.url}/__backworks/health", timeout=10).json()["endpoints"] == 2
+
+
+def test_an_admin_address_on_port_0_is_named_with_the_port_it_bound(tmp_path, start_mock):
+    config = make_project(tmp_path)
+    mock = start_mock(tmp_path, "-c", str(config), "--admin-listen", "127.0.0.1:0")
+    said = re.fullmatch(
+        r"Mock serving 2 endpoints on http://127\.0\.0\.1:(\d+) \(admin: /__backworks/, "
+        r"and http://127\.0\.0\.1:(\d+)/__backworks/\)\n",
+        mock.ready_line,
+    )
+    assert said, mock.ready_line
+    port, admin_port = ports_in(mock.ready_line)
+    assert port == mock.port and 0 not in (port, admin_port) and port != admin_port
+    admin = f"http://127.0.0.1:{admin_port}"
+    health = httpx.get(f"{admin}/__backworks/health", timeout=10).json()
+    assert health["status"] == "ok" and health["endpoints"] == 2
+    # the admin address answers the admin API only; the mock's port serves the recordings
+    assert httpx.get(f"{admin}/users/1", timeout=10).status_code == 404
+    assert httpx.get(f"{mock.url}/users/1", timeout=10).content == USER
+    code, stderr = mock.stop()
+    assert code == 0 and "Traceback" not in stderr
 
 
 def test_sigterm_stops_cleanly_too(tmp_path, start_mock):
@@ -132,9 +160,22 @@ def test_port_in_use_exits_5_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_an_admin_address_in_use_exits_5_without_traceback(tmp_path):
+    config = make_project(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        admin = f"127.0.0.1:{taken.getsockname()[1]}"
+        result = run_mock(tmp_path, "-c", str(config), "--port", "0", "--admin-listen", admin)
+    assert result.returncode == 5, result.stderr
+    assert f"Cannot listen on {admin}: the port is already in use." in result.stderr
+    assert "--admin-listen" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_store_is_a_clear_error(tmp_path):
     config = make_project(tmp_path, store=False)
-    result = run_mock(tmp_path, "-c", str(config), "--port", str(free_port()))
+    result = run_mock(tmp_path, "-c", str(config), "--port", "0")
     assert result.returncode == 4, result.stderr
     assert "recordings.db" in result.stderr
     assert "Hint:" in result.stderr
@@ -144,7 +185,7 @@ def test_missing_store_is_a_clear_error(tmp_path):
 def test_bad_yaml_exits_3(tmp_path):
     config = tmp_path / "backworks.yaml"
     config.write_text("endpoints:\n  users: [unclosed\n")
-    result = run_mock(tmp_path, "-c", str(config), "--port", str(free_port()))
+    result = run_mock(tmp_path, "-c", str(config), "--port", "0")
     assert result.returncode == 3, result.stderr
     assert "backworks.yaml" in result.stderr
     assert "Traceback" not in result.stderr
@@ -203,11 +244,14 @@ def test_the_same_seed_generates_the_same_bytes_in_every_process(tmp_path, start
 
 def test_workers_serve_from_the_same_options(tmp_path, start_mock):
     config = make_project(tmp_path)
-    mock = start_mock(tmp_path, "-c", str(config), "--workers", "2", "--seed", "5")
-    replies = [httpx.get(f"{mock.url}/widgets/7") for _ in range(4)]
+    mock = start_mock(tmp_path, "-c", str(config), "--port", "0", "--workers", "2", "--seed", "5")
+    assert mock.port != 0
+    assert mock.ready_line.startswith(f"Mock serving 2 endpoints on http://127.0.0.1:{mock.port} ")
+    # Asked at once: the connection waits until a worker has started and accepts it.
+    replies = [httpx.get(f"{mock.url}/widgets/7", timeout=60) for _ in range(4)]
     assert {r.status_code for r in replies} == {200}
     assert len({r.content for r in replies}) == 1  # every worker generates the same bytes
-    assert httpx.get(f"{mock.url}/users/1").content == USER
+    assert httpx.get(f"{mock.url}/users/1", timeout=60).content == USER
     code, stderr = mock.stop()
     assert code == 0, stderr
     assert "Traceback" not in stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,9 +26,13 @@ from tests.conftest import (
     JsonHandler,
     Listening,
     LoopbackServer,
-    free_port,
+    admin_port_in,
+    dead_port,
     listen_for_events,
+    on_a_fixed_port,
+    ports_in,
     start_backworks,
+    wait_until,
 )
 
 JSON = (("Content-Type", "application/json"),)
@@ -66,20 +71,20 @@ def run_cli(directory: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def serve(tmp_path):
-    """Factory: serve(config dict) -> Serving; every process started is stopped afterwards."""
+    """Factory: serve(config dict) -> Serving, both ports chosen by the system and read from
+    its ready line; every process started is stopped afterwards."""
     started: list[Serving] = []
 
     def start(config: dict) -> Serving:
         write_config(tmp_path, config)
-        port, admin_port = free_port(), free_port()
         running = start_backworks(
-            ["serve", "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin_port}"],
+            ["serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
             cwd=tmp_path,
             ready="Serving",
             env={"BACKWORKS_ADMIN_TOKEN": ADMIN_TOKEN},
             stop_signal=signal.SIGINT,
         )
-        started.append(Serving(**vars(running), port=port, admin_port=admin_port))
+        started.append(Serving.bound(running, admin_port=admin_port_in(running.ready_line)))
         return started[-1]
 
     yield start
@@ -290,9 +295,11 @@ def test_promoting_through_the_admin_api_sends_an_endpoint_upstream(serve, tmp_p
         # a broken edit is reported and the previous configuration keeps serving
         (tmp_path / "backworks.yaml").write_text("endpoints: [oops")
         health = f"{serving.admin_url}/__backworks/health"
-        deadline = time.monotonic() + 15
-        while httpx.get(health).json()["reload_error"] is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(
+            lambda: httpx.get(health).json()["reload_error"] is not None,
+            "the broken backworks.yaml to be reported",
+            timeout=15,
+        )
         assert "backworks.yaml" in httpx.get(health).json()["reload_error"]
         assert httpx.get(url).json()["upstream"] == "real"
         assert upstream.counts["GET"] == 2
@@ -327,9 +334,11 @@ def test_recording_a_proxy_endpoint_is_switched_through_the_admin_api(serve, tmp
         config["endpoints"]["local"]["methods"] = ["GET", "HEAD"]
         write_config(tmp_path, config)
         health = f"{serving.admin_url}/__backworks/health"
-        deadline = time.monotonic() + 15
-        while httpx.get(health).json()["reloads"]["ok"] < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(
+            lambda: httpx.get(health).json()["reloads"]["ok"] >= 1,
+            "the edited backworks.yaml to be reloaded",
+            timeout=15,
+        )
         assert httpx.get(health).json()["reloads"]["ok"] == 1
         assert httpx.get(f"{serving.url}/items/3").status_code == 200
 
@@ -373,7 +382,7 @@ def proxy_config(proxy: dict) -> dict:
 
 
 def test_an_upstream_that_is_down_is_a_502_in_json(serve):
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{dead_port()}"
     serving = serve(proxy_config({"upstream": dead}))
     answer = httpx.get(f"{serving.url}/items/1")
     assert answer.status_code == 502
@@ -383,26 +392,35 @@ def test_an_upstream_that_is_down_is_a_502_in_json(serve):
 
 
 def test_the_circuit_opens_and_a_half_open_probe_closes_it(serve):
-    port = free_port()
-    breaker = {"failures": 2, "reset_s": 1}
-    serving = serve(
-        proxy_config({"upstream": f"http://127.0.0.1:{port}", "circuit_breaker": breaker})
-    )
-    url = f"{serving.url}/items/1"
-    assert [httpx.get(url).status_code for _ in range(2)] == [502, 502]
-    refused = httpx.get(url)
-    assert refused.status_code == 503
-    assert refused.json()["error"].startswith("circuit open")
-    assert int(refused.headers["retry-after"]) >= 1
-    with Counting(port) as upstream:
-        deadline = time.monotonic() + 15
-        statuses = []
-        while time.monotonic() < deadline and (not statuses or statuses[-1] != 200):
-            statuses.append(httpx.get(url).status_code)
-            time.sleep(0.1)
-        assert statuses[-1] == 200 and set(statuses) <= {503, 200}
-        assert [httpx.get(url).status_code for _ in range(3)] == [200, 200, 200]
-        assert upstream.counts["GET"] == 4  # the probe and the three after it
+    # The upstream's port refuses connections until the upstream starts there: a bound socket
+    # that does not listen holds it meanwhile (SO_REUSEADDR, as http.server's sets too, lets
+    # the upstream bind beside it; nothing else can take the port in between).
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        breaker = {"failures": 2, "reset_s": 1}
+        serving = serve(
+            proxy_config({"upstream": f"http://127.0.0.1:{port}", "circuit_breaker": breaker})
+        )
+        url = f"{serving.url}/items/1"
+        assert [httpx.get(url).status_code for _ in range(2)] == [502, 502]
+        refused = httpx.get(url)
+        assert refused.status_code == 503
+        assert refused.json()["error"].startswith("circuit open")
+        assert int(refused.headers["retry-after"]) >= 1
+        with Counting(port) as upstream:
+            held.close()
+            statuses: list[int] = []
+
+            def answered() -> bool:
+                statuses.append(httpx.get(url).status_code)
+                return statuses[-1] == 200
+
+            wait_until(answered, "a half-open probe to close the circuit", timeout=15)
+            assert set(statuses) <= {503, 200}
+            assert [httpx.get(url).status_code for _ in range(3)] == [200, 200, 200]
+            assert upstream.counts["GET"] == 4  # the probe and the three after it
 
 
 def test_weighted_balancing_follows_the_weights(serve):
@@ -418,7 +436,7 @@ def test_weighted_balancing_follows_the_weights(serve):
 
 
 def test_health_checks_keep_requests_away_from_a_dead_upstream(serve):
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{dead_port()}"
     with Counting() as alive:
         proxy = {
             "upstreams": [dead, alive.url],
@@ -432,7 +450,7 @@ def test_health_checks_keep_requests_away_from_a_dead_upstream(serve):
 
 
 def test_get_is_retried_on_the_next_upstream_but_post_is_not(serve):
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{dead_port()}"
     with Counting() as alive:
         serving = serve(proxy_config({"upstreams": [dead, alive.url], "retries": 2}))
         with httpx.Client(base_url=serving.url) as client:
@@ -447,6 +465,65 @@ def test_get_is_retried_on_the_next_upstream_but_post_is_not(serve):
 # --- starting ------------------------------------------------------------------------------
 
 
+NAMED = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+MOCKED = {
+    "endpoints": {
+        "local": {
+            "path": "/local",
+            "methods": ["GET"],
+            "mode": "mock",
+            "responses": {"200": {"schema": NAMED}},
+        }
+    }
+}
+
+
+def test_listen_port_0_serves_on_the_ports_the_ready_line_names(backworks, tmp_path):
+    # Without --admin, a --listen port 0 gives the admin API any free port too.
+    write_config(tmp_path, MOCKED)
+    running = backworks(
+        ["serve", "--listen", "127.0.0.1:0"],
+        cwd=tmp_path,
+        ready="Serving",
+        stop_signal=signal.SIGINT,
+    )
+    serving = Serving.bound(running, admin_port=admin_port_in(running.ready_line))
+    assert re.match(r"Serving 1 endpoint\(s\) on http://127\.0\.0\.1:\d+; ", serving.ready_line), (
+        serving.ready_line
+    )
+    assert 0 not in (serving.port, serving.admin_port) and serving.port != serving.admin_port
+    assert ports_in(serving.ready_line)[:2] == [serving.port, serving.admin_port]
+    assert set(httpx.get(f"{serving.url}/local", timeout=10).json()) == {"name"}
+    for base in (serving.url, serving.admin_url):
+        health = httpx.get(f"{base}/__backworks/health", timeout=10).json()
+        assert health["status"] == "ok" and health["endpoints"] == 1
+    assert httpx.get(f"{serving.url}/__backworks/requests").json()["requests"][0]["path"] == (
+        "/local"
+    )
+    code, err = serving.stop()
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_the_admin_api_defaults_to_the_port_after_the_listen_port(backworks, tmp_path):
+    write_config(tmp_path, MOCKED)
+    running = on_a_fixed_port(
+        lambda port: backworks(
+            ["serve", "--listen", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            ready="Serving",
+            stop_signal=signal.SIGINT,
+        )
+    )
+    port = ports_in(running.ready_line)[0]
+    assert admin_port_in(running.ready_line) == port + 1
+    health = httpx.get(f"http://127.0.0.1:{port + 1}/__backworks/health", timeout=10).json()
+    assert health["status"] == "ok"
+    assert set(httpx.get(f"http://127.0.0.1:{port}/local", timeout=10).json()) == {"name"}
+    code, err = running.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
 def test_a_port_in_use_exits_5_without_a_traceback(tmp_path):
     write_config(tmp_path, proxy_config({"upstream": "http://127.0.0.1:9"}))
     for option in ("--listen", "--admin"):
@@ -454,8 +531,7 @@ def test_a_port_in_use_exits_5_without_a_traceback(tmp_path):
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            other = free_port()
-            listen, admin = (port, other) if option == "--listen" else (other, port)
+            listen, admin = (port, 0) if option == "--listen" else (0, port)
             result = run_cli(
                 tmp_path,
                 "serve",
@@ -465,7 +541,8 @@ def test_a_port_in_use_exits_5_without_a_traceback(tmp_path):
                 f"127.0.0.1:{admin}",
             )
         assert result.returncode == 5, result.stderr
-        assert "already in use" in result.stderr and option in result.stderr
+        assert f"Cannot listen on 127.0.0.1:{port}: the port is already in use." in result.stderr
+        assert option in result.stderr
         assert "Traceback" not in result.stderr
 
 
@@ -487,7 +564,6 @@ def test_a_port_in_use_exits_5_without_a_traceback(tmp_path):
 )
 def test_a_bad_configuration_exits_3(tmp_path, text, named):
     (tmp_path / "backworks.yaml").write_text(text)
-    listen, admin = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    result = run_cli(tmp_path, "serve", "--listen", listen, "--admin", admin)
+    result = run_cli(tmp_path, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
     assert result.returncode == 3, result.stderr
     assert named in result.stderr and "Traceback" not in result.stderr

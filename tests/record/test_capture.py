@@ -14,19 +14,35 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pytest
 
 from backworks_cli.demo.sample_api import DEMO_PASSWORD, create_app
 from backworks_cli.record.store import Store
-from tests.conftest import free_port, listen_for_events, make_tls, start_capture
+from tests.conftest import (
+    dead_port,
+    listen_for_events,
+    make_tls,
+    on_a_fixed_port,
+    ports_in,
+    start_capture,
+    wait_until,
+)
 
 
 def recorded(store_path):
     with Store.open(store_path) as store:
         return list(store.query())
+
+
+def refuses(port: int) -> bool:
+    """Whether 127.0.0.1:port refuses a connection (nothing listens there)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 def no_traceback(text: str) -> None:
@@ -131,7 +147,7 @@ def test_include_and_exclude(sample_api, capture):
 
 
 def test_unreachable_upstream_gives_502_and_is_recorded(tmp_path, capture):
-    dead = free_port()
+    dead = dead_port()
     cap = capture("--upstream", f"http://127.0.0.1:{dead}")
     for _ in range(2):
         response = httpx.get(f"{cap.url}/api/users/1")
@@ -152,7 +168,7 @@ def test_port_in_use(tmp_path, sample_api, blocked):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
-        ports = {"--listen": free_port(), "--admin": free_port(), blocked: blocker.getsockname()[1]}
+        ports = {"--listen": 0, "--admin": 0, blocked: blocker.getsockname()[1]}
         result = subprocess.run(
             [sys.executable, "-m", "backworks_cli", "capture", "--upstream", sample_api]
             + ["--listen", f"127.0.0.1:{ports['--listen']}", "--store", str(tmp_path / "b.db")]
@@ -171,7 +187,10 @@ def test_port_in_use(tmp_path, sample_api, blocked):
     "args, message",
     [
         (["--upstream", "ftp://example.com"], "not an http:// or https:// URL"),
-        (["--upstream", "http://127.0.0.1:1", "--listen", "localhost:99999"], "port from 1"),
+        (
+            ["--upstream", "http://127.0.0.1:1", "--listen", "localhost:99999"],
+            "port from 0 (any free one) to 65535",
+        ),
         ([], "no --upstream"),
     ],
 )
@@ -272,7 +291,8 @@ def test_websocket_messages_are_recorded(sample_api, capture):
         assert json.loads(ws.recv()) == {"echo": "hello"}
         ws.send(b"\x00\x01binary")
         assert ws.recv() == b"\x00\x01binary"
-    time.sleep(0.3)
+    # The exchange is written once mitmproxy has seen the close.
+    wait_until(lambda: recorded(cap.store), "the WebSocket exchange in the store")
     cap.stop()
     (row,) = recorded(cap.store)
     assert row.kind == "websocket"
@@ -317,6 +337,13 @@ def test_reverse_mode_to_https_upstream_needs_its_ca(tmp_path, capture):
         trusted = capture("--upstream", https_url, "--upstream-ca", str(tls.ca_pem))
         assert httpx.get(f"{trusted.url}/api/health").status_code == 200
         trusted.stop()
+        # --insecure skips the check altogether: the same untrusted upstream answers.
+        unchecked = capture("--upstream", https_url, "--insecure")
+        assert httpx.get(f"{unchecked.url}/api/health").status_code == 200
+        unchecked.stop()
+    rows = recorded(trusted.store)
+    assert [r.response and r.response.status for r in rows] == [None, 200, 200]
+    assert "certificate" in rows[0].error.lower()
 
 
 def test_certs_command(tmp_path):
@@ -397,9 +424,7 @@ def test_sigkill_under_load_loses_no_answered_exchange(sample_api, capture):
     threads = [threading.Thread(target=client, args=(w,)) for w in range(8)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 20
-    while len(answered) < 300 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(answered) >= 100, "100 answered exchanges", timeout=60)
     cap.proc.send_signal(signal.SIGKILL)
     cap.proc.wait()
     stop.set()
@@ -414,9 +439,12 @@ def test_sigkill_under_load_loses_no_answered_exchange(sample_api, capture):
 def test_graceful_stop_finishes_in_flight_exchanges(tmp_path, capture):
     """A slow upstream response that is in flight at SIGTERM is still delivered and recorded."""
 
+    arrived = threading.Event()
+
     async def slow_app(scope, receive, send):
         if scope["type"] != "http":
             return
+        arrived.set()
         await asyncio.sleep(1.5)
         body = b'{"slow": true}'
         await send(
@@ -439,9 +467,11 @@ def test_graceful_stop_finishes_in_flight_exchanges(tmp_path, capture):
 
         worker = threading.Thread(target=call)
         worker.start()
-        time.sleep(0.5)
+        assert arrived.wait(30), "the request reached the upstream"
         cap.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
+        # It stops accepting new connections while the exchange is still in flight.
+        wait_until(lambda: refuses(cap.port), "capture to close its listening port")
+        assert worker.is_alive()
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{cap.url}/late", timeout=2)
         worker.join()
@@ -466,10 +496,10 @@ def test_gzip_request_body_is_decoded(sample_api, capture):
 
 
 def test_admin_api_watches_a_capture(sample_api, capture):
-    admin_port = free_port()
-    admin_url = f"http://127.0.0.1:{admin_port}/__backworks"
-    cap = capture("--upstream", sample_api, "--admin", f"127.0.0.1:{admin_port}")
-    assert f"Admin API: {admin_url}/" in "".join(cap.lines)
+    cap = capture("--upstream", sample_api, "--admin", "127.0.0.1:0")
+    admin_url = f"http://127.0.0.1:{cap.admin_port}/__backworks"
+    assert cap.admin_port not in (0, cap.port)
+    assert f"Admin API: {admin_url}/" in cap.ready_line
     health = httpx.get(f"{admin_url}/health", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
@@ -513,9 +543,8 @@ def test_a_captures_admin_api_names_endpoints_and_finds_drift(sample_api, tmp_pa
     """backworks.yaml's endpoints name the recorded exchanges, and an answer that no longer
     fits the learned schema (the upstream has no `nickname`) is flagged as drift."""
     (tmp_path / "backworks.yaml").write_text(ENDPOINTS)
-    admin_port = free_port()
-    admin_url = f"http://127.0.0.1:{admin_port}/__backworks"
-    cap = capture("--upstream", sample_api, "--admin", f"127.0.0.1:{admin_port}")
+    cap = capture("--upstream", sample_api, "--admin", "127.0.0.1:0")
+    admin_url = f"http://127.0.0.1:{cap.admin_port}/__backworks"
     with httpx.Client(base_url=cap.url) as client:
         assert client.get("/api/users/1").status_code == 200
         assert client.get("/api/products/3").status_code == 200
@@ -539,9 +568,21 @@ def test_a_captures_admin_api_names_endpoints_and_finds_drift(sample_api, tmp_pa
 
 
 def test_admin_is_off_unless_asked_and_on_means_the_next_port(sample_api, tmp_path, capture):
-    cap = capture("--upstream", sample_api, "--admin", "on")
-    assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in "".join(cap.lines)
+    def start(port: int):
+        return capture("--upstream", sample_api, "--listen", f"127.0.0.1:{port}", "--admin", "on")
+
+    cap = on_a_fixed_port(start)
+    assert f"Admin API: http://127.0.0.1:{cap.port + 1}/__backworks/" in cap.ready_line
     assert httpx.get(f"http://127.0.0.1:{cap.port + 1}/__backworks/health").status_code == 200
+    cap.stop()
+
+    # On port 0 the admin API takes any free port too, and the ready line names both.
+    cap = capture("--upstream", sample_api, "--admin", "on")
+    assert cap.admin_port not in (0, cap.port)
+    assert ports_in(cap.ready_line)[0] == cap.port
+    assert f"Admin API: http://127.0.0.1:{cap.admin_port}/__backworks/" in cap.ready_line
+    assert httpx.get(f"{cap.url}/api/health").status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{cap.admin_port}/__backworks/health").status_code == 200
     cap.stop()
 
     cap = start_capture(tmp_path, "--upstream", sample_api, default_admin=True)
