@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import statistics
 import textwrap
 import time
@@ -340,6 +341,78 @@ def test_mock_generates_from_the_schema_with_the_path_id(shop, tmp_path):
     assert "@" in data["email"]
     assert len(outcome.response.header("X-Request-Id")) >= 4
     assert body(engine.handle(Request("GET", "/api/people/7")))["id"] == 7
+
+
+@pytest.mark.parametrize(
+    ("path", "properties", "sent", "field", "expected"),
+    [
+        # The id under another name than `id`, in either spelling.
+        ("/users/{id}", {"user_id": "integer", "name": "string"}, "42", "user_id", 42),
+        ("/users/{userId}", {"user_id": "integer"}, "987654321987", "user_id", 987654321987),
+        ("/orders/{order_id}", {"id": "string", "total": "number"}, "ord_9Xz", "id", "ord_9Xz"),
+        # A parameter that is no id, held by the property of its name.
+        (
+            "/users/{username}",
+            {"username": "string", "id": "integer"},
+            "torvalds",
+            "username",
+            "torvalds",
+        ),
+        ("/products/{sku}", {"SKU": "string"}, "AB-1234-ZZ", "SKU", "AB-1234-ZZ"),
+        ("/reports/{day}", {"day": "string", "rows": "integer"}, "2010-04-01", "day", "2010-04-01"),
+    ],
+)
+def test_the_path_parameter_is_carried_by_the_body_field_that_holds_it(
+    tmp_path, path, properties, sent, field, expected
+):
+    schema = {
+        "type": "object",
+        "required": list(properties),
+        "properties": {name: {"type": kind} for name, kind in properties.items()},
+    }
+    text = f"""
+    endpoints:
+      item: {{path: "{path}", methods: [GET], mode: mock,
+             responses: {{"200": {{schema: {json.dumps(schema)}}}}}}}
+    """
+    engine = engine_for(tmp_path, tmp_path / "none.db", text)
+    concrete = re.sub(r"\{[^}]+\}", sent, path)
+    data = body(engine.handle(Request("GET", concrete)))
+    assert data[field] == expected
+    assert list(Draft202012Validator(schema).iter_errors(data)) == []
+
+
+def test_a_path_value_that_does_not_fit_the_property_leaves_it_generated(tmp_path):
+    schema = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+    text = f"""
+    endpoints:
+      item: {{path: "/users/{{id}}", methods: [GET], mode: mock,
+             responses: {{"200": {{schema: {json.dumps(schema)}}}}}}}
+    """
+    engine = engine_for(tmp_path, tmp_path / "none.db", text)
+    data = body(engine.handle(Request("GET", "/users/torvalds")))
+    assert isinstance(data["id"], int)
+    assert body(engine.handle(Request("GET", "/users/-12")))["id"] == -12
+
+
+@pytest.mark.parametrize(
+    ("path", "properties", "expected"),
+    [
+        ("/users/{uid}", {"name": "string"}, None),  # nothing holds it
+        ("/users/{id}/orders", {"id": "integer"}, None),  # not the item's own path
+        ("/users/{id}.png", {"id": "integer"}, None),
+        ("/users/{uid}", {"uid": ["integer", "null"]}, ("uid", "uid", ["integer", "null"])),
+        ("/pets/{petId}", {"pet-id": "integer"}, ("petId", "pet-id", "integer")),
+        ("/categories/{id}", {"category_id": "integer"}, ("id", "category_id", "integer")),
+    ],
+)
+def test_path_field_names_the_parameter_and_the_property(path, properties, expected):
+    from backworks_cli.answer.modes.mock import path_field
+    from backworks_cli.config.model import Endpoint
+
+    schema = {"type": "object", "properties": {k: {"type": v} for k, v in properties.items()}}
+    assert path_field(Endpoint(name="e", path=path), schema) == expected
+    assert path_field(Endpoint(name="e", path=path), {"type": "array"}) is None
 
 
 def test_generation_is_deterministic_per_seed_endpoint_and_parameters(shop, tmp_path):

@@ -7,13 +7,14 @@ In order, for each request:
 3. a matching recording answers as in replay mode;
 4. otherwise (unless the engine is strict, which answers the miss as replay does) the response
    is generated for the most common 2xx status: deterministic per (seed, endpoint, path
-   parameters), and a path parameter naming the item (`id`, or `order_id` under /orders) sets
-   the body's `id`. Without a response schema the answer is 200 with `{}`.
+   parameters), and the path parameter naming the item sets the body field that holds it
+   (`path_field`). Without a response schema the answer is 200 with `{}`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -60,7 +61,7 @@ class MockMode:
         self._schema = answer.get("schema")
         self._content_type = answer.get("content_type") or JSON
         self._headers = answer.get("headers") or {}
-        self._id_param = id_param(endpoint)
+        self._path_field = path_field(endpoint, self._schema)
         self._generator = None
         if not context.strict and (self._schema is not None or self._headers):
             self._generator = _generator(context, block)
@@ -113,10 +114,12 @@ class MockMode:
             elif self.context.edge_cases:
                 value = generator.edge_case(schema, key=key)
             else:
-                overrides = {}
-                if self._id_param in params and _has_id(schema):
-                    overrides["id"] = params[self._id_param]
-                value = generator.generate(schema, key=key, overrides=overrides or None)
+                overrides = None
+                if self._path_field is not None and self._path_field[0] in params:
+                    param, field, kind = self._path_field
+                    if _fits(params[param], kind):
+                        overrides = {field: params[param]}
+                value = generator.generate(schema, key=key, overrides=overrides)
             body = _encode(value, self._content_type)
         for name, header_schema in self._headers.items():
             if generator is not None and isinstance(header_schema, dict):
@@ -163,8 +166,53 @@ def id_param(endpoint: Endpoint) -> str | None:
     return name if name.lower() in accepted else None
 
 
-def _has_id(schema: Any) -> bool:
-    return isinstance(schema, dict) and "id" in (schema.get("properties") or {})
+def path_field(endpoint: Endpoint, schema: Any) -> tuple[str, str, Any] | None:
+    """(path parameter, body property, the property's type) when the answer carries the item's
+    path parameter: the last segment is a whole parameter and the object has a property of the
+    same name (`{username}` and `username`, `{userId}` and `user_id`), or, for a parameter that
+    names the item's id (`id_param`), the property that holds the id (`id`, `user_id`, `uuid`)."""
+    last = endpoint.path.rstrip("/").rsplit("/", 1)[-1]
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not (last.startswith("{") and last.endswith("}")) or not isinstance(properties, dict):
+        return None
+    param = last[1:-1]
+    by_name = {_folded(name): name for name in properties}
+    candidates = [param]
+    if id_param(endpoint) is not None:
+        plural = endpoint.path.rstrip("/").split("/")[-2]
+        singular = plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
+        candidates += ["id", f"{singular}_id", "uuid"]
+    for candidate in candidates:
+        field = by_name.get(_folded(candidate))
+        if field is not None:
+            kind = properties[field].get("type") if isinstance(properties[field], dict) else None
+            return param, field, kind
+    return None
+
+
+def _folded(name: str) -> str:
+    """A field name without case, `_` or `-`: user_id, userId and user-id are one name."""
+    return re.sub(r"[_\-]", "", name).lower()
+
+
+def _fits(value: Any, kind: Any) -> bool:
+    """Whether a path parameter's value can stand in a property of JSON type `kind` (a string,
+    or an integer or number the text spells); a property of no stated type takes it as it is."""
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    if not kinds:
+        return True
+    return any(_fits_type(value, k) for k in kinds)
+
+
+def _fits_type(value: Any, kind: Any) -> bool:
+    if kind == "string":
+        return True
+    if kind not in ("integer", "number") or isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return kind == "number" or isinstance(value, int)
+    pattern = r"-?\d{1,18}" if kind == "integer" else r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
+    return isinstance(value, str) and re.fullmatch(pattern, value) is not None
 
 
 def _generator(context: Context, block: dict) -> Any:
