@@ -314,16 +314,13 @@ def _recordings(
 
 def _schemas_suffice(endpoints: list[Endpoint], local_only: bool = True) -> bool:
     """Whether the endpoints can answer without recordings: none in replay mode, and at least
-    one with a response schema, a runtime handler or (when not local_only) an upstream."""
+    one that answers from backworks.yaml alone: in mock mode (from its schema, or a bare
+    documented status: OpenAPI 3.1 operations need not document a response), runtime or
+    database mode, or (when not local_only) proxy mode."""
     return (
         bool(endpoints)
         and all(e.mode != "replay" for e in endpoints)
-        and any(
-            e.mode == "runtime"
-            or (e.mode == "proxy" and not local_only)
-            or any(r.get("schema") is not None for r in e.responses.values())
-            for e in endpoints
-        )
+        and any(e.mode != "proxy" or not local_only for e in endpoints)
     )
 
 

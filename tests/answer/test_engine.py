@@ -379,6 +379,37 @@ def test_missing_store_is_fine_when_schemas_can_answer(tmp_path):
     assert engine.endpoints()[0]["recordings"] == 0
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        "responses: {'400': {}}",  # a documented status and no body
+        "methods: [POST]",  # OpenAPI 3.1 operations need not document a response
+    ],
+)
+def test_mock_endpoints_answer_without_a_store_even_without_a_schema(tmp_path, block):
+    text = f"""\
+    endpoints:
+      pet:
+        path: /pets/{{id}}
+        mode: mock
+        {block}
+    """
+    engine = Engine.build(configure(tmp_path, text))
+    assert any("No recordings at" in note for note in engine.notes)
+    method = "POST" if "POST" in block else "GET"
+    assert engine.handle(Request(method, "/pets/3")).response.status == 200
+
+
+def test_missing_store_is_an_error_when_only_proxies_would_answer_locally(tmp_path):
+    text = """\
+    upstream: http://127.0.0.1:9
+    endpoints:
+      pet: {path: /pets, mode: proxy}
+    """
+    with pytest.raises(StoreError):
+        Engine.build(configure(tmp_path, text))
+
+
 def test_missing_store_is_an_error_when_an_endpoint_replays(tmp_path):
     text = """\
     endpoints:
