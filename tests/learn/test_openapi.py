@@ -24,11 +24,10 @@ from backworks_cli.core.exchange import Request
 from backworks_cli.learn.infer import infer, write_config
 from backworks_cli.learn.openapi.export import export_openapi, render_openapi
 from backworks_cli.learn.openapi.importing import import_openapi, openapi_endpoints
-from backworks_cli.learn.openapi.spec import OpenAPIDocument, read_openapi, snake_case
+from backworks_cli.learn.openapi.spec import OpenAPIDocument, snake_case
 from backworks_cli.record.store import Store
 from tests.learn.test_infer import NameClassifier, record_sample_api
 
-PEER_SPEC = Path("/work/shared/peers/scenario/prism/openapi.yaml")
 COMPARED = ("path", "methods", "params", "query", "request", "responses")
 
 PETSTORE = """\
@@ -644,33 +643,6 @@ endpoints:
     assert not again.changed and again.added == [] and again.upstream is None
 
 
-def test_import_of_the_peer_scenario_spec(tmp_path):
-    if not PEER_SPEC.is_file():
-        pytest.skip(f"{PEER_SPEC} is not here")
-    target = tmp_path / "backworks.yaml"
-    result = import_openapi(PEER_SPEC, existing=target)
-    write_config(target, result.text)
-    config = load_config(target)
-    document = read_openapi(PEER_SPEC).data
-    engine = Engine.build(config)
-    served = 0
-    for path, item in document["paths"].items():
-        for method, op in item.items():
-            status, answer = next(iter(op["responses"].items()))
-            media = answer["content"]["application/json"]
-            concrete = path.replace("{id}", "1")
-            outcome = engine.handle(Request(method.upper(), concrete, body=b"{}"))
-            assert outcome.response.status == int(status), (method, path)
-            body = json.loads(outcome.response.body)
-            examples = [e["value"] for e in media.get("examples", {}).values()]
-            schema = config.endpoints[snake_case(op["operationId"])]["responses"][status]["schema"]
-            # Every example fits the imported schema, and so does what the mock answers.
-            for value in [body, *examples]:
-                Draft202012Validator(schema).validate(value)
-            served += 1
-    assert served == 3
-
-
 @pytest.mark.parametrize(
     ("text", "name", "expected"),
     [
@@ -797,3 +769,54 @@ def test_command_errors(tmp_path):
         assert text in done.stderr and "Traceback" not in done.stderr
         assert done.stdout == ""
     assert not (tmp_path / "backworks.yaml").exists()
+
+
+def test_a_discriminator_makes_each_branch_require_its_own_names(tmp_path):
+    """OpenAPI picks a oneOf branch by the discriminator's value; as JSON Schema each $ref
+    branch requires that value (the mapping's names for it, else the schema's name), so a
+    value fits one branch, not every open one."""
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "pets", "version": "1"},
+        "paths": {
+            "/pets": {
+                "post": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}
+                        }
+                    },
+                    "responses": {"204": {"description": "ok"}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Pet": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/Cat"},
+                        {"$ref": "#/components/schemas/Dog"},
+                    ],
+                    "discriminator": {
+                        "propertyName": "kind",
+                        "mapping": {"cat": "#/components/schemas/Cat", "kitty": "Cat"},
+                    },
+                },
+                "Cat": {"type": "object", "properties": {"kind": {"type": "string"}}},
+                "Dog": {"type": "object", "properties": {"kind": {"type": "string"}}},
+            }
+        },
+    }
+    path = write(tmp_path / "pets.json", json.dumps(spec))
+    target = tmp_path / "backworks.yaml"
+    write_config(target, import_openapi(path, existing=target).text)
+    schema = load_config(target).endpoints["post_pets"]["request"]["schema"]
+    cat, dog = schema["oneOf"]
+    assert cat["required"] == ["kind"] and cat["properties"]["kind"] == {"enum": ["cat", "kitty"]}
+    assert dog["properties"]["kind"] == {"enum": ["Dog"]}  # no mapping: the schema's name
+    check = Draft202012Validator(schema)
+    assert check.is_valid({"kind": "kitty"}) and check.is_valid({"kind": "Dog"})
+    assert not check.is_valid({"kind": "cow"})
+    # Without the names, a cat fitted both open branches, and so none of a oneOf.
+    plain = {"oneOf": [cat["allOf"][0], dog["allOf"][0]]}
+    assert not Draft202012Validator(plain).is_valid({"kind": "cat"})

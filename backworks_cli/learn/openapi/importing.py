@@ -104,6 +104,8 @@ class _Schemas:
                 out["type"], out["format"] = "string", "binary"
             elif key not in _OPENAPI_ONLY:
                 out[key] = value
+        if isinstance(s.get("discriminator"), dict):
+            _discriminate(out, s)
         out = _single_all_of(out)
         return _nullable(out) if s.get("nullable") is True else out
 
@@ -137,6 +139,31 @@ class _Schemas:
             name, n = f"{base}_{n}", n + 1
         self._names[pointer] = name
         return name
+
+
+def _discriminate(out: dict, s: dict) -> None:
+    """OpenAPI's `discriminator` as JSON Schema: each oneOf/anyOf branch that is a $ref requires
+    the discriminating property to hold that branch's names (from `mapping`, else the schema's
+    own name), so that one branch, not several, fits a value, as OpenAPI reads it."""
+    prop = s["discriminator"].get("propertyName")
+    mapping = s["discriminator"].get("mapping")
+    mapping = mapping if isinstance(mapping, dict) else {}
+    if not isinstance(prop, str):
+        return
+    for key in ("oneOf", "anyOf"):
+        if not isinstance(s.get(key), list) or not isinstance(out.get(key), list):
+            continue
+        for n, branch in enumerate(s[key]):
+            ref = branch.get("$ref") if isinstance(branch, dict) else None
+            if not isinstance(ref, str):
+                continue
+            name = ref.rsplit("/", 1)[-1]
+            values = [v for v, target in mapping.items() if target in (ref, name)]
+            out[key][n] = {
+                "allOf": [out[key][n]],
+                "required": [prop],
+                "properties": {prop: {"enum": values or [name]}},
+            }
 
 
 def _single_all_of(schema: dict) -> dict:
