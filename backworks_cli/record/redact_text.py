@@ -47,11 +47,19 @@ def kv_spans(text: str, is_secret: Callable[[str], bool]) -> Spans:
     """Spans of the values of `name = value` pairs in `text` whose name `is_secret` accepts."""
     if not may_hold_pairs(text):
         return []
-    spans = []
-    for match in _KV.finditer(text):
-        if not is_secret(match[1]):
-            continue
+    spans: Spans = []
+    _kv_spans(text, is_secret, 0, len(text), spans)
+    return spans
+
+
+def _kv_spans(text: str, is_secret: Callable[[str], bool], pos: int, endpos: int, spans) -> None:
+    for match in _KV.finditer(text, pos, endpos):
         group = next(g for g in (2, 3, 4) if match[g] is not None)
+        if not is_secret(match[1]):
+            # A quoted value can hold pairs of its own: {"env": "DB_PASSWORD=…"}.
+            if group != 4 and "=" in match[group]:
+                _kv_spans(text, is_secret, *match.span(group), spans)
+            continue
         start, end = match.span(group)
         if group == 4 and match[4].lower() in SCHEMES:
             # "Authorization: Bearer <token>": the credential is the word after the scheme.
@@ -61,7 +69,6 @@ def kv_spans(text: str, is_secret: Callable[[str], bool]) -> Spans:
             start, end = after.span(1)
         if end > start:
             spans.append((start, end))
-    return spans
 
 
 def url_param_spans(text: str, is_secret: Callable[[str], bool]) -> Spans:

@@ -1101,3 +1101,242 @@ def test_findings_say_which_rule_found_each_secret():
     assert RU.findings(Exchange(Request("GET", "/x", query=(("n", "ZZ-123456"),)))) == {
         "ZZ-123456": "pattern"
     }
+
+
+# --- what the mutants of redact.py showed untested -------------------------------------------
+
+
+def test_placeholders_are_the_keyed_hmac_of_the_secret_and_differ_per_secret():
+    import hashlib
+    import hmac
+
+    one, two = R.placeholder("S3cretOne1"), R.placeholder("S3cretTwo2")
+    assert one != two
+    assert one == "redacted:" + hmac.new(KEY, b"S3cretOne1", hashlib.sha256).hexdigest()[:16]
+    # A lone surrogate (text that was not UTF-8) has a placeholder of its own too.
+    odd = R.placeholder("S3cret\ud800x")
+    assert is_placeholder(odd) and odd not in (one, R.placeholder("S3cret?x"))
+
+
+def test_findings_name_the_query_parameter_and_url_rules():
+    query = Exchange(Request("GET", "/x", query=(("access_token", "abc123def456"),)))
+    assert R.findings(query) == {"abc123def456": "secret query parameter"}
+    failed = Exchange(Request("GET", "/x"), error="GET https://h.test/cb?token=abcdef123456 failed")
+    assert R.findings(failed) == {"abcdef123456": "secret URL parameter"}
+    token = "ghp_" + "a1B2" * 9
+    plain = Request("POST", "/n", headers=(("Content-Type", "text/plain"),), body=token.encode())
+    assert R.findings(Exchange(plain)) == {token: "GitHub token"}
+
+
+def test_an_error_message_is_redacted_and_no_error_stays_none():
+    """An error can hold the only copy of a secret (the URL that failed)."""
+    ex = Exchange(Request("GET", "/x"), error="GET http://h.test/?token=abcdef123456 (refused)")
+    ph = R.placeholder("abcdef123456")
+    assert R.exchange(ex).error == f"GET http://h.test/?token={ph} (refused)"
+    clean = Exchange(Request("GET", "/x"), error=None)
+    assert R.exchange(clean).error is None
+
+
+def test_text_already_redacted_is_kept_as_it_is():
+    ph = R.placeholder("abcdef123456")
+    for ex in (
+        Exchange(Request("GET", "/x"), error=f"GET https://h.test/cb?token={ph} failed"),
+        Exchange(Request("GET", "/x", headers=(("Cookie", f"sid={ph}"),))),
+        Exchange(Request("GET", "/x", headers=(("Authorization", f"Custom {ph}"),))),
+        Exchange(Request("GET", f"/cb?token={ph}")),
+    ):
+        assert R.exchange(ex) == ex
+        assert R.findings(ex) == {}
+
+
+def test_a_redactor_forgets_earlier_secrets_unless_asked_to_remember():
+    token = "q8Zr2LmX0vT7wKp4"
+    login = Exchange(Request("POST", "/login", query=(("token", token),)))
+    later = Exchange(Request("GET", f"/items/{token}"))
+    forgetful = Redactor(KEY)
+    forgetful.exchange(login)
+    assert forgetful.exchange(later).request.path == f"/items/{token}"
+    session = Redactor(KEY, remember=2)
+    session.exchange(login)
+    assert session.exchange(later).request.path == f"/items/{session.placeholder(token)}"
+
+
+def test_remembered_secrets_are_long_enough_and_the_oldest_go_first():
+    session = Redactor(KEY, remember=2)
+
+    def seen(secret: str) -> None:
+        session.exchange(Exchange(Request("GET", "/login", query=(("token", secret),))))
+
+    def replaced_later(secret: str) -> bool:
+        path = session.exchange(Exchange(Request("GET", f"/i/{secret}/x"))).request.path
+        return secret not in path
+
+    seen("Ab3dEf7h")  # eight characters: remembered
+    seen("Ab3dEf7")  # seven: spreads, but too short to be remembered
+    assert replaced_later("Ab3dEf7h") and not replaced_later("Ab3dEf7")
+    seen("1234567")  # digits spread only from eight on
+    assert not replaced_later("1234567")
+    seen("Zz9yYx8wWv")
+    seen("Qq1rRs2tTu")  # a third: the oldest ("Ab3dEf7h") is forgotten
+    assert not replaced_later("Ab3dEf7h")
+    assert replaced_later("Zz9yYx8wWv") and replaced_later("Qq1rRs2tTu")
+
+
+def test_headers_named_like_authorization_keep_any_scheme():
+    for name in ("Authorization", "Proxy-Authorization", "X-Upstream-Authorization"):
+        req = Request("GET", "/", headers=((name, "Custom abc123xyz789"),))
+        assert R.request(req).headers == ((name, f"Custom {R.placeholder('abc123xyz789')}"),)
+        again = Request("GET", "/", headers=((name, "Custom abc123xyz789"),))
+        assert R.request(again).headers == R.request(req).headers  # from the name cache
+    # Another credential header keeps only the schemes it knows; the rest goes whole.
+    req = Request("GET", "/", headers=(("X-Api-Key", "Custom abc123xyz789"),))
+    assert R.request(req).headers == (("X-Api-Key", R.placeholder("Custom abc123xyz789")),)
+
+
+def test_set_cookie2_and_odd_cookie_values():
+    resp = Response(200, headers=(("Set-Cookie2", "sid=cookie-value-2; Version=1"),))
+    ph = R.placeholder("cookie-value-2")
+    assert R.response(resp).headers == (("Set-Cookie2", f"sid={ph}; Version=1"),)
+    req = Request("GET", "/", headers=(("Cookie", 'a=""; b=abc=def123; c="q1w2e3r4"'),))
+    assert R.request(req).headers == (
+        ("Cookie", f'a=""; b={R.placeholder("abc=def123")}; c="{R.placeholder("q1w2e3r4")}"'),
+    )
+
+
+def test_reset_tokens_in_relative_and_short_paths():
+    token = "0123456789abcdef"  # sixteen characters: the shortest taken for a token
+    resp = Response(302, headers=(("Location", f"reset/{token}"),))
+    assert R.response(resp).headers == (("Location", f"reset/{R.placeholder(token)}"),)
+    assert R.request(Request("GET", f"/reset/{token}")).path == f"/reset/{R.placeholder(token)}"
+    assert R.request(Request("GET", f"/reset/{token[:-1]}")).path == f"/reset/{token[:-1]}"
+
+
+def test_a_query_or_fragment_in_the_path_is_redacted_by_its_parameters():
+    ph = R.placeholder("abcdef123456")
+    assert R.request(Request("GET", "/cb?token=abcdef123456")).path == f"/cb?token={ph}"
+    implicit = R.request(Request("GET", "/cb#access_token=abcdef123456&state=x"))
+    assert implicit.path == f"/cb#access_token={ph}&state=x"
+    both = R.request(Request("GET", "/cb?a=1#access_token=abcdef123456"))
+    assert both.path == f"/cb?a=1#access_token={ph}"
+
+
+def test_event_stream_messages_and_bodies_are_read_as_json_per_data_line():
+    """Only as events are `data:` lines JSON: a key-like name's random value is found there,
+    and not when the same bytes are a WebSocket message or a text/plain body."""
+    payload = b'event: x\ndata: {"deploy_key": "q8Zr2LmX0vT7wKp4Yb6N"}\n\n'
+    ph = R.placeholder("q8Zr2LmX0vT7wKp4Yb6N").encode()
+    sse = R.exchange(
+        Exchange(Request("GET", "/e"), messages=(Message("server", payload),), kind="sse")
+    )
+    assert sse.messages[0].content == payload.replace(b"q8Zr2LmX0vT7wKp4Yb6N", ph)
+    ws = R.exchange(
+        Exchange(Request("GET", "/e"), messages=(Message("server", payload),), kind="websocket")
+    )
+    assert ws.messages[0].content == payload
+    stream = R.response(Response(200, headers=SSE_CT, body=payload))
+    assert stream.body == payload.replace(b"q8Zr2LmX0vT7wKp4Yb6N", ph)
+    text = Response(200, headers=(("Content-Type", "text/plain"),), body=payload)
+    assert R.response(text).body == payload
+
+
+def test_names_ending_in_pwd_and_user_names_in_forms_are_secret():
+    ph = R.placeholder("hunter2hunter2")
+    doc = R.request(Request("POST", "/j", headers=JSON_CT, body=b'{"dbpwd": "hunter2hunter2"}'))
+    assert doc.body == f'{{"dbpwd": "{ph}"}}'.encode()
+    form = R.request(Request("POST", "/f", headers=FORM_CT, body=b"userpwd=hunter2hunter2&a=b"))
+    assert form.body == f"userpwd={ph}&a=b".encode()
+    # The user's field and query names both count in a form body.
+    body = b"customer_ref=c-123456&tenantRef=t-654321&other=1"
+    red = RU.request(Request("POST", "/f", headers=FORM_CT, body=body))
+    assert (
+        red.body
+        == (
+            f"customer_ref={RU.placeholder('c-123456')}&tenantRef={RU.placeholder('t-654321')}"
+            "&other=1"
+        ).encode()
+    )
+
+
+def test_findings_of_form_fields_and_multipart_parts_name_the_secret_name_rule():
+    form = Request("POST", "/f", headers=FORM_CT, body=b"password=hunter2hunter2")
+    assert R.findings(Exchange(form)) == {"hunter2hunter2": "secret name"}
+    multipart = (
+        b'--X\r\nContent-Disposition: form-data; name="api_key"\r\n\r\nk-abcdef123\r\n--X--\r\n'
+    )
+    parts = Request("POST", "/m", headers=MULTIPART_CT, body=multipart)
+    assert R.findings(Exchange(parts)) == {"k-abcdef123": "secret name"}
+
+
+def test_long_bearer_challenge_parameters_are_kept_and_padded_tokens_replaced():
+    challenge = 'Bearer error_description="the token expired", error="invalid_token"'
+    resp = Response(401, headers=(("WWW-Authenticate", challenge),))
+    assert R.response(resp).headers == (("WWW-Authenticate", challenge),)
+    text = Request(
+        "POST", "/n", headers=(("Content-Type", "text/plain"),), body=b"Bearer abcd1234efgh=="
+    )
+    assert R.request(text).body == f"Bearer {R.placeholder('abcd1234efgh==')}".encode()
+
+
+def test_name_value_pairs_under_header_only_secret_names_and_in_either_order():
+    body = json.dumps(
+        [
+            {"Name": "X-Session", "Value": "abc123def456"},  # a secret header name, not a field
+            {"value": "tok-value-2", "name": "API_TOKEN"},  # the value first
+            {"Name": "Host", "Value": "api.example.com"},
+        ]
+    ).encode()
+    red = json.loads(R.request(Request("POST", "/env", headers=JSON_CT, body=body)).body)
+    assert red[0]["Value"] == R.placeholder("abc123def456")
+    assert red[1]["value"] == R.placeholder("tok-value-2")
+    assert red[2]["Value"] == "api.example.com"
+
+
+def test_random_values_count_only_under_key_like_names():
+    body = json.dumps(
+        {"deploy_key": "q8Zr2LmX0vT7wKp4Yb6N", "trace": "Zk3Qw9Lm2Vx7Rt5Yp1Nb"}
+    ).encode()
+    red = json.loads(R.request(Request("POST", "/k", headers=JSON_CT, body=body)).body)
+    assert red == {
+        "deploy_key": R.placeholder("q8Zr2LmX0vT7wKp4Yb6N"),
+        "trace": "Zk3Qw9Lm2Vx7Rt5Yp1Nb",
+    }
+
+
+def test_secrets_inside_json_strings_escaped_or_as_pairs():
+    token = "ghp_" + "a1B2" * 9
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlMTIzNDU2"
+    doc = (
+        '{"link": "https:\\/\\/h.test\\/cb?token=abcdef123456", "note": "password=hunter2hunter2",'
+        f' "said": "use {jwt} here", "message": "sent Bearer abcdefgh12 first", "gh": "{token}"}}'
+    )
+    red = R.request(Request("POST", "/s", headers=JSON_CT, body=doc.encode())).body.decode()
+    for secret in ("abcdef123456", "hunter2hunter2", jwt, "abcdefgh12", token):
+        assert secret not in red and R.placeholder(secret) in red, secret
+    assert json.loads(red)["link"].startswith("https://h.test/cb?token=")
+
+
+def test_key_value_pairs_and_xml_elements_in_one_text():
+    text = b"password=hunter2hunter2\n<token>abcdef123456</token>\n"
+    red = R.request(Request("POST", "/t", headers=(("Content-Type", "text/plain"),), body=text))
+    assert (
+        red.body
+        == (
+            f"password={R.placeholder('hunter2hunter2')}\n"
+            f"<token>{R.placeholder('abcdef123456')}</token>\n"
+        ).encode()
+    )
+
+
+def test_pairs_at_the_start_of_a_json_string_are_found():
+    """A JSON field's own `"name": "value"` pair must not hide the pairs its value holds."""
+    for doc in (
+        '{"note": "password=hunter2hunter2"}',
+        '{"env": "a=1 DB_PASSWORD=hunter2hunter2"}',
+        '["password=hunter2hunter2"]',
+    ):
+        red = R.request(Request("POST", "/", headers=JSON_CT, body=doc.encode())).body.decode()
+        assert red == doc.replace("hunter2hunter2", R.placeholder("hunter2hunter2")), doc
+    clean = '{"note": "a=1 b=2"}'
+    assert (
+        R.request(Request("POST", "/", headers=JSON_CT, body=clean.encode())).body.decode() == clean
+    )
