@@ -1340,3 +1340,12 @@ def test_pairs_at_the_start_of_a_json_string_are_found():
     assert (
         R.request(Request("POST", "/", headers=JSON_CT, body=clean.encode())).body.decode() == clean
     )
+
+
+def test_a_bom_and_escaped_names_do_not_hide_json_secrets():
+    doc = '\ufeff{"deploy_key": "q8Zr2LmX0vT7wKp4Yb6N"}'
+    red = R.response(Response(200, headers=JSON_CT, body=doc.encode())).body.decode()
+    assert red == doc.replace("q8Zr2LmX0vT7wKp4Yb6N", R.placeholder("q8Zr2LmX0vT7wKp4Yb6N"))
+    pair = '[{"Name": "API\\u005fTOKEN", "Value": "tok-value-3"}]'
+    red = R.request(Request("POST", "/", headers=JSON_CT, body=pair.encode())).body.decode()
+    assert red == pair.replace("tok-value-3", R.placeholder("tok-value-3"))
