@@ -122,10 +122,10 @@ def body_part(body: bytes, content_type: str | None, paths: Sequence[JsonPath] =
         try:
             canonical = _canonical(json_data(body, paths))
         except (ValueError, RecursionError):
-            kind = "bytes"
+            pass  # not JSON after all: compared byte for byte below
         else:
             return ("json", *_digest(canonical.encode()))
-    if kind == "form":
+    elif kind == "form":
         return ("form", *_digest(json.dumps(form_pairs(body)).encode()))
     return ("bytes", *_digest(body))
 

@@ -75,9 +75,8 @@ def _target(request: Request) -> str:
     """path?query, also when a query value cannot be encoded (a lone surrogate)."""
     try:
         return request.target
-    except UnicodeError:
-        query = urlencode(request.query, errors="backslashreplace")
-        return request.path + ("?" + query if query else "")
+    except UnicodeError:  # only a (non-empty) query is encoded
+        return request.path + "?" + urlencode(request.query, errors="backslashreplace")
 
 
 class ReplayIndex:
@@ -165,7 +164,7 @@ class ReplayIndex:
         found = self._by_key.get(key)
         if found is None:
             if not explain:
-                return Miss(request.method, _target(request), ())
+                return Miss(request.method, _target(request))
             return self._miss(request, key)
         if len(found) == 1 or self.rules.sequence == "first":
             return found[0]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backworks_cli.answer import match_keys, misses
+from backworks_cli.answer import match_keys, matching, misses
 from backworks_cli.answer.match_rules import ANY, MatchRules, parse_json_path
 from backworks_cli.answer.matching import ReplayIndex
 from backworks_cli.answer.misses import Candidate, Miss
@@ -350,6 +350,16 @@ def test_sequence_modes_and_reset(sequence, served):
     assert [hit_id(idx, req()) for _ in range(5)] == served
 
 
+@pytest.mark.parametrize(
+    "sequence, served",
+    [("repeat_last", [1, 2, 2, 2]), ("cycle", [1, 2, 1, 2]), ("first", [1, 1, 1, 1])],
+)
+def test_a_pair_of_repeats(sequence, served):
+    """Two recordings with one key play in turn as three do (the smallest group of repeats)."""
+    idx = index(req(), req(), sequence=sequence)
+    assert [hit_id(idx, req()) for _ in range(4)] == served
+
+
 def test_repeats_group_by_key_not_by_identity():
     idx = index(req(body=b""), req(query=[("a", "1")]), req(), sequence="repeat_last")
     assert [hit_id(idx, req()) for _ in range(3)] == [1, 3, 3]
@@ -574,10 +584,19 @@ def test_rules_from_config_names_the_block():
 
 
 def test_index_rejects_bad_rules_built_directly():
-    with pytest.raises(ConfigError):
-        ReplayIndex(MatchRules(ignore_json=("nonce",)))
-    with pytest.raises(ConfigError):
+    """Rules built in code, not read from a file, are checked too and named as `replay.`."""
+    with pytest.raises(ConfigError) as e:
+        ReplayIndex(MatchRules(ignore_json=("$.a", "nonce")))
+    assert e.value.message == (
+        "replay.ignore_json[1] 'nonce' is not a JSON path: a JSON path starts with $, "
+        "e.g. $.meta.nonce."
+    )
+    with pytest.raises(ConfigError) as e:
         ReplayIndex(MatchRules(sequence="random"))
+    assert (e.value.message, e.value.hint) == (
+        "replay.sequence is 'random', which is not a sequence mode.",
+        "Use repeat_last, cycle or first.",
+    )
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -825,3 +844,230 @@ def test_an_always_served_recording_is_every_answer_to_its_request(recorded, ask
 def test_header_matchers_leave_nothing_always_served():
     idx = index(req(headers=(("X-Tenant", "a"),)), headers=("x-tenant",))
     assert idx.always_served() == set()
+
+
+# --- edges the tests above leave open ---------------------------------------------------------
+
+
+def test_a_target_with_an_unencodable_query_value_is_still_shown():
+    """A lone surrogate in a query value is shown backslash-escaped, not dropped or raised."""
+    idx = index(req(path="/p", query=[("q", "\ud800x")]))
+    m = miss(idx, req(path="/p", query=[("q", "é\udcff"), ("r", "1")]))
+    assert m.target == "/p?q=%C3%A9%5Cudcff&r=1"
+    assert m.candidates[0].target == "/p?q=%5Cud800x"
+    quiet = idx.lookup(req(path="/p", query=[("q", "\udcff")]), explain=False)
+    assert quiet == Miss("GET", "/p?q=%5Cudcff", ())
+
+
+def test_always_served_is_exactly_the_recordings_alone_with_their_key():
+    """Lone recordings are always served; a group of repeats only under `first`, by its head."""
+    recorded = [req(), req(), req(path="/solo"), req(path="/pair"), req(path="/pair")]
+    for sequence, expected in (("repeat_last", [2]), ("cycle", [2]), ("first", [0, 2, 3])):
+        idx = ReplayIndex(MatchRules(sequence=sequence))
+        exchanges = [ex(i, r) for i, r in enumerate(recorded)]
+        for e in exchanges:
+            idx.add(e)
+        assert idx.always_served() == {id(exchanges[i]) for i in expected}, sequence
+
+
+def test_explain_gives_the_verdicts_a_miss_would():
+    """explain() compares any recording with any request, with a miss's sentences and diffs."""
+    recorded = req("POST", query=[("page", "1")], headers=[("X-Tenant", "a")], body={"n": 1})
+    idx = index(recorded, headers=("x-tenant",))
+    exchange = idx.lookup(recorded)
+    assert isinstance(exchange, Exchange)
+    got = req("POST", query=[("page", "2")], headers=[("X-Tenant", "a")], body={"n": 1})
+    assert idx.explain(exchange, got) == miss(idx, got).candidates[0].results
+    verdicts = idx.explain(exchange, got)
+    assert [(r.name, r.ok, r.why) for r in verdicts] == [
+        ("method", True, "method POST, as recorded"),
+        ("path", True, "path /api/items, as recorded"),
+        ("query", False, "query page: expected '1', got '2'"),
+        ("body", True, "body matches"),
+        ("header:x-tenant", True, "header x-tenant matches"),
+    ]
+    assert verdicts[2].diff == ("-page=1", "+page=2")
+    assert all(r.ok for r in idx.explain(exchange, recorded))
+
+
+def test_header_sentences_when_the_header_matches_or_is_absent_on_both():
+    """A passing header matcher says whether the header was there or absent on both sides."""
+    idx = index(req(headers=[("X-Tenant", "a")]), req(path="/b"), headers=("x-tenant", "x-other"))
+    m = miss(idx, req(path="/api/items", query=[("n", "1")], headers=[("X-Tenant", "a")]))
+    whys = {r.name: r.why for r in m.candidates[0].results}
+    assert whys["header:x-tenant"] == "header x-tenant matches"
+    assert whys["header:x-other"] == "header x-other absent, as recorded"
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_miss_examines_exactly_max_examined_recordings(limit):
+    """The bound is exact: `max_examined` recordings are compared, no fewer and no more."""
+    idx = ReplayIndex(max_examined=limit)
+    for i in range(6):
+        idx.add(ex(i, req(path=f"/p{i}")))
+    assert len(miss(idx, req(path="/q")).candidates) == limit
+
+
+def test_the_same_method_and_path_are_examined_before_the_same_path():
+    """With room for one comparison, the recording of the same route wins over the same path,
+    and the same path wins over recordings elsewhere, whatever the recorded order."""
+    idx = ReplayIndex(max_examined=1)
+    idx.add(ex(1, req("GET", "/elsewhere")))
+    idx.add(ex(2, req("POST", "/t")))
+    idx.add(ex(3, req("PUT", "/t")))
+    idx.add(ex(4, req("GET", "/t")))
+    nearest = miss(idx, req("GET", "/t", query=[("x", "1")])).candidates
+    assert [c.exchange_id for c in nearest] == [4]
+    # No recording of the route: the first with the same path comes next.
+    assert [c.exchange_id for c in miss(idx, req("DELETE", "/t")).candidates] == [2]
+
+
+def test_the_201st_recording_is_not_examined_by_default():
+    """By default a miss compares at most 200 recordings, so a better one past them is unseen."""
+    idx = ReplayIndex()
+    for i in range(200):
+        idx.add(ex(i, req(path=f"/noise/{i}")))
+    idx.add(ex(200, req(path="/elsewhere", query=[("x", "1")])))
+    m = miss(idx, req(path="/other", query=[("x", "1")]))
+    assert 200 not in {c.exchange_id for c in m.candidates}
+    idx.max_examined = 201
+    assert miss(idx, req(path="/other", query=[("x", "1")])).candidates[0].exchange_id == 200
+
+
+def test_ignored_array_indexes_at_both_ends():
+    """$.ids[-3] on three items blanks the first; $.ids[3] on three items blanks nothing."""
+    first = index(req("POST", body={"ids": [1, 2, 3]}), ignore_json=("$.ids[-3]",))
+    assert hit_id(first, req("POST", body={"ids": [9, 2, 3]})) == 1
+    past = index(req("POST", body={"ids": [1, 2, 3]}), ignore_json=("$.ids[3]", "$.ids[-4]"))
+    assert hit_id(past, req("POST", body={"ids": [1, 2, 3]})) == 1
+    assert failed(miss(past, req("POST", body={"ids": [9, 2, 3]}))) == {
+        "body": "body $.ids[0]: expected 1, got 9"
+    }
+
+
+def test_form_fields_keep_blank_values_and_undecodable_bytes():
+    """An empty field counts as a field, and two different non-UTF-8 escapes stay different."""
+    idx = index(
+        Request("POST", "/f", (), FORM, b"a=&b=1"), Request("POST", "/g", (), FORM, b"a=%ff")
+    )
+    assert hit_id(idx, Request("POST", "/f", (), FORM, b"b=1&a=")) == 1
+    assert failed(miss(idx, Request("POST", "/f", (), FORM, b"b=1"))) == {
+        "body": "body field a: expected '', got absent"
+    }
+    assert hit_id(idx, Request("POST", "/g", (), FORM, b"a=%FF")) == 2
+    assert "body" in failed(miss(idx, Request("POST", "/g", (), FORM, b"a=%fe")))
+
+
+def test_query_sentences_when_the_query_matches_or_is_absent_on_both():
+    """A passing query matcher says whether there was a query to match."""
+    idx = index(req(query=[("a", "1")]), req(path="/b"))
+    whys = {r.name: r.why for r in miss(idx, req("PUT", query=[("a", "1")])).candidates[0].results}
+    assert whys["query"] == "query matches"
+    whys = {r.name: r.why for r in miss(idx, req("PUT", "/b")).candidates[0].results}
+    assert whys["query"] == "no query, as recorded"
+
+
+def test_json_numbers_are_equal_only_when_they_are_the_same_number():
+    """Integral floats equal ints below 2**53; fractions and floats past it keep their value."""
+    idx = index(
+        req("POST", "/n", body=b'{"n": 1000}', headers=JSON),
+        req("POST", "/f", body=b'{"n": 1.5}', headers=JSON),
+        req("POST", "/big", body=b'{"n": 9007199254740992}', headers=JSON),
+        req("POST", "/below", body=b'{"n": 9007199254740991}', headers=JSON),
+    )
+    assert hit_id(idx, req("POST", "/n", body=b'{"n": 1e3}', headers=JSON)) == 1
+    assert hit_id(idx, req("POST", "/f", body=b'{"n": 15e-1}', headers=JSON)) == 2
+    assert failed(miss(idx, req("POST", "/f", body=b'{"n": 1.25}', headers=JSON))) == {
+        "body": "body $.n: expected 1.5, got 1.25"
+    }
+    assert hit_id(idx, req("POST", "/below", body=b'{"n": 9007199254740991.0}', headers=JSON)) == 4
+    # 9007199254740993.0 reads as the float 2**53, which is not the integer that was sent.
+    assert "body" in failed(
+        miss(idx, req("POST", "/big", body=b'{"n": 9007199254740993.0}', headers=JSON))
+    )
+
+
+def test_json_strings_with_encoded_surrogates_still_compare_as_data():
+    """UTF-8-encoded lone surrogates in a JSON body are read, so whitespace still does not count."""
+    idx = index(Request("POST", "/s", (), JSON, b'{"a": "\xed\xa0\x80", "b": 1}'))
+    assert hit_id(idx, Request("POST", "/s", (), JSON, b'{"b":1,"a":"\xed\xa0\x80"}')) == 1
+
+
+def test_a_resent_body_is_worked_out_once(monkeypatch):
+    """The body's key part is remembered, except for bodies over BODY_MEMO_BYTES."""
+    calls = []
+
+    def counting(body, content_type, paths=()):
+        calls.append(body)
+        return match_keys.body_part(body, content_type, paths)
+
+    monkeypatch.setattr(matching, "body_part", counting)
+    small = req("POST", body={"a": 1})
+    idx = index(small)
+    for _ in range(3):
+        assert hit_id(idx, small) == 1
+    assert len(calls) == 1
+    limit = req("POST", "/limit", body=b"x" * matching.BODY_MEMO_BYTES)
+    idx.add(ex(2, limit))
+    for _ in range(2):
+        assert hit_id(idx, limit) == 2
+    assert len(calls) == 2
+    big = req("POST", "/big", body=b"x" * (matching.BODY_MEMO_BYTES + 1))
+    idx.add(ex(3, big))
+    for _ in range(2):
+        assert hit_id(idx, big) == 3
+    assert len(calls) == 5
+
+
+def test_the_body_memo_is_bounded(monkeypatch):
+    """Once BODY_MEMO bodies are remembered, the next one starts the memo afresh."""
+    calls = []
+
+    def counting(body, content_type, paths=()):
+        calls.append(body)
+        return match_keys.body_part(body, content_type, paths)
+
+    monkeypatch.setattr(matching, "body_part", counting)
+    idx = ReplayIndex()
+    bodies = [str(i).encode() for i in range(matching.BODY_MEMO + 1)]
+    for body in bodies[:-1]:
+        idx.key(req("POST", body=body))
+    idx.key(req("POST", body=bodies[0]))
+    assert len(calls) == matching.BODY_MEMO  # all still remembered
+    idx.key(req("POST", body=bodies[-1]))  # one too many: the memo is cleared
+    idx.key(req("POST", body=bodies[0]))
+    assert len(calls) == matching.BODY_MEMO + 2
+
+
+def test_short_bodies_are_kept_in_the_key_and_longer_ones_digested():
+    """Up to 64 bytes the canonical body itself is in the key; from 65 a 16-byte digest."""
+    assert match_keys.body_part(b"a" * 64, "text/plain") == ("bytes", 64, b"a" * 64)
+    kind, length, digest = match_keys.body_part(b"a" * 65, "text/plain")
+    assert (kind, length, len(digest)) == ("bytes", 65, 16)
+    assert match_keys.body_part(b"a=1", "application/x-www-form-urlencoded") == (
+        "form",
+        12,
+        b'[["a", "1"]]',
+    )
+    assert match_keys.body_part(b"{oops", "application/json") == ("bytes", 5, b"{oops")
+
+
+def test_long_bodies_of_one_length_that_differ_do_not_match():
+    """Digested bodies compare by content: same length and kind, one byte apart, is a miss."""
+    text = (("Content-Type", "text/plain"),)
+    long = b"x" * 100
+    idx = index(req("POST", headers=text, body=long))
+    assert hit_id(idx, req("POST", headers=text, body=long)) == 1
+    assert failed(miss(idx, req("POST", headers=text, body=long[:-1] + b"y"))) == {
+        "body": "body: expected 100 bytes, got 100, differing from byte 99"
+    }
+    data = {"text": "a" * 100}
+    idx = index(req("POST", body=data))
+    assert "body" in failed(miss(idx, req("POST", body={"text": "b" * 100})))
+
+
+def test_form_bodies_that_are_not_utf8_compare_by_their_bytes():
+    """Raw non-UTF-8 bytes in a form body are kept as they are, not an error."""
+    idx = index(Request("POST", "/f", (), FORM, b"a=\xff&b=1"))
+    assert hit_id(idx, Request("POST", "/f", (), FORM, b"b=1&a=\xff")) == 1
+    assert "body" in failed(miss(idx, Request("POST", "/f", (), FORM, b"a=\xfe&b=1")))
