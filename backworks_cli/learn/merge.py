@@ -153,7 +153,7 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, list):
         return [plain_json(v) for v in value]
     kind = kind_of(value)
-    if value is None or kind == "null":
+    if value is None:
         return None
     return {"boolean": bool, "integer": int, "number": float, "string": str}[kind](value)
 

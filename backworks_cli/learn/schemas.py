@@ -257,9 +257,8 @@ class JsonAccumulator:
             columns = found.items()
         for key, column in columns:
             child = props.get(key)
-            if child is None:
+            if child is None:  # novel: its first value is a new type at a new node
                 props[key] = child = _Node()
-                self._novel = True
             self._column(child, column, depth + 1)
 
     def _arrays(self, node: _Node, lists, depth: int) -> None:
@@ -268,9 +267,8 @@ class JsonAccumulator:
         node.max_items = max(node.max_items, max(lengths))
         items = list(chain.from_iterable(lists))
         if items:
-            if node.items is None:
+            if node.items is None:  # novel: its first item is a new type at a new node
                 node.items = _Node()
-                self._novel = True
             self._column(node.items, items, depth + 1)
 
     def leaf_fields(self) -> list[LeafField]:
@@ -393,8 +391,6 @@ def _array_group(skeleton: dict[str, Any], node: _Node, depth: int) -> dict[str,
 
 
 def _scalar_group(types: list[str], node: _Node) -> dict[str, Any]:
-    if "number" in types and "integer" in types:
-        types.remove("integer")
     group: dict[str, Any] = {"type": types[0] if len(types) == 1 else sorted(types)}
     if "string" in types and node.fmt:
         group["format"] = node.fmt
