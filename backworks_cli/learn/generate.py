@@ -50,7 +50,7 @@ class Generator:
             pools = POOLS[locale] = Pools(locale)
         self._pools = pools
         self._plans: dict[int, tuple[Any, Node]] = {}
-        self._edges: dict[int, tuple[Any, Any]] = {}
+        self._edges: dict[int, tuple[Any, Any, Any]] = {}
 
     def _plan(self, schema: Any) -> Node:
         entry = self._plans.get(id(schema))
@@ -79,8 +79,11 @@ class Generator:
             self._plan(schema)  # a bad $ref or pattern raises ConfigError here, not in hypothesis
             if len(self._edges) > 1024:
                 self._edges.clear()
-            entry = self._edges[id(schema)] = (schema, edge_strategy(schema))
-        strategy = entry[1]
+            from jsonschema import Draft202012Validator
+
+            valid = Draft202012Validator(schema).is_valid
+            entry = self._edges[id(schema)] = (schema, edge_strategy(schema), valid)
+        strategy, valid = entry[1], entry[2]
         if strategy is not None:
             base = stable_int(f"{self.seed}|{key}|edge")
             for attempt in range(8):
@@ -88,8 +91,9 @@ class Generator:
                     value = edge_draw(strategy, base + attempt)
                 except Exception:
                     # hypothesis-jsonschema raises on the first draw for schemas it cannot build
-                    self._edges[id(schema)] = (schema, None)
+                    self._edges[id(schema)] = (schema, None, valid)
                     break
-                if value is not MISS:
+                # it ignores minContains, maxContains and dependentRequired, for one
+                if value is not MISS and valid(value):
                     return value
         return self.generate(schema, key=key)

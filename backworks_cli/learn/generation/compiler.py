@@ -26,6 +26,7 @@ from backworks_cli.learn.generation.fakes import (
     Node,
     Pools,
     rehash,
+    stable_int,
 )
 from backworks_cli.learn.generation.keywords import (
     SEMANTIC_TYPE,
@@ -88,6 +89,59 @@ def _first_valid(gens: list, check, P: Pools, field: Field) -> Node:
     return node
 
 
+_TRIES = 12  # draws a checked node makes before it settles for the last value
+
+
+def _until(nodes: list[Node], check) -> Node:
+    """A value of one of `nodes` (chosen by the draw) that passes `check`; each miss draws
+    again, its pointer suffixed so the children draw afresh too. After _TRIES, the last value."""
+    n = len(nodes)
+
+    def node(ctx, r, ptr, depth, ov):
+        p = ptr
+        for attempt in range(1, _TRIES + 1):
+            v = nodes[(r >> 72) % n](ctx, r, p, depth, ov)
+            if check(v):
+                return v
+            r, p = rehash(r), ptr + b"!%d" % attempt
+        return v
+
+    return node
+
+
+def _clash(a: dict, b: dict) -> bool:
+    """Whether the two schemas declare types no value has (a union branch that cannot be)."""
+    ta, tb = set(declared_types(a)), set(declared_types(b))
+    for types in (ta, tb):
+        if "number" in types:
+            types.add("integer")
+    return bool(ta and tb and not ta & tb)
+
+
+def _other_types(s: dict) -> list[str]:
+    """The JSON types `s` does not declare: where a value of {"not": s} may be found."""
+    banned = set(declared_types(s))
+    if "number" in banned:
+        banned.add("integer")
+    return [
+        t
+        for t in ("string", "integer", "number", "boolean", "object", "array", "null")
+        if t not in banned
+    ]
+
+
+def _conditionals(s: Any, found: list) -> Any:
+    """`s` without the if/then/else of itself and of its allOf parts, which go to `found`."""
+    if not isinstance(s, dict):
+        return s
+    if "if" in s:
+        found.append((s["if"], s.get("then", True), s.get("else", True)))
+    out = {k: v for k, v in s.items() if k not in ("if", "then", "else")}
+    if isinstance(out.get("allOf"), list):
+        out["allOf"] = [_conditionals(part, found) for part in out["allOf"]]
+    return out
+
+
 class Compiler:
     """Turns one schema (the root that $refs resolve against) into a Node."""
 
@@ -97,6 +151,15 @@ class Compiler:
         self.refs: dict[str, tuple[Node, list]] = {}
         self.compiling: set[str] = set()
         self.flattening: list[str] = []
+        self.validator: Any = None
+
+    def _check(self, schema: Any):
+        """Whether a value is valid for `schema` (a part of the root, whose $refs it reads)."""
+        if self.validator is None:
+            from jsonschema import Draft202012Validator
+
+            self.validator = Draft202012Validator(self.root)
+        return self.validator.evolve(schema=schema).is_valid
 
     def node(self, s: Any) -> Node:
         if s is True or s == {}:
@@ -110,8 +173,16 @@ class Compiler:
             )
         if "$ref" in s and not (s.keys() - ANNOTATIONS - {"$ref"}):
             return self._ref(s["$ref"])
+        whole, conditions = s, []
+        if "if" in s or "allOf" in s:
+            s = _conditionals(s, conditions)
         if "$ref" in s or "allOf" in s:
-            s = self._flatten(s)
+            s = _conditionals(self._flatten(s), conditions)
+        if conditions or "not" in s:
+            base = {k: v for k, v in s.items() if k != "not"}
+            if isinstance(s.get("not"), dict) and not base.keys() - ANNOTATIONS - {"x-semantic"}:
+                base["type"] = _other_types(s["not"])  # {"not": {"type": "string"}}: not a string
+            return self._checked(whole, base, conditions)
         for key in ("oneOf", "anyOf"):
             if s.get(key):
                 return self._union(s, key)
@@ -212,18 +283,45 @@ class Compiler:
                 out = merge(out, part)
         return out
 
+    def _checked(self, whole: dict, base: dict, conditions: list) -> Node:
+        """`not` and if/then/else: `base` with the then or the else of each condition merged
+        in (the draw picks which), drawn until the value is valid for the `whole` schema."""
+        variants = []
+        for bits in range(2 ** min(len(conditions), 3)):
+            parts = [base]
+            for i, (if_, then, else_) in enumerate(conditions):
+                parts += [if_, then] if bits >> i & 1 else [else_]
+            variants.append(self.node(self._flatten({"allOf": parts})))
+        return _until(variants, self._check(whole))
+
     def _union(self, s: dict, key: str) -> Node:
         base = {k: v for k, v in s.items() if k != key}
         constrained = bool(base.keys() - ANNOTATIONS)
-        branches = [
-            merge(base, self._flatten(b) if isinstance(b, dict) else {}) if constrained else b
-            for b in s[key]
-        ]
+        branches = s[key]
+        if constrained:
+            flat = [self._flatten(b) if isinstance(b, dict) else {} for b in branches]
+            fits = [b for b in flat if not _clash(base, b)]
+            branches = [merge(base, b) for b in fits or flat]
         ends = [self._ends(b) for b in branches]
         shallow = next((i for i, e in enumerate(ends) if e), None)
         if "null" in ends:
             shallow = ends.index("null")
-        return _choice([self.node(b) for b in branches], shallow)
+        node = _choice([self.node(b) for b in branches], shallow)
+        if key == "oneOf" and not self._disjoint(s[key]):
+            return _until([node], self._check({"oneOf": s[key]}))
+        return node
+
+    def _disjoint(self, branches: list) -> bool:
+        """Whether no value can match two branches, as their JSON types do not overlap."""
+        seen: set[str] = set()
+        for b in branches:
+            types = set(self._types_of(b))
+            if "number" in types:
+                types.add("integer")
+            if not types or types & seen:
+                return False
+            seen |= types
+        return True
 
     def _ends(self, s: Any) -> str | None:
         """The type of a branch that cannot recurse (a scalar), preferring null; else None."""
@@ -264,18 +362,36 @@ class Compiler:
         required = [n for n in s.get("required", ()) if isinstance(n, str)]
         extra = s.get("additionalProperties", True)
         extra_schema = extra if isinstance(extra, dict) else {}
-        entries = [
-            (name, pointer_token(name), self.node(sub), name in required, self._types_of(sub))
-            for name, sub in props.items()
-        ]
-        for name in dict.fromkeys(required):
-            if name not in props:
-                types = self._types_of(extra_schema)
-                entries.append((name, pointer_token(name), self.node(extra_schema), True, types))
-        names = {e[0] for e in entries}
         open_ = extra is not False
+        patterns = [(self._regex(p), sub) for p, sub in (s.get("patternProperties") or {}).items()]
+        deps = {
+            name: [n for n in needs if isinstance(n, str)]
+            for name, needs in (s.get("dependentRequired") or {}).items()
+            if isinstance(needs, list)
+        }
+
+        def schema_of(name: str, declared: Any = None) -> Any:
+            """A property's schema: the declared one and those of the patternProperties its
+            name matches; additionalProperties' for an undeclared name matching none."""
+            parts = [sub for regex, sub in patterns if regex.search(name)]
+            if declared is not None:
+                parts.insert(0, declared)
+            if not parts:
+                return extra_schema
+            return parts[0] if len(parts) == 1 else {"allOf": parts}
+
+        def entry(name: str, sub: Any) -> tuple:
+            return name, pointer_token(name), self.node(sub), name in required, self._types_of(sub)
+
+        entries = [entry(name, schema_of(name, sub)) for name, sub in props.items()]
+        for name in dict.fromkeys([*required, *(n for needs in deps.values() for n in needs)]):
+            allowed = open_ or name in required or any(rx.search(name) for rx, _ in patterns)
+            if name not in props and allowed:
+                entries.append(entry(name, schema_of(name)))
+        names = {e[0] for e in entries}
         min_p, max_p = int(s.get("minProperties", 0)), s.get("maxProperties")
-        resize = self._resizer(entries, min_p, max_p, open_, extra_schema)
+        extras = self._extras(min_p, open_, patterns, names, schema_of) if min_p > 0 else []
+        resize = self._resizer(entries, min_p, max_p, deps, extras)
 
         def node(ctx, r, ptr, depth, ov):
             out = {}
@@ -301,37 +417,71 @@ class Compiler:
 
         return node
 
-    def _resizer(self, entries, min_p: int, max_p, open_: bool, extra_schema: dict):
-        """minProperties: absent optional properties added, then extra keys; maxProperties:
-        optional ones dropped from the end."""
-        if min_p <= 0 and max_p is None:
+    def _extras(self, min_p: int, open_: bool, patterns: list, taken: set, schema_of) -> list:
+        """Undeclared (name, token, node)s that minProperties may add: field_0, field_1... to an
+        open object, names its patternProperties make to a closed one."""
+        count = min_p + len(taken)
+        if open_:
+            names = [f"field_{i}" for i in range(count)]
+        else:
+            makers = [pattern_generator(rx.pattern, rx, 1, None) for rx, _ in patterns]
+            makers = [m for m in makers if m is not None]
+            names = [
+                makers[i % len(makers)](self.P, stable_int(f"name|{i}"), None)
+                for i in range(4 * count if makers else 0)
+            ]
+        out, nodes, seen = [], {}, set(taken)
+        for name in names:
+            matched = tuple(i for i, (rx, _) in enumerate(patterns) if rx.search(name))
+            if name in seen or not (open_ or matched):
+                continue
+            seen.add(name)
+            if matched not in nodes:
+                nodes[matched] = self.node(schema_of(name))
+            out.append((name, pointer_token(name), nodes[matched]))
+            if len(out) >= count:
+                break
+        return out
+
+    def _resizer(self, entries, min_p: int, max_p, deps: dict, extras: list):
+        """minProperties: absent optional properties added, then extra keys; dependentRequired:
+        the properties a present one needs added; maxProperties: optional ones no present
+        property needs dropped from the end."""
+        if min_p <= 0 and max_p is None and not deps:
             return None
-        extra_node = self.node(extra_schema)
+        by_name = {e[0]: e for e in entries}
+
+        def add(out, name, token, child, ctx, ptr, d1):
+            p = ptr + token
+            h = ctx.copy()
+            h.update(p)
+            out[name] = child(ctx, int.from_bytes(h.digest(), "little"), p, d1, None)
+
+        def needed(out):
+            return {n for name in out for n in deps.get(name, ())}
 
         def resize(out, ctx, ptr, d1, ov):
-            for name, token, child, _req, _types in entries:
+            for name, token, child, *_ in [*entries, *extras]:
                 if len(out) >= min_p:
                     break
                 if name not in out:
-                    p = ptr + token
-                    h = ctx.copy()
-                    h.update(p)
-                    out[name] = child(ctx, int.from_bytes(h.digest(), "little"), p, d1, None)
-            i = 0
-            while open_ and len(out) < min_p:
-                name = f"field_{i}"
-                i += 1
-                if name not in out:
-                    p = ptr + pointer_token(name)
-                    h = ctx.copy()
-                    h.update(p)
-                    out[name] = extra_node(ctx, int.from_bytes(h.digest(), "little"), p, d1, None)
-            if max_p is not None:
+                    add(out, name, token, child, ctx, ptr, d1)
+            todo = [name for name in out if name in deps]
+            while todo:
+                for name in deps.get(todo.pop(), ()):
+                    if name not in out and name in by_name:
+                        add(out, name, *by_name[name][1:3], ctx, ptr, d1)
+                        todo.append(name)
+            dropped = True
+            while max_p is not None and dropped and len(out) > max_p:
+                dropped = False
                 for name, _token, _child, req, _types in reversed(entries):
                     if len(out) <= max_p:
                         break
-                    if not req and name in out and not (ov and name in ov):
+                    forced = req or (ov and name in ov)
+                    if not forced and name in out and name not in needed(out):
                         del out[name]
+                        dropped = True
 
         return resize
 
@@ -339,15 +489,35 @@ class Compiler:
         items, prefix = s.get("items"), s.get("prefixItems") or []
         if isinstance(items, list):
             prefix, items = items, s.get("additionalItems", True)
-        prefix_nodes = [self.node(p) for p in prefix]
-        item_node = None if items is False else self.node(items if items is not None else {})
-        deep = int(s.get("minItems", 0))
-        lo = deep if "minItems" in s else (0 if s.get("maxItems") == 0 else 1)
+        contains = s.get("contains")
+        min_c = 0 if contains is None else int(s.get("minContains", 1))
+        rest = items if items is not None else {}
+
+        def position(i: int) -> Any:
+            """The schema of item i: contains merged in below minContains, and its negation
+            above when maxContains caps the matches."""
+            sub = prefix[i] if i < len(prefix) else rest
+            if i < min_c:
+                return {"allOf": [sub, contains]}
+            if contains is not None and "maxContains" in s:
+                return {"allOf": [sub, {"not": contains}]}
+            return sub
+
+        n_prefix = len(prefix) if items is False else max(len(prefix), min_c)
+        prefix_nodes = [self.node(position(i)) for i in range(n_prefix)]
+        if min_c:
+            matches = self._check(contains)
+            prefix_nodes[:min_c] = [_until([n], matches) for n in prefix_nodes[:min_c]]
+        item_node = None if items is False else self.node(position(n_prefix))
+        deep = max(int(s.get("minItems", 0)), min_c)
+        lo = deep if "minItems" in s or contains is not None else int(s.get("maxItems") != 0)
         hi = max(lo, 5) if s.get("maxItems") is None else min(int(s["maxItems"]), max(lo, 5))
+        if contains is not None and "maxContains" in s:
+            hi = max(lo, min(hi, int(s["maxContains"])))  # no more items than may match
         if item_node is None:
             hi = min(hi, len(prefix_nodes))
             lo, deep = min(lo, hi), min(deep, hi)
-        span, n_prefix = max(1, hi - lo + 1), len(prefix_nodes)
+        span = max(1, hi - lo + 1)
         unique = s.get("uniqueItems") is True
 
         def item(ctx, i, ptr, d1):
@@ -382,20 +552,21 @@ class Compiler:
 
     # -- scalars
 
+    def _regex(self, pattern: str) -> re.Pattern:
+        try:
+            return re.compile(pattern)
+        except re.error as err:
+            raise ConfigError(
+                f"The schema pattern {pattern!r} is not a valid regular expression: {err}.",
+                hint="Fix the pattern in backworks.yaml (JSON Schema patterns are "
+                "ECMA-262 regular expressions).",
+            ) from err
+
     def _string(self, s: dict, semantic: str | None) -> Node:
         field = Field("string", s)
         min_len, max_len = field.min_len, field.max_len
         pattern = s.get("pattern")
-        regex = None
-        if isinstance(pattern, str):
-            try:
-                regex = re.compile(pattern)
-            except re.error as err:
-                raise ConfigError(
-                    f"The schema pattern {pattern!r} is not a valid regular expression: {err}.",
-                    hint="Fix the pattern in backworks.yaml (JSON Schema patterns are "
-                    "ECMA-262 regular expressions).",
-                ) from err
+        regex = self._regex(pattern) if isinstance(pattern, str) else None
         fmt = FORMAT_GENERATORS.get(field.fmt)
         gens = []
         if semantic and semantic != "other" and fmt is None:

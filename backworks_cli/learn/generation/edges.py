@@ -106,6 +106,18 @@ def edge_strategy(schema: Any) -> Any:
 MISS = object()
 
 
+def _repair_falsey() -> None:
+    """hypothesis-jsonschema 0.23 pops "not" off its shared FALSEY schema ({"not": {}}) when it
+    builds a strategy for a branch that cannot match (if/then/else leads there); from then on
+    it takes every schema for one that cannot match, and all later edge cases of the process
+    come out empty. Put it back after each draw."""
+    from hypothesis_jsonschema import _canonicalise
+
+    if _canonicalise.FALSEY != {"not": {}}:
+        _canonicalise.FALSEY.clear()
+        _canonicalise.FALSEY["not"] = {}
+
+
 def edge_draw(strategy: Any, seed: int) -> Any:
     """One value of `strategy` from a seeded random, or MISS when the draw runs out of room."""
     from hypothesis.control import BuildContext
@@ -118,3 +130,5 @@ def edge_draw(strategy: Any, seed: int) -> Any:
             return data.draw(strategy)
     except StopTest:
         return MISS
+    finally:
+        _repair_falsey()

@@ -96,13 +96,16 @@ def merge(a: dict, b: dict) -> dict:
             out[k] = v
             continue
         cur = out[k]
-        if k == "properties":
+        if k in ("properties", "patternProperties"):
             props = dict(cur)
             for name, sub in v.items():
                 props[name] = {"allOf": [props[name], sub]} if name in props else sub
             out[k] = props
         elif k == "required":
             out[k] = list(dict.fromkeys([*cur, *v]))
+        elif k == "dependentRequired":
+            both = {**cur, **v}
+            out[k] = {n: list(dict.fromkeys([*cur.get(n, ()), *v.get(n, ())])) for n in both}
         elif k == "type":
             out[k] = _merge_types(cur, v)
         elif isinstance(cur, bool) or isinstance(v, bool):
@@ -114,6 +117,8 @@ def merge(a: dict, b: dict) -> dict:
             out[k] = max(cur, v)
         elif k in _MERGE_MIN:
             out[k] = min(cur, v)
+        elif k == "not":
+            out[k] = {"anyOf": [cur, v]}
         elif k == "enum":
             out[k] = [x for x in cur if x in v] or cur
         elif k in ("items", "additionalProperties") and isinstance(cur, dict):
@@ -185,8 +190,6 @@ def coerce(v: Any, types: tuple[str, ...]) -> Any:
                     continue
                 if math.isfinite(f) and (t == "number" or f.is_integer()):
                     return int(f) if f.is_integer() else f
-        if t == "integer" and isinstance(v, float) and v.is_integer():
-            return int(v)
         if t == "boolean" and isinstance(v, str | int) and str(v).lower() in ("true", "1"):
             return True
         if t == "boolean" and isinstance(v, str | int) and str(v).lower() in ("false", "0"):
