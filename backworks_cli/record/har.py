@@ -42,7 +42,7 @@ def _har_pairs(items: Any, what: str) -> tuple[tuple[str, str], ...]:
     for item in items:
         if not isinstance(item, dict) or "name" not in item:
             raise Malformed(f"{what} must be a list of {{name, value}} objects")
-        value = item.get("value", "")
+        value = item.get("value")
         pairs.append((str_value(item["name"], what), "" if value is None else str(value)))
     return tuple(pairs)
 
@@ -67,7 +67,7 @@ def _netloc(host: str, port: int, scheme: str) -> str:
 
 
 def _url(req: Request) -> str:
-    query = urlencode(req.query, errors="surrogatepass") if req.query else ""
+    query = urlencode(req.query, errors="surrogatepass")
     return f"{req.scheme}://{_netloc(req.host, req.port, req.scheme)}{req.path}" + (
         f"?{query}" if query else ""
     )

@@ -1,12 +1,16 @@
-"""A corpus of broken backworks.yaml files, each through the CLI: exit 3, a message naming the
-file and line, never a traceback, and no runaway work (alias bombs, deep nesting, numbers
-too long for Python)."""
+"""A corpus of broken backworks.yaml files, each through the CLI (and through the loader in
+process): exit 3, a message naming the file and line, never a traceback, and no runaway work
+(alias bombs, deep nesting, numbers too long for Python)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from backworks_cli.config.load import load_config
 from backworks_cli.config.yamlfile import ALIAS_BUDGET, MAX_DEPTH, YamlError, load_json_like
+from backworks_cli.core.errors import ConfigError
 from tests.conftest import run_cli
 
 
@@ -106,6 +110,20 @@ def test_a_broken_config_is_a_line_numbered_error(tmp_path, name):
     assert first.startswith(f"Error: backworks.yaml:{line}"), result.stderr
     assert words in result.stderr, result.stderr
     assert "Hint:" in result.stderr
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_a_broken_config_loaded_in_process_is_the_same_config_error(tmp_path, monkeypatch, name):
+    """The loader itself gives what the CLI prints: the file and line first, then the words."""
+    text, line, words = CORPUS[name]
+    monkeypatch.chdir(tmp_path)
+    Path("backworks.yaml").write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(Path("backworks.yaml"))
+    first = caught.value.message.splitlines()[0]
+    assert first.startswith(f"backworks.yaml:{line}"), caught.value.message
+    assert words in caught.value.message
+    assert caught.value.hint
 
 
 def test_bytes_that_are_not_utf8_are_named(tmp_path):
