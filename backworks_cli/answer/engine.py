@@ -316,11 +316,12 @@ def _schemas_suffice(endpoints: list[Endpoint], local_only: bool = True) -> bool
     """Whether the endpoints can answer without recordings: none in replay mode, and at least
     one that answers from backworks.yaml alone: in mock mode (from its schema, or a bare
     documented status: OpenAPI 3.1 operations need not document a response), runtime or
-    database mode, or (when not local_only) proxy mode."""
+    database mode, or in proxy mode upstream (when not local_only) or, answered as mock,
+    from the responses it documents."""
     return (
         bool(endpoints)
         and all(e.mode != "replay" for e in endpoints)
-        and any(e.mode != "proxy" or not local_only for e in endpoints)
+        and any(e.mode != "proxy" or not local_only or bool(e.responses) for e in endpoints)
     )
 
 
