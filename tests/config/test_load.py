@@ -116,6 +116,23 @@ def test_a_file_that_cannot_be_opened_gives_the_reason():
     assert caught.value.hint == "Check the file's permissions."
 
 
+@pytest.fixture
+def ascii_locale():
+    """The process's character type locale set to plain C (ASCII), and set back afterwards."""
+    import locale
+
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    yield
+    locale.setlocale(locale.LC_CTYPE, before)
+
+
+def test_the_file_is_read_as_utf8_whatever_the_locale(ascii_locale):
+    """A container's C locale must not make UTF-8 text in backworks.yaml unreadable."""
+    Path("backworks.yaml").write_bytes("name: café\n".encode())
+    assert load_config(Path("backworks.yaml")).name == "café"
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_key():
     """Windows editors start UTF-8 files with a BOM; the first key still reads."""
     Path("backworks.yaml").write_bytes("\ufeffname: shop\n".encode())
@@ -133,6 +150,16 @@ def test_an_unknown_top_level_key_lists_the_keys_allowed_but_not_the_ignored_one
         "Keys allowed in the top level: name, server, upstream, recordings, redact, replay, "
         f"mock, endpoints. {SCHEMA_HINT}"
     )
+
+
+def test_a_top_level_that_is_no_mapping_is_named_at_its_own_line():
+    """Comments and blank lines before a top-level list move the line the message names."""
+    message, hint = only_error("# settings\n\n- name: shop\n")
+    assert message == (
+        "backworks.yaml:3: the top level must be a mapping of keys such as name, server and "
+        "endpoints, but it is a list."
+    )
+    assert hint == SCHEMA_HINT
 
 
 def test_a_missing_required_key_is_explained_by_its_description():
@@ -398,11 +425,28 @@ def test_paths_that_differ_only_in_parameter_types_do_not_clash():
 
 def test_an_endpoint_that_is_no_mapping_is_left_to_the_schema():
     """The extra checks skip endpoints that are not mappings or have no text path."""
-    lines = listed("endpoints:\n  a: 5\n  b:\n    path: 7\n  c:\n    path: /c\n")
+    lines = listed("endpoints:\n  a: 5\n  b:\n    path: 7\n  c:\n    path: /c/{\n")
     assert lines == [
         "backworks.yaml:2: endpoints.a: expected a mapping, got 5",
         "backworks.yaml:4: endpoints.b.path: expected a string, got 7",
+        'backworks.yaml:6: endpoints.c.path: "/c/{" has a { or } that is not part of a {name} '
+        "parameter",
     ]
+
+
+def test_endpoints_after_a_name_yaml_reads_as_no_text_are_still_checked():
+    """One badly named endpoint does not hide the problems of those after it."""
+    lines = listed("endpoints:\n  123:\n    path: /a\n  b:\n    path: /b/{\n")
+    assert [line.split(": ")[1] for line in lines] == ["endpoints", "endpoints.b.path"]
+
+
+def test_a_parameter_name_yaml_reads_as_true_says_so():
+    """`on:` under params is true to YAML, which the message explains."""
+    message, _ = only_error("endpoints:\n  a:\n    path: /u/{on}\n    params:\n      on: {}\n")
+    assert message == (
+        "backworks.yaml:5: endpoints.a.params[True]: the path /u/{on} has no {True} (YAML reads "
+        "on/off/yes/no/true/false as true or false)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -632,9 +676,24 @@ def test_the_opt_in_of_one_block_does_not_open_another(project):
 
 
 def test_endpoints_that_are_no_mapping_have_no_files_to_check(project):
-    """A broken endpoint is the schema's to report, not containment's."""
-    lines = listed("endpoints:\n  a: ../x.py\n  b: [../y.py]\n")
-    assert [line.split(": ", 2)[1] for line in lines] == ["endpoints.a", "endpoints.b"]
+    """A broken endpoint is the schema's to report, and those after it are still checked."""
+    lines = listed(
+        "endpoints:\n  a: ../x.py\n  b: [../y.py]\n  c:\n    path: /c\n"
+        "    runtime: {handler: ../z.py}\n"
+    )
+    assert [line.split(": ", 2)[1] for line in lines] == [
+        "endpoints.a",
+        "endpoints.b",
+        "endpoints.c.runtime.handler",
+    ]
+
+
+def test_a_file_inside_does_not_end_the_check_of_the_next_one(project):
+    """A handler inside the project and a database file outside: the second is refused."""
+    message, _ = only_error(
+        endpoint("runtime: {handler: handlers/ok.py}\ndatabase: {file: ../d.sqlite}\n")
+    )
+    assert message.startswith("backworks.yaml:5: endpoints.a.database.file:")
 
 
 # --- what is built -----------------------------------------------------------------------------
