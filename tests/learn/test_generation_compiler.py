@@ -1462,10 +1462,15 @@ def test_a_fresh_edge_provider_draws_the_pinned_values(monkeypatch):
         2266577014938081, -1692, -443, 344,
     ]  # fmt: skip
     assert len(edges._PROVIDER) == 1 and edges._stable_provider() is edges._PROVIDER[0]
+    constants = [31, 43, 57, 113, 127, 139]  # draws that take one of hypothesis's constants
+    assert [edges.edge_draw(integers, i) for i in constants] == [
+        -9007199254740993, 274877906945, 134217728, 121645100408831999, 2147483648, 274877906944,
+    ]  # fmt: skip
     texts = edges.edge_strategy({"type": "string", "maxLength": 3})
     assert [edges.edge_draw(texts, i) for i in range(12)] == [
         "", "", "", "ò泟", "\x0b\U00094b90", "", "", "U", "", "㖷YD", "i\x8e\U0010b252", "îa_",
     ]  # fmt: skip
+    assert [edges.edge_draw(texts, i) for i in constants] == ["INF", "Inf", "0", "if", "INF", "nil"]
 
 
 def test_edge_schemas_close_nested_objects_everywhere():
